@@ -1,0 +1,68 @@
+// Settings of the verdict modules, parsed by config/ and read by each module.
+// Defaults live here and are documented in connector-milter.conf(5).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace config {
+
+struct MilterSettings {
+    std::string socket = "inet:8894@127.0.0.1";
+    std::optional<unsigned> socket_mode;   // unix sockets: e.g. 0660
+    std::string socket_group;              // unix sockets: group owner
+    std::string authserv_id;               // empty: the host name
+    // Other authserv-ids whose Authentication-Results headers are removed too
+    // (e.g. the names of sibling MX hosts).
+    std::vector<std::string> strip_authserv_ids;
+    bool auth_user_in_header = false;      // smtp.auth=USER in Authentication-Results
+    std::chrono::seconds drain_timeout{30};  // SIGTERM: how long in-flight sessions may finish
+    std::string sender_login_map;           // file path, empty = none
+};
+
+struct DnsSettings {
+    std::chrono::milliseconds timeout{3000};        // per query
+    std::vector<std::string> nameservers;           // empty: /etc/resolv.conf
+    std::string static_zone;                        // file, empty = none
+    bool offline = false;                           // names outside the static zone are NXDOMAIN
+    std::string trust_anchor_file;                  // DNSSEC root key; empty = no validation
+    // One message's SPF + DKIM + DMARC work together may make at most this
+    // many queries and take at most this long (keep it below the MTA's
+    // milter timeouts: sendmail's default T=R is 10 s).
+    std::uint32_t message_query_budget = 60;
+    std::chrono::milliseconds message_time_budget{8000};
+};
+
+enum class Action : std::uint8_t { Accept, Reject, TempFail, Quarantine, Header };
+
+struct SpfSettings {
+    bool enabled = true;
+    bool check_helo = true;
+    Action fail_action = Action::Reject;          // 550 5.7.23 with the explanation
+    Action softfail_action = Action::Accept;
+    Action temperror_action = Action::TempFail;   // 451 4.7.24
+    Action permerror_action = Action::Accept;
+    bool received_spf_header = false;
+};
+
+struct DkimSettings {
+    bool enabled = true;
+    std::uint32_t max_signatures = 5;
+    std::uint32_t min_rsa_bits = 1024;   // RFC 8301
+};
+
+enum class DmarcDiscovery : std::uint8_t { TreeWalk, PublicSuffixList };
+
+struct DmarcSettings {
+    bool enabled = true;
+    DmarcDiscovery discovery = DmarcDiscovery::TreeWalk;
+    std::string public_suffix_list;          // psl mode: file; empty = libpsl's built-in list
+    Action reject_action = Action::Reject;   // what p=reject leads to: Reject, Quarantine, Header (report only), Accept
+    Action quarantine_action = Action::Quarantine;  // what p=quarantine leads to
+    bool defer_on_temperror = true;          // 451 4.7.5 when the fail is only due to a temperror
+    Action bad_from_action = Action::Reject; // no/multiple/unparsable From: 550 5.7.1
+};
+
+}  // namespace config

@@ -1,0 +1,1 @@
+#include "dns/static_zone.hpp"

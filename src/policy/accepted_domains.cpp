@@ -1,0 +1,1 @@
+#include "policy/accepted_domains.hpp"

@@ -1,0 +1,52 @@
+// A connector's local binding: the address and port the client connected to
+// ({daemon_addr}/{daemon_port}), a wildcard address of one family, or the
+// MTA's daemon name ({daemon_name}) for set-ups that pass no address.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "policy/ip_address.hpp"
+
+namespace policy {
+
+// What the MTA told us about the local end of the connection. Any part may
+// be missing when the MTA does not send the macro.
+struct LocalEndpoint {
+    std::optional<IpAddress> address;
+    std::optional<std::uint16_t> port;
+    std::string daemon_name;
+};
+
+class Binding {
+public:
+    enum class Kind : std::uint8_t { Address, Wildcard, DaemonName };
+
+    // "10.0.0.50:25", "0.0.0.0:25", "[::]:25", "[2001:db8::1]:587",
+    // "name:MSA". Port 1-65535 required for address forms.
+    static std::optional<Binding> parse(std::string_view text, std::string* error = nullptr);
+
+    Kind kind() const { return kind_; }
+    const IpAddress& address() const { return address_; }  // Address; Wildcard: 0.0.0.0 or ::
+    std::uint16_t port() const { return port_; }
+    const std::string& daemon_name() const { return daemon_name_; }
+
+    // Address: address and port equal. Wildcard: same family and port equal;
+    // when the MTA sent no address, the port alone decides, and when it
+    // sent neither, a wildcard matches (fail-closed: specific bindings never
+    // match unknown endpoints). DaemonName: case-insensitive name equality.
+    bool matches(const LocalEndpoint& local) const;
+
+    std::string to_string() const;
+
+    friend bool operator==(const Binding&, const Binding&) = default;
+
+private:
+    Kind kind_ = Kind::Wildcard;
+    IpAddress address_;
+    std::uint16_t port_ = 0;
+    std::string daemon_name_;
+};
+
+}  // namespace policy

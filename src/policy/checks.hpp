@@ -1,0 +1,61 @@
+// The policy's decisions at each SMTP stage. Pure functions of plain values:
+// no libmilter, no I/O, no clock.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "policy/accepted_domains.hpp"
+#include "policy/address.hpp"
+#include "policy/connector.hpp"
+#include "policy/sender_login_map.hpp"
+#include "policy/session_rights.hpp"
+
+namespace policy {
+
+struct Verdict {
+    enum class Action : std::uint8_t { Continue, Reject, TempFail };
+    Action action = Action::Continue;
+    Reply reply;          // for Reject/TempFail
+    std::string reason;   // for the log: "relay to outside.example denied: no Accept-Any-Recipient"
+
+    bool ok() const { return action == Action::Continue; }
+    static Verdict accept() { return {}; }
+    static Verdict refuse(const Reply& reply, std::string reason);  // Reject or TempFail from the code
+};
+
+// EHLO/HELO: with require_ehlo_domain the argument must be a domain name
+// (at least one dot, normalize_domain() accepts it) or an address literal.
+Verdict check_helo(const Connector& c, std::string_view helo);
+
+// MAIL FROM, in this order: RequireTLS, Submit, SIZE= against
+// max_message_size (unless Bypass-Message-Size-Limit), then the sender check.
+Verdict check_mail(const Connector& c, const SessionRights& rights, bool tls,
+                   const SmtpPath& sender, std::optional<std::uint64_t> size_param,
+                   const AcceptedDomains& domains, const SenderLoginMap& logins);
+
+// The sender check shared by MAIL FROM and the From: header:
+// - in an authoritative or internal-relay domain: needs
+//   Accept-Authoritative-Domain-Sender;
+// - outside them: needs Accept-Any-Sender;
+// - either way an authenticated session may send as its own login (when it
+//   is an address) and as what the sender login map grants it;
+// - the null sender and unqualified addresses pass.
+// Refuses with AnonymousSenderDenied or SenderDenied.
+Verdict check_sender(const Connector& c, const SessionRights& rights, std::string_view address,
+                     std::string_view domain, const AcceptedDomains& domains,
+                     const SenderLoginMap& logins);
+
+// RCPT TO: `accepted_so_far` recipients have been accepted in this message.
+// Over max_recipients_per_message -> TooManyRecipients (unless
+// Bypass-Message-Size-Limit). A recipient any of whose routing domains is
+// not an accepted domain needs Accept-Any-Recipient, else RelayDenied.
+// Address literals are never accepted domains.
+Verdict check_rcpt(const Connector& c, const SessionRights& rights, const SmtpPath& rcpt,
+                   std::size_t accepted_so_far, const AcceptedDomains& domains);
+
+// End of message: the real size against max_message_size.
+Verdict check_message_size(const Connector& c, const SessionRights& rights, std::uint64_t size);
+
+}  // namespace policy

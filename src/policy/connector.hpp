@@ -1,0 +1,68 @@
+// One receive connector: where it applies (bindings, remote ranges) and what
+// sessions on it may do (permission groups, grants, denies, limits, replies).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/binding.hpp"
+#include "policy/ip_range.hpp"
+#include "policy/replies.hpp"
+#include "policy/rights.hpp"
+
+namespace policy {
+
+enum class AuthMechanism : std::uint32_t {
+    None = 1u << 0,
+    Tls = 1u << 1,
+    Integrated = 1u << 2,
+    BasicAuth = 1u << 3,
+    BasicAuthRequireTls = 1u << 4,
+    ExchangeServer = 1u << 5,
+    ExternalAuthoritative = 1u << 6,
+};
+// "None", "Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS",
+// "ExchangeServer", "ExternalAuthoritative" (case-insensitive).
+std::optional<AuthMechanism> parse_auth_mechanism(std::string_view name);
+
+enum class RateSource : std::uint8_t { IpAddress, User, All };
+
+// Defaults are Exchange 2016/2019's receive connector defaults.
+struct Connector {
+    std::string name;
+    std::string origin;  // "file:line" where it was defined, for messages
+    bool enabled = true;
+
+    std::vector<Binding> bindings;
+    std::vector<IpRange> remote_ranges;
+    std::vector<PermissionGroup> permission_groups;
+    std::uint32_t auth_mechanisms = static_cast<std::uint32_t>(AuthMechanism::Tls) |
+                                    static_cast<std::uint32_t>(AuthMechanism::BasicAuth) |
+                                    static_cast<std::uint32_t>(AuthMechanism::BasicAuthRequireTls) |
+                                    static_cast<std::uint32_t>(AuthMechanism::Integrated);
+    std::vector<std::pair<Principal, Rights>> grants;  // Add-ADPermission
+    std::vector<std::pair<Principal, Rights>> denies;  // Add-ADPermission -Deny
+
+    bool require_tls = false;
+    bool require_ehlo_domain = false;
+    std::optional<std::uint64_t> max_message_size = 36ull * 1024 * 1024;  // bytes; nullopt = unlimited
+    std::uint32_t max_recipients_per_message = 200;
+    std::optional<std::uint32_t> max_inbound_connection_per_source = 20;
+    std::optional<std::uint32_t> max_inbound_connection_percentage_per_source = 2;
+    std::optional<std::uint32_t> max_inbound_connection = 5000;
+    std::optional<std::uint32_t> message_rate_limit;  // messages per minute; nullopt = unlimited
+    RateSource message_rate_source = RateSource::IpAddress;
+    std::chrono::milliseconds tarpit_interval{5000};
+
+    ReplyTable replies;
+
+    bool has_group(PermissionGroup g) const;
+    bool has_mechanism(AuthMechanism m) const {
+        return (auth_mechanisms & static_cast<std::uint32_t>(m)) != 0;
+    }
+};
+
+}  // namespace policy

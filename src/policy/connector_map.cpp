@@ -1,0 +1,1 @@
+#include "policy/connector_map.hpp"

@@ -1,0 +1,49 @@
+// Connector selection exactly as Exchange does it: among enabled connectors
+// whose binding matches the local end, the one whose smallest range that
+// contains the client is smallest wins.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/connector.hpp"
+
+namespace policy {
+
+// How one connector fared for one connection (for `explain` and the logs).
+struct CandidateReport {
+    const Connector* connector = nullptr;
+    bool enabled = true;
+    const Binding* matched_binding = nullptr;   // null: no binding matched
+    std::optional<IpRange> smallest_range;      // smallest remote range containing the client
+    std::string verdict;                        // "chosen", "lost to X: /24 is wider than /32", "no binding matches 10.0.0.50:587", ...
+};
+
+struct Selection {
+    const Connector* chosen = nullptr;  // null: 421 4.3.2 Service not available
+    std::vector<CandidateReport> candidates;
+};
+
+class ConnectorMap {
+public:
+    ConnectorMap() = default;
+    explicit ConnectorMap(std::vector<Connector> connectors);
+
+    // Exchange refuses two connectors with an identical binding whose remote
+    // ranges are equal or overlap without one containing the other. Returns
+    // one message per conflict ("connector 'A' (file:12) and 'B' (file:30)
+    // both bind 0.0.0.0:25 and their ranges 10.0.0.0/24 and 10.0.0.128-10.0.1.5 overlap").
+    static std::vector<std::string> find_conflicts(const std::vector<Connector>& connectors);
+
+    // Ties: a specific-address (or daemon-name) binding beats a wildcard one
+    // unless the wildcard's range is strictly smaller; then configuration order.
+    Selection select(const LocalEndpoint& local, const IpAddress& client) const;
+
+    const std::vector<Connector>& connectors() const { return connectors_; }
+    const Connector* find(std::string_view name) const;
+
+private:
+    std::vector<Connector> connectors_;
+};
+
+}  // namespace policy

@@ -1,0 +1,1 @@
+#include "policy/sender_login_map.hpp"

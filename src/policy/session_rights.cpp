@@ -1,0 +1,1 @@
+#include "policy/session_rights.hpp"

@@ -1,0 +1,3 @@
+noinst_LIBRARIES += libsession.a
+libsession_a_SOURCES = \
+	src/session/session.cpp src/session/session.hpp

@@ -1,0 +1,1 @@
+# end-to-end tests with real Postfix and sendmail on loopback

@@ -1,0 +1,9 @@
+include tests/unit/policy.mk
+include tests/unit/config.mk
+include tests/unit/dns.mk
+include tests/unit/auth.mk
+include tests/protocol/local.mk
+include tests/e2e/local.mk
+
+UNIT_TEST_LIBS = $(CORE_LDADD) $(GTEST_LIBS)
+UNIT_TEST_CXXFLAGS = $(AM_CXXFLAGS) $(GTEST_CFLAGS)

@@ -1,0 +1,1 @@
+# protocol tests: the built daemon over the real milter protocol
