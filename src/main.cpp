@@ -1,1 +1,10 @@
-int main() { return 0; }
+// connector-milter: Exchange-style receive connectors, SPF, DKIM and DMARC
+// for sendmail and Postfix.
+#include <cstring>
+
+#include "daemon/daemon.hpp"
+
+int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "explain") == 0) return daemon_main::run_explain(argc - 1, argv + 1);
+    return daemon_main::run_daemon(argc, argv);
+}

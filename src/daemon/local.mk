@@ -1,3 +1,8 @@
 sbin_PROGRAMS += connector-milter
-connector_milter_SOURCES = src/main.cpp
+connector_milter_SOURCES = src/main.cpp \
+	src/daemon/daemon.cpp src/daemon/daemon.hpp \
+	src/daemon/explain.cpp \
+	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
+	src/daemon/log.cpp src/daemon/log.hpp \
+	src/milter/adapter.cpp src/milter/adapter.hpp
 connector_milter_LDADD = $(CORE_LDADD) $(MILTER_LIBS)

@@ -1,3 +1,4 @@
 noinst_LIBRARIES += libsession.a
 libsession_a_SOURCES = \
-	src/session/session.cpp src/session/session.hpp
+	src/session/session.cpp src/session/session.hpp \
+	src/session/runtime.cpp src/session/runtime.hpp

@@ -1,1 +1,286 @@
+#include "session/session.hpp"
 
+#include <charconv>
+
+#include "policy/address.hpp"
+
+namespace session {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+// RFC 1870: "SIZE=" esmtp-value. A malformed value is ignored here: the MTA
+// has already validated the parameter syntax before calling the milter.
+std::optional<std::uint64_t> size_parameter(const std::vector<std::string>& args) {
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        std::string_view a = args[i];
+        if (a.size() > 5 && iequals(a.substr(0, 5), "SIZE=")) {
+            std::uint64_t value = 0;
+            auto digits = a.substr(5);
+            auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+            if (ec == std::errc() && ptr == digits.data() + digits.size()) return value;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string quoted(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) { out += '?'; continue; }
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+}  // namespace
+
+struct Session::Message {
+    policy::SmtpPath sender;
+    std::vector<policy::SmtpPath> recipients;
+    std::uint64_t size = 0;  // header and body octets as received
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Session::Session(std::shared_ptr<const Runtime> runtime, std::shared_ptr<Shared> shared, LogFn log)
+    : runtime_(std::move(runtime)), shared_(std::move(shared)), log_(std::move(log)) {}
+
+Session::~Session() { on_close(); }
+
+void Session::set_queue_id(std::string_view id) {
+    if (!id.empty()) queue_id_ = std::string(id);
+}
+
+void Session::log_line(std::string_view stage, const policy::Verdict& verdict) {
+    if (!log_) return;
+    std::string line;
+    line.reserve(256);
+    line += queue_id_.empty() ? std::string("NOQUEUE") : queue_id_;
+    line += ": stage=";
+    line += stage;
+    line += " connector=";
+    line += quoted(connector_ ? connector_->name : std::string("(none)"));
+    line += " client=[";
+    line += connect_.client ? connect_.client->to_string() : std::string("local");
+    line += "] rights=";
+    line += rights_.describe();
+    if (verdict.ok()) {
+        line += " action=continue";
+    } else {
+        line += verdict.action == policy::Verdict::Action::Reject ? " action=reject" : " action=tempfail";
+        line += " reply=";
+        line += quoted(verdict.reply.to_string());
+    }
+    if (!verdict.reason.empty()) {
+        line += " reason=";
+        line += quoted(verdict.reason);
+    }
+    log_(line);
+}
+
+Outcome Session::finish(policy::Verdict verdict, std::string_view stage) {
+    Outcome outcome;
+    if (!verdict.ok()) {
+        log_line(stage, verdict);
+        // Exchange's tarpit: refusals to unauthenticated sessions are slowed
+        // down so that directory harvesting and relay probing are expensive.
+        if (connector_ && !rights_.authenticated && !rights_.externally_secured &&
+            connector_->tarpit_interval.count() > 0) {
+            outcome.tarpit = true;
+            outcome.tarpit_delay = connector_->tarpit_interval;
+        }
+    }
+    outcome.verdict = std::move(verdict);
+    return outcome;
+}
+
+void Session::resolve_rights(const SecurityFacts& security) {
+    if (!connector_) return;
+    tls_ = security.identity.tls;
+    rights_ = policy::resolve_session_rights(*connector_, security.identity,
+                                             runtime_->config->certificate_map);
+}
+
+Outcome Session::on_connect(const ConnectFacts& facts) {
+    connect_ = facts;
+    const auto& cfg = *runtime_->config;
+    if (!facts.client) {
+        // A local connection (sendmail -bs, a pipe) has no client IP to match
+        // remote ranges against: no connector applies.
+        policy::Verdict v = policy::Verdict::refuse(
+            policy::default_reply(policy::ReplyId::NoConnector), "connection has no client IP address");
+        return finish(std::move(v), "CONNECT");
+    }
+    selection_ = cfg.connectors.select(facts.local, *facts.client);
+    connector_ = selection_.chosen;
+    if (!connector_) {
+        std::string why = "no enabled connector matches local ";
+        why += facts.local.address ? facts.local.address->to_string() : std::string("?");
+        why += ":";
+        why += facts.local.port ? std::to_string(*facts.local.port) : std::string("?");
+        if (!facts.local.daemon_name.empty()) why += " (" + facts.local.daemon_name + ")";
+        why += " and client " + facts.client->to_string();
+        return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
+                                              std::move(why)),
+                      "CONNECT");
+    }
+    rights_ = policy::resolve_session_rights(*connector_, {}, cfg.certificate_map);
+    connection_source_ = facts.client->to_string();
+    if (!shared_->connections.open(*connector_, connection_source_)) {
+        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::TooManyConnections),
+                                              "connection limit of the connector reached for " +
+                                                  connection_source_),
+                      "CONNECT");
+    }
+    counted_connection_ = true;
+    policy::Verdict accepted;
+    accepted.reason = "connector chosen";
+    log_line("CONNECT", accepted);
+    return {};
+}
+
+Outcome Session::on_helo(std::string_view helo, const SecurityFacts& security) {
+    helo_ = std::string(helo);
+    if (!connector_) return {};
+    resolve_rights(security);
+    return finish(policy::check_helo(*connector_, helo), "HELO");
+}
+
+Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFacts& security,
+                         std::chrono::steady_clock::time_point now) {
+    reset_message();
+    if (!connector_) {
+        return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
+                                              "no connector"),
+                      "MAIL");
+    }
+    // SMTP AUTH and STARTTLS happen after connect: the principal is decided
+    // again at every transaction.
+    resolve_rights(security);
+    const auto& cfg = *runtime_->config;
+    auto parsed = policy::parse_smtp_path(args.empty() ? std::string_view() : std::string_view(args[0]));
+    if (!parsed.path) {
+        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::InvalidAddress),
+                                              "sender: " + parsed.error),
+                      "MAIL");
+    }
+    auto verdict = policy::check_mail(*connector_, rights_, tls_, *parsed.path, size_parameter(args),
+                                      cfg.accepted_domains, cfg.sender_logins);
+    if (!verdict.ok()) return finish(std::move(verdict), "MAIL");
+
+    if (connector_->message_rate_limit) {
+        std::string key;
+        switch (connector_->message_rate_source) {
+            case policy::RateSource::IpAddress: key = connection_source_; break;
+            case policy::RateSource::User:
+                key = rights_.authenticated ? "user:" + rights_.login : connection_source_;
+                break;
+            case policy::RateSource::All: key = "*"; break;
+        }
+        if (!shared_->rates.admit(*connector_, key, now)) {
+            return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::RateLimited),
+                                                  "message rate limit reached for " + key),
+                          "MAIL");
+        }
+    }
+    message_ = std::make_unique<Message>();
+    message_->sender = std::move(*parsed.path);
+    return {};
+}
+
+Outcome Session::on_rcpt(const std::vector<std::string>& args) {
+    if (!connector_ || !message_) {
+        return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
+                                              "RCPT without an accepted MAIL"),
+                      "RCPT");
+    }
+    auto parsed = policy::parse_smtp_path(args.empty() ? std::string_view() : std::string_view(args[0]));
+    if (!parsed.path || parsed.path->null_path) {
+        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::InvalidAddress),
+                                              "recipient: " + (parsed.path ? std::string("null path") : parsed.error)),
+                      "RCPT");
+    }
+    auto verdict = policy::check_rcpt(*connector_, rights_, *parsed.path, message_->recipients.size(),
+                                      runtime_->config->accepted_domains);
+    if (!verdict.ok()) return finish(std::move(verdict), "RCPT");
+    message_->recipients.push_back(std::move(*parsed.path));
+    return {};
+}
+
+Outcome Session::on_header(std::string_view name, std::string_view value) {
+    if (!message_) return {};
+    // "Name:" value CRLF as stored; without SMFIP_HDR_LEADSPC the MTA took
+    // away the space after the colon.
+    message_->size += name.size() + 1 + (header_leading_space_ ? 0 : 1) + value.size() + 2;
+    message_->headers.emplace_back(std::string(name), std::string(value));
+    return {};
+}
+
+Outcome Session::on_end_of_headers() {
+    if (!connector_ || !message_) return {};
+    const auto& cfg = *runtime_->config;
+    // The sender check applies to the From: header as well as the envelope
+    // (Exchange checks both). A From: that does not parse is left to DMARC's
+    // bad-From handling.
+    for (const auto& [name, value] : message_->headers) {
+        if (!iequals(name, "From")) continue;
+        auto list = policy::parse_mailbox_list(value);
+        if (!list.error.empty()) continue;
+        for (const auto& mailbox : list.mailboxes) {
+            auto verdict = policy::check_sender(*connector_, rights_, mailbox.address(), mailbox.domain,
+                                                cfg.accepted_domains, cfg.sender_logins);
+            if (!verdict.ok()) {
+                verdict.reason = "From: header: " + verdict.reason;
+                return finish(std::move(verdict), "EOH");
+            }
+        }
+    }
+    return {};
+}
+
+Outcome Session::on_body(std::string_view chunk) {
+    if (message_) message_->size += chunk.size();
+    return {};
+}
+
+Outcome Session::on_end_of_message() {
+    if (!connector_ || !message_) return {};
+    auto verdict = policy::check_message_size(*connector_, rights_, message_->size);
+    if (!verdict.ok()) {
+        reset_message();
+        return finish(std::move(verdict), "EOM");
+    }
+    Outcome outcome;
+    policy::Verdict accepted;
+    accepted.reason = "accepted: " + std::to_string(message_->recipients.size()) + " recipient(s), " +
+                      std::to_string(message_->size) + " octets";
+    log_line("EOM", accepted);
+    reset_message();
+    return outcome;
+}
+
+void Session::reset_message() { message_.reset(); }
+
+void Session::on_abort() { reset_message(); }
+
+void Session::on_close() {
+    reset_message();
+    if (counted_connection_ && connector_) {
+        shared_->connections.close(*connector_, connection_source_);
+        counted_connection_ = false;
+    }
+}
+
+}  // namespace session

@@ -1,0 +1,105 @@
+// One SMTP connection and its messages, as events in and verdicts out.
+// No libmilter types: the milter adapter and the `explain` command drive the
+// same code, and tests drive it directly.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "policy/checks.hpp"
+#include "policy/limits.hpp"
+#include "session/runtime.hpp"
+
+namespace session {
+
+// A change to the message's header the MTA must make at end of message.
+struct HeaderEdit {
+    enum class Kind : std::uint8_t { Insert, Delete };
+    Kind kind = Kind::Insert;
+    std::string name;
+    std::string value;  // Insert
+    int index = 0;      // Insert: position (0 = top); Delete: 1-based among headers of that name
+};
+
+struct Outcome {
+    policy::Verdict verdict;
+    bool tarpit = false;  // delay the refusal (unauthenticated session, tarpit_interval > 0)
+    std::chrono::milliseconds tarpit_delay{0};
+    std::vector<HeaderEdit> header_edits;  // end of message only
+    std::string quarantine_reason;         // non-empty: quarantine the message
+};
+
+// The parts of the MTA's macros each stage needs, already read out.
+struct ConnectFacts {
+    std::optional<policy::IpAddress> client;  // null: not an IP connection (local pipe)
+    std::string client_name;                  // reverse name or "[ip]"
+    policy::LocalEndpoint local;
+    std::string mta_name;                     // macro j
+};
+
+struct SecurityFacts {
+    policy::ClientIdentity identity;  // auth and TLS, as known at this stage
+};
+
+using LogFn = std::function<void(std::string_view)>;
+
+class Session {
+public:
+    Session(std::shared_ptr<const Runtime> runtime, std::shared_ptr<Shared> shared, LogFn log);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    Outcome on_connect(const ConnectFacts& facts);
+    Outcome on_helo(std::string_view helo, const SecurityFacts& security);
+    // args[0] is the path, the rest ESMTP parameters ("SIZE=1000").
+    Outcome on_mail(const std::vector<std::string>& args, const SecurityFacts& security,
+                    std::chrono::steady_clock::time_point now);
+    Outcome on_rcpt(const std::vector<std::string>& args);
+    Outcome on_header(std::string_view name, std::string_view value);
+    Outcome on_end_of_headers();
+    Outcome on_body(std::string_view chunk);
+    Outcome on_end_of_message();
+    void on_abort();  // the message is abandoned; the connection goes on
+    void on_close();
+
+    void set_queue_id(std::string_view id);
+    // SMFIP_HDR_LEADSPC: header values carry their leading space, and the
+    // values of headers we insert must carry one too.
+    void set_header_leading_space(bool on) { header_leading_space_ = on; }
+
+    const policy::Connector* connector() const { return connector_; }
+    const policy::SessionRights& rights() const { return rights_; }
+    const policy::Selection& selection() const { return selection_; }
+    const Runtime& runtime() const { return *runtime_; }
+
+private:
+    struct Message;
+    Outcome finish(policy::Verdict verdict, std::string_view stage);
+    void log_line(std::string_view stage, const policy::Verdict& verdict);
+    void resolve_rights(const SecurityFacts& security);
+    void reset_message();
+
+    std::shared_ptr<const Runtime> runtime_;
+    std::shared_ptr<Shared> shared_;
+    LogFn log_;
+    ConnectFacts connect_;
+    std::string helo_;
+    policy::Selection selection_;
+    const policy::Connector* connector_ = nullptr;
+    bool counted_connection_ = false;
+    std::string connection_source_;
+    policy::SessionRights rights_;
+    bool tls_ = false;
+    std::string queue_id_;
+    bool header_leading_space_ = false;
+    std::unique_ptr<Message> message_;
+};
+
+}  // namespace session

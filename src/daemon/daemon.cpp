@@ -1,0 +1,287 @@
+#include "daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "config.h"
+#include "daemon/config_loader.hpp"
+#include "daemon/log.hpp"
+#include "milter/adapter.hpp"
+
+namespace daemon_main {
+
+namespace {
+
+struct Options {
+    std::string config_path = kDefaultConfigPath;
+    bool foreground = false;
+    bool check_only = false;
+    bool print_default = false;
+    std::string socket;       // -p: overrides [milter] socket
+    std::string user;         // -u USER[:GROUP]
+    std::string pidfile;      // -P
+};
+
+void usage(std::FILE* out) {
+    std::fprintf(out,
+                 "usage: connector-milter [-c FILE] [-f] [-n] [-p SOCKET] [-u USER[:GROUP]] [-P PIDFILE] [-V] [-d]\n"
+                 "       connector-milter explain [-c FILE] --local ADDR:PORT --client IP [options]\n"
+                 "  -c FILE   configuration (default %s; if absent, the embedded default policy)\n"
+                 "  -f        stay in the foreground and log to stderr\n"
+                 "  -n        check the configuration and exit (non-zero with file:line: message on error)\n"
+                 "  -p SOCKET listen on SOCKET: inet:PORT@HOST, inet6:PORT@HOST, unix:/path or local:/path\n"
+                 "  -u USER[:GROUP]  drop privileges to USER after opening the socket\n"
+                 "  -P FILE   write the process id to FILE\n"
+                 "  -d        print the embedded default configuration for this host and exit\n"
+                 "  -V        print the version and exit\n",
+                 kDefaultConfigPath);
+}
+
+// Accepts what libmilter accepts, in the spellings administrators use.
+bool valid_socket_spec(const std::string& spec) {
+    auto starts = [&](const char* p) { return spec.rfind(p, 0) == 0; };
+    if (starts("unix:") || starts("local:")) return spec.find(':') + 1 < spec.size() && spec[spec.find(':') + 1] == '/';
+    if (starts("inet:") || starts("inet6:")) {
+        auto colon = spec.find(':');
+        auto rest = spec.substr(colon + 1);
+        auto at = rest.find('@');
+        std::string port = rest.substr(0, at);
+        if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) return false;
+        unsigned long p = std::stoul(port);
+        return p > 0 && p < 65536 && (at == std::string::npos || at + 1 < rest.size());
+    }
+    return false;
+}
+
+std::optional<std::string> unix_path(const std::string& spec) {
+    for (const char* p : {"unix:", "local:"})
+        if (spec.rfind(p, 0) == 0) return spec.substr(std::strlen(p));
+    return std::nullopt;
+}
+
+std::atomic<bool> g_stopping{false};
+std::string g_config_path;
+
+void reload() {
+    auto loaded = load(g_config_path);
+    if (!loaded.runtime) {
+        daemon_log::error("reload of " + g_config_path + " failed; keeping the running configuration:");
+        for (auto& e : loaded.errors) daemon_log::error("  " + e);
+        return;
+    }
+    for (auto& n : loaded.notes) daemon_log::info(n);
+    milter::Registry::instance().set_runtime(loaded.runtime);
+    daemon_log::info("reloaded " + (loaded.embedded ? std::string("the embedded default policy") : g_config_path) +
+                     ": " + std::to_string(loaded.runtime->config->connectors.connectors().size()) +
+                     " connector(s); new connections use it, sessions in flight keep theirs");
+}
+
+// SIGUSR1 reloads (libmilter keeps SIGHUP, SIGTERM and SIGINT for itself).
+// The signal is blocked in every thread and taken here with sigwait.
+void reload_thread() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    while (!g_stopping) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (g_stopping) break;
+        if (sig == SIGUSR1) reload();
+    }
+}
+
+bool drop_privileges(const std::string& spec) {
+    std::string user = spec, group;
+    if (auto colon = spec.find(':'); colon != std::string::npos) {
+        user = spec.substr(0, colon);
+        group = spec.substr(colon + 1);
+    }
+    errno = 0;
+    passwd* pw = getpwnam(user.c_str());
+    if (!pw) {
+        daemon_log::error("-u " + spec + ": no such user " + user);
+        return false;
+    }
+    gid_t gid = pw->pw_gid;
+    if (!group.empty()) {
+        struct group* gr = getgrnam(group.c_str());
+        if (!gr) {
+            daemon_log::error("-u " + spec + ": no such group " + group);
+            return false;
+        }
+        gid = gr->gr_gid;
+    }
+    if (getuid() != 0) {
+        if (getuid() == pw->pw_uid) return true;
+        daemon_log::error("-u " + spec + ": only root can change user");
+        return false;
+    }
+    if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+        daemon_log::error("-u " + spec + ": cannot change to that user: " + std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool daemonize() {
+    pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid > 0) _exit(0);
+    setsid();
+    if (chdir("/") != 0) return false;
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2) close(null);
+    }
+    return true;
+}
+
+}  // namespace
+
+int run_daemon(int argc, char** argv) {
+    Options opt;
+    int c;
+    opterr = 0;
+    while ((c = getopt(argc, argv, "c:fnp:u:P:Vdh")) != -1) {
+        switch (c) {
+            case 'c': opt.config_path = optarg; break;
+            case 'f': opt.foreground = true; break;
+            case 'n': opt.check_only = true; break;
+            case 'p': opt.socket = optarg; break;
+            case 'u': opt.user = optarg; break;
+            case 'P': opt.pidfile = optarg; break;
+            case 'd': opt.print_default = true; break;
+            case 'V': std::printf("connector-milter %s\n", PACKAGE_VERSION); return 0;
+            case 'h': usage(stdout); return 0;
+            default:
+                std::fprintf(stderr, "connector-milter: unknown option or missing argument: -%c\n", optopt);
+                usage(stderr);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        std::fprintf(stderr, "connector-milter: unexpected argument: %s\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (opt.print_default) {
+        std::fputs(config::embedded_default_text(config::discover_mta_domains()).c_str(), stdout);
+        return 0;
+    }
+
+    daemon_log::init(opt.foreground || opt.check_only);
+    g_config_path = opt.config_path;
+    auto loaded = load(opt.config_path);
+    if (!loaded.runtime) {
+        for (auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+        if (!opt.check_only) daemon_log::error("configuration has errors; not starting");
+        return 1;
+    }
+    if (opt.check_only) {
+        for (auto& n : loaded.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+        std::printf("%s: OK (%zu connectors, %zu accepted domains)\n",
+                    loaded.embedded ? "(embedded default)" : opt.config_path.c_str(),
+                    loaded.runtime->config->connectors.connectors().size(),
+                    loaded.runtime->config->accepted_domains.entries().size());
+        return 0;
+    }
+    for (auto& n : loaded.notes) daemon_log::info(n);
+    const auto& milter_settings = loaded.runtime->config->milter;
+    std::string socket = opt.socket.empty() ? milter_settings.socket : opt.socket;
+    if (!valid_socket_spec(socket)) {
+        daemon_log::error("bad socket \"" + socket + "\": use inet:PORT@HOST, inet6:PORT@HOST, unix:/path or local:/path");
+        return 1;
+    }
+    milter::Registry::instance().set_runtime(loaded.runtime);
+
+    // Signals are blocked before any thread exists, so that every thread
+    // inherits the mask: libmilter's own signal thread takes SIGHUP, SIGTERM
+    // and SIGINT, ours takes SIGUSR1.
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    std::string conn = socket;
+    if (smfi_setconn(conn.data()) != MI_SUCCESS || smfi_register(milter::filter_description()) != MI_SUCCESS) {
+        daemon_log::error("cannot register the filter with libmilter");
+        return 1;
+    }
+    auto path = unix_path(socket);
+    // With socket_mode set, the unix socket is created owner-only and then
+    // given its mode, so that it is never briefly wider than configured.
+    const bool restrict_socket = path && milter_settings.socket_mode;
+    mode_t old_umask = restrict_socket ? umask(0177) : 0;
+    if (smfi_opensocket(true) != MI_SUCCESS) {
+        daemon_log::error("cannot open socket " + socket + ": " + std::strerror(errno));
+        return 1;
+    }
+    if (restrict_socket) umask(old_umask);
+    if (path) {
+        if (milter_settings.socket_mode && chmod(path->c_str(), *milter_settings.socket_mode) != 0)
+            daemon_log::warning("chmod " + *path + ": " + std::strerror(errno));
+        if (!milter_settings.socket_group.empty()) {
+            group* gr = getgrnam(milter_settings.socket_group.c_str());
+            if (!gr || chown(path->c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0)
+                daemon_log::warning("cannot give " + *path + " to group " + milter_settings.socket_group);
+        }
+    }
+    if (!opt.foreground && !daemonize()) {
+        daemon_log::error(std::string("cannot become a daemon: ") + std::strerror(errno));
+        return 1;
+    }
+    if (!opt.pidfile.empty()) {
+        if (std::FILE* f = std::fopen(opt.pidfile.c_str(), "w")) {
+            std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+            std::fclose(f);
+        } else {
+            daemon_log::warning("cannot write pid file " + opt.pidfile + ": " + std::strerror(errno));
+        }
+    }
+    if (!opt.user.empty() && !drop_privileges(opt.user)) return 1;
+
+    std::thread reloader(reload_thread);
+    reloader.detach();
+    daemon_log::info(std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket + " with " +
+                     (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
+                     std::to_string(loaded.runtime->config->connectors.connectors().size()) + " connectors, " +
+                     std::to_string(loaded.runtime->config->accepted_domains.entries().size()) +
+                     " accepted domains, authserv-id " + loaded.runtime->authserv_id + ")");
+    int rc = smfi_main();
+    g_stopping = true;
+
+    // libmilter has stopped accepting connections; sessions in flight go on
+    // in its worker threads. Give them the drain timeout, then leave: the MTA
+    // answers sessions cut short with its milter_default_action (tempfail).
+    auto runtime = milter::Registry::instance().runtime();
+    auto deadline = std::chrono::steady_clock::now() + runtime->config->milter.drain_timeout;
+    while (milter::Registry::instance().active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int left = milter::Registry::instance().active_sessions();
+    daemon_log::info("stopped" + (left > 0 ? ", " + std::to_string(left) + " session(s) cut short after the drain timeout"
+                                           : std::string()));
+    if (!opt.pidfile.empty()) unlink(opt.pidfile.c_str());
+    return rc == MI_SUCCESS ? 0 : 1;
+}
+
+}  // namespace daemon_main

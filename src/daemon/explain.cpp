@@ -1,0 +1,147 @@
+// `connector-milter explain`: a what-if for one session, on the same code
+// path as the daemon (session::Session), printed for the administrator.
+#include <getopt.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon/config_loader.hpp"
+#include "daemon/daemon.hpp"
+#include "session/session.hpp"
+
+namespace daemon_main {
+
+namespace {
+
+void explain_usage(std::FILE* out) {
+    std::fprintf(out,
+                 "usage: connector-milter explain [-c FILE] --local ADDR:PORT|name:NAME --client IP\n"
+                 "           [--auth USER] [--tls] [--helo NAME] [--from ADDR] [--rcpt ADDR]...\n"
+                 "           [--header-from ADDR] [--size OCTETS]\n");
+}
+
+bool parse_local(const std::string& text, policy::LocalEndpoint& local) {
+    if (text.rfind("name:", 0) == 0) {
+        local.daemon_name = text.substr(5);
+        return !local.daemon_name.empty();
+    }
+    auto binding = policy::Binding::parse(text);
+    if (!binding || binding->kind() == policy::Binding::Kind::DaemonName) return false;
+    local.address = binding->address();
+    local.port = binding->port();
+    return true;
+}
+
+const char* action_word(const policy::Verdict& v) {
+    return v.ok() ? "continue" : v.action == policy::Verdict::Action::Reject ? "reject" : "tempfail";
+}
+
+// Prints one stage; returns false when the stage refused.
+bool print_stage(const std::string& stage, const session::Outcome& o) {
+    const auto& v = o.verdict;
+    std::printf("%-28s %s", stage.c_str(), action_word(v));
+    if (!v.ok()) std::printf(": %s", v.reply.to_string().c_str());
+    std::printf("\n");
+    if (!v.reason.empty()) std::printf("%-28s   (%s)\n", "", v.reason.c_str());
+    if (o.tarpit) std::printf("%-28s   (the daemon delays this refusal by %lld ms: tarpit)\n", "",
+                              static_cast<long long>(o.tarpit_delay.count()));
+    return v.ok();
+}
+
+}  // namespace
+
+int run_explain(int argc, char** argv) {
+    std::string config_path = kDefaultConfigPath, local_text, client_text, auth, helo = "client.invalid", from,
+                header_from, size;
+    std::vector<std::string> rcpts;
+    bool tls = false;
+    static const option long_options[] = {
+        {"config", required_argument, nullptr, 'c'}, {"local", required_argument, nullptr, 'l'},
+        {"client", required_argument, nullptr, 'C'}, {"auth", required_argument, nullptr, 'a'},
+        {"tls", no_argument, nullptr, 't'},          {"helo", required_argument, nullptr, 'H'},
+        {"from", required_argument, nullptr, 'f'},   {"rcpt", required_argument, nullptr, 'r'},
+        {"header-from", required_argument, nullptr, 'F'}, {"size", required_argument, nullptr, 's'},
+        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", long_options, nullptr)) != -1) {
+        switch (c) {
+            case 'c': config_path = optarg; break;
+            case 'l': local_text = optarg; break;
+            case 'C': client_text = optarg; break;
+            case 'a': auth = optarg; break;
+            case 't': tls = true; break;
+            case 'H': helo = optarg; break;
+            case 'f': from = optarg; break;
+            case 'r': rcpts.emplace_back(optarg); break;
+            case 'F': header_from = optarg; break;
+            case 's': size = optarg; break;
+            case 'h': explain_usage(stdout); return 0;
+            default: explain_usage(stderr); return 2;
+        }
+    }
+    session::ConnectFacts facts;
+    if (local_text.empty() || !parse_local(local_text, facts.local)) {
+        std::fprintf(stderr, "explain: --local needs ADDR:PORT ([v6]:PORT) or name:NAME\n");
+        return 2;
+    }
+    facts.client = policy::IpAddress::parse(client_text);
+    if (!facts.client) {
+        std::fprintf(stderr, "explain: --client needs an IP address\n");
+        return 2;
+    }
+    auto loaded = load(config_path);
+    if (!loaded.runtime) {
+        for (auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+        return 2;
+    }
+    std::printf("configuration: %s\n", loaded.embedded ? "(embedded default)" : config_path.c_str());
+    for (auto& n : loaded.notes) std::printf("  note: %s\n", n.c_str());
+    std::printf("connection:    local %s, client %s\n\n", local_text.c_str(), facts.client->to_string().c_str());
+
+    std::vector<std::string> log_lines;
+    session::Session s(loaded.runtime, std::make_shared<session::Shared>(),
+                       [&](std::string_view line) { log_lines.emplace_back(line); });
+    auto connect = s.on_connect(facts);
+
+    std::printf("connectors:\n");
+    for (const auto& cand : s.selection().candidates) {
+        std::printf("  %-24s %s\n", ("\"" + cand.connector->name + "\"").c_str(), cand.verdict.c_str());
+    }
+    std::printf("\n");
+    bool all_ok = print_stage("CONNECT", connect);
+    if (!connect.verdict.ok()) return 1;
+    std::printf("%-28s %s\n", "connector", ("\"" + s.connector()->name + "\" (" + s.connector()->origin + ")").c_str());
+
+    session::SecurityFacts security;
+    security.identity.tls = tls;
+    security.identity.auth_user = auth;
+    if (!auth.empty()) security.identity.auth_type = "PLAIN";
+    all_ok = print_stage("HELO " + helo, s.on_helo(helo, security)) && all_ok;
+    std::printf("%-28s %s\n", "principal", s.rights().describe().c_str());
+    std::printf("%-28s %s\n", "rights", s.rights().rights.to_string().c_str());
+    if (!s.rights().note.empty()) std::printf("%-28s %s\n", "", s.rights().note.c_str());
+    if (from.empty() && rcpts.empty()) return all_ok ? 0 : 1;
+
+    std::vector<std::string> mail_args{"<" + from + ">"};
+    if (!size.empty()) mail_args.push_back("SIZE=" + size);
+    auto mail = s.on_mail(mail_args, security, std::chrono::steady_clock::now());
+    all_ok = print_stage("MAIL FROM:<" + from + ">", mail) && all_ok;
+    if (!mail.verdict.ok()) return 1;
+    bool any_rcpt = false;
+    for (const auto& r : rcpts) {
+        bool ok = print_stage("RCPT TO:<" + r + ">", s.on_rcpt({"<" + r + ">"}));
+        any_rcpt = any_rcpt || ok;
+        all_ok = ok && all_ok;
+    }
+    if (!header_from.empty() && any_rcpt) {
+        s.on_header("From", " <" + header_from + ">");
+        all_ok = print_stage("From: <" + header_from + ">", s.on_end_of_headers()) && all_ok;
+    }
+    return all_ok ? 0 : 1;
+}
+
+}  // namespace daemon_main

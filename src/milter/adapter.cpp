@@ -1,0 +1,343 @@
+#include "milter/adapter.hpp"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <exception>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/log.hpp"
+#include "session/session.hpp"
+
+namespace milter {
+
+Registry& Registry::instance() {
+    static Registry registry;
+    return registry;
+}
+
+void Registry::set_runtime(std::shared_ptr<const session::Runtime> runtime) {
+    std::lock_guard lock(mutex_);
+    runtime_ = std::move(runtime);
+}
+
+std::shared_ptr<const session::Runtime> Registry::runtime() const {
+    std::lock_guard lock(mutex_);
+    return runtime_;
+}
+
+namespace {
+
+// The per-connection object behind smfi_getpriv. Debian's libmilter runs a
+// worker pool, so consecutive callbacks of one connection may run on
+// different threads: all state lives here, never in thread-locals.
+struct Connection {
+    // SMFIP_HDR_LEADSPC in effect: header values arrive with their leading
+    // space and the MTA adds none to the headers we insert.
+    bool leading_space = false;
+    std::unique_ptr<session::Session> session;
+};
+
+// What the last negotiation agreed. A milter connection the MTA reuses after
+// QUIT_NC is not negotiated again, and libmilter has called xxfi_close (which
+// frees our Connection) in between; it keeps the flags negotiated before,
+// which this remembers. One MTA per daemon is the normal set-up.
+std::atomic<bool> g_last_leading_space{false};
+
+Connection* ensure_connection(SMFICTX* ctx) {
+    auto* c = static_cast<Connection*>(smfi_getpriv(ctx));
+    if (!c) {
+        c = new Connection;
+        c->leading_space = g_last_leading_space.load();
+        smfi_setpriv(ctx, c);
+    }
+    return c;
+}
+
+// The connection's session; null before connect (a protocol error by the MTA).
+session::Session* session_of(SMFICTX* ctx) {
+    auto* c = static_cast<Connection*>(smfi_getpriv(ctx));
+    return c ? c->session.get() : nullptr;
+}
+
+std::string macro(SMFICTX* ctx, const char* name) {
+    const char* value = smfi_getsymval(ctx, const_cast<char*>(name));
+    return value ? std::string(value) : std::string();
+}
+
+session::SecurityFacts security_facts(SMFICTX* ctx) {
+    session::SecurityFacts facts;
+    auto& id = facts.identity;
+    id.auth_user = macro(ctx, "{auth_authen}");
+    id.auth_type = macro(ctx, "{auth_type}");
+    id.tls = !macro(ctx, "{tls_version}").empty() || !macro(ctx, "{cipher}").empty();
+    id.certificate_verified = macro(ctx, "{verify}") == "OK";
+    id.cert_subject = macro(ctx, "{cert_subject}");
+    id.cert_issuer = macro(ctx, "{cert_issuer}");
+    return facts;
+}
+
+void note_queue_id(SMFICTX* ctx, session::Session* s) { s->set_queue_id(macro(ctx, "i")); }
+
+// smfi_setreply treats a lone '%' as a format directive and drops the text.
+std::string escape_percent(std::string_view text) {
+    std::string out;
+    for (char ch : text) {
+        if (ch == '%') out += '%';
+        out += ch;
+    }
+    return out;
+}
+
+sfsistat apply(SMFICTX* ctx, const session::Outcome& outcome) {
+    const auto& v = outcome.verdict;
+    if (v.ok()) return SMFIS_CONTINUE;
+    if (outcome.tarpit) std::this_thread::sleep_for(outcome.tarpit_delay);
+    std::string code = v.reply.code, xcode = v.reply.xcode, text = escape_percent(v.reply.text);
+    smfi_setreply(ctx, code.data(), xcode.empty() ? nullptr : xcode.data(), text.data());
+    return v.action == policy::Verdict::Action::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+// No exception may cross into libmilter: log it and ask the MTA to try again
+// later, so that nothing is accepted unchecked.
+template <typename F>
+sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        daemon_log::error(std::string(stage) + ": internal error: " + e.what());
+    } catch (...) {
+        daemon_log::error(std::string(stage) + ": internal error");
+    }
+    smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.3.0"),
+                  const_cast<char*>("Temporary local problem, try again later"));
+    return SMFIS_TEMPFAIL;
+}
+
+std::optional<policy::IpAddress> address_of(const sockaddr* sa) {
+    if (!sa) return std::nullopt;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text, sizeof text);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, text, sizeof text);
+    } else {
+        return std::nullopt;
+    }
+    return policy::IpAddress::parse(text);
+}
+
+std::vector<std::string> arguments(char** argv) {
+    std::vector<std::string> args;
+    for (; argv && *argv; ++argv) args.emplace_back(*argv);
+    return args;
+}
+
+std::atomic<bool> g_warned_no_binding{false};
+
+sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
+    return guarded(ctx, "connect", [&] {
+        auto* c = ensure_connection(ctx);
+        if (!c->session) Registry::instance().session_opened();
+        c->session = std::make_unique<session::Session>(
+            Registry::instance().runtime(), Registry::instance().shared(),
+            [](std::string_view line) { daemon_log::info(line); });
+        c->session->set_header_leading_space(c->leading_space);
+        session::ConnectFacts facts;
+        facts.client = address_of(hostaddr);
+        if (!facts.client) facts.client = policy::IpAddress::parse(macro(ctx, "{client_addr}"));
+        facts.client_name = hostname ? hostname : "";
+        facts.local.address = policy::IpAddress::parse(macro(ctx, "{daemon_addr}"));
+        std::string port = macro(ctx, "{daemon_port}");
+        if (!port.empty()) {
+            try {
+                unsigned long p = std::stoul(port);
+                if (p > 0 && p < 65536) facts.local.port = static_cast<std::uint16_t>(p);
+            } catch (...) {
+            }
+        }
+        facts.local.daemon_name = macro(ctx, "{daemon_name}");
+        facts.mta_name = macro(ctx, "j");
+        if (!facts.local.address && !facts.local.port && facts.local.daemon_name.empty() &&
+            !g_warned_no_binding.exchange(true)) {
+            daemon_log::warning(
+                "the MTA sends neither {daemon_addr}/{daemon_port} nor {daemon_name}: connectors "
+                "bound to a specific address cannot match. Postfix: milter_connect_macros = j "
+                "{daemon_name} {daemon_addr} {daemon_port} {client_addr} (Postfix >= 3.2); sendmail: "
+                "define(`confMILTER_MACROS_CONNECT', confMILTER_MACROS_CONNECT`, {daemon_addr}, "
+                "{daemon_port}')");
+        }
+        return apply(ctx, c->session->on_connect(facts));
+    });
+}
+
+sfsistat on_helo(SMFICTX* ctx, char* helo) {
+    return guarded(ctx, "helo", [&] {
+        auto* c = session_of(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        return apply(ctx, c->on_helo(helo ? helo : "", security_facts(ctx)));
+    });
+}
+
+sfsistat on_mail(SMFICTX* ctx, char** argv) {
+    return guarded(ctx, "mail", [&] {
+        auto* c = session_of(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        note_queue_id(ctx, c);
+        return apply(ctx, c->on_mail(arguments(argv), security_facts(ctx),
+                                             std::chrono::steady_clock::now()));
+    });
+}
+
+sfsistat on_rcpt(SMFICTX* ctx, char** argv) {
+    return guarded(ctx, "rcpt", [&] {
+        auto* c = session_of(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        note_queue_id(ctx, c);
+        return apply(ctx, c->on_rcpt(arguments(argv)));
+    });
+}
+
+sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
+    return guarded(ctx, "header", [&] {
+        auto* c = session_of(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        return apply(ctx, c->on_header(name ? name : "", value ? value : ""));
+    });
+}
+
+sfsistat on_eoh(SMFICTX* ctx) {
+    return guarded(ctx, "eoh", [&] {
+        auto* c = session_of(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        note_queue_id(ctx, c);
+        return apply(ctx, c->on_end_of_headers());
+    });
+}
+
+sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) {
+    return guarded(ctx, "body", [&] {
+        auto* c = session_of(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        return apply(ctx, c->on_body(std::string_view(reinterpret_cast<const char*>(data), len)));
+    });
+}
+
+sfsistat on_eom(SMFICTX* ctx) {
+    return guarded(ctx, "eom", [&] {
+        auto* c = session_of(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        note_queue_id(ctx, c);
+        auto outcome = c->on_end_of_message();
+        const bool leading_space = static_cast<Connection*>(smfi_getpriv(ctx))->leading_space;
+        if (!outcome.verdict.ok()) return apply(ctx, outcome);
+        // Deletions first and from the highest index down, so that earlier
+        // indexes stay valid; then insertions.
+        for (const auto& edit : outcome.header_edits) {
+            if (edit.kind != session::HeaderEdit::Kind::Delete) continue;
+            std::string name = edit.name;
+            if (smfi_chgheader(ctx, name.data(), edit.index, nullptr) != MI_SUCCESS)
+                throw std::runtime_error("smfi_chgheader failed for " + name);
+        }
+        for (const auto& edit : outcome.header_edits) {
+            if (edit.kind != session::HeaderEdit::Kind::Insert) continue;
+            std::string name = edit.name;
+            std::string value = leading_space ? " " + edit.value : edit.value;
+            if (smfi_insheader(ctx, edit.index, name.data(), value.data()) != MI_SUCCESS)
+                throw std::runtime_error("smfi_insheader failed for " + name);
+        }
+        if (!outcome.quarantine_reason.empty()) {
+            std::string reason = outcome.quarantine_reason;
+            smfi_quarantine(ctx, reason.data());
+        }
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_abort(SMFICTX* ctx) {
+    return guarded(ctx, "abort", [&] {
+        if (auto* c = session_of(ctx)) c->on_abort();
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_close(SMFICTX* ctx) {
+    auto* c = static_cast<Connection*>(smfi_getpriv(ctx));
+    if (c) {
+        smfi_setpriv(ctx, nullptr);
+        if (c->session) {
+            try {
+                c->session->on_close();
+            } catch (...) {
+            }
+            Registry::instance().session_closed();
+        }
+        delete c;
+    }
+    return SMFIS_CONTINUE;
+}
+
+// The macros each stage needs (smfi_setsymlist): only these are sent.
+void request_macros(SMFICTX* ctx) {
+    smfi_setsymlist(ctx, SMFIM_CONNECT,
+                    const_cast<char*>("j {daemon_name} {daemon_addr} {daemon_port} {client_addr} {if_addr}"));
+    smfi_setsymlist(ctx, SMFIM_HELO,
+                    const_cast<char*>("{tls_version} {cipher} {verify} {cert_subject} {cert_issuer}"));
+    smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                    const_cast<char*>("i {auth_type} {auth_authen} {tls_version} {cipher} {verify} "
+                                      "{cert_subject} {cert_issuer}"));
+    smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i {rcpt_addr}"));
+    smfi_setsymlist(ctx, SMFIM_EOH, const_cast<char*>("i"));
+    smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
+}
+
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
+                      unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
+    // Actions: add/insert and delete headers, quarantine; macro lists.
+    const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+    *pf0 = f0 & actions;
+    // Header values exactly as received (DKIM needs the leading space); no
+    // reply for each header and body chunk (the decisions come at EOH/EOM),
+    // which saves a round trip per header; no unknown commands, no DATA.
+    const unsigned long wanted = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NOUNKNOWN |
+                                 SMFIP_NODATA;
+    *pf1 = f1 & wanted;
+    *pf2 = 0;
+    *pf3 = 0;
+    if (f0 & SMFIF_SETSYMLIST) request_macros(ctx);
+    const bool leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+    g_last_leading_space = leading_space;
+    ensure_connection(ctx)->leading_space = leading_space;
+    return SMFIS_CONTINUE;
+}
+
+}  // namespace
+
+smfiDesc& filter_description() {
+    static smfiDesc desc = {
+        const_cast<char*>("connector-milter"),
+        SMFI_VERSION,
+        SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+        on_connect,
+        on_helo,
+        on_mail,
+        on_rcpt,
+        on_header,
+        on_eoh,
+        on_body,
+        on_eom,
+        on_abort,
+        on_close,
+        nullptr,  // unknown
+        nullptr,  // data
+        on_negotiate,
+    };
+    return desc;
+}
+
+}  // namespace milter

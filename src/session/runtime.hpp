@@ -1,0 +1,45 @@
+// What sessions share. A Runtime belongs to one config snapshot (the config
+// and the verdict services built from it) and is replaced whole on reload;
+// Shared (connection counts, rate windows) outlives reloads.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "policy/limits.hpp"
+
+namespace dns { class Resolver; }
+namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; }
+
+namespace session {
+
+struct Runtime {
+    std::shared_ptr<const config::Config> config;
+    std::string authserv_id;  // config's, or the host name
+    std::shared_ptr<dns::Resolver> resolver;
+    std::shared_ptr<const auth::SpfChecker> spf;
+    std::shared_ptr<const auth::DkimVerifier> dkim;
+    std::shared_ptr<const auth::DmarcEvaluator> dmarc;
+    ~Runtime();
+};
+
+struct Shared {
+    policy::ConnectionTracker connections;
+    policy::RateLimiter rates;
+};
+
+struct RuntimeBuild {
+    std::shared_ptr<const Runtime> runtime;  // null on error
+    std::vector<std::string> errors;
+};
+
+// Builds the resolver and the SPF/DKIM/DMARC services a config asks for.
+// `resolver` overrides the one the config would build (tests).
+RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
+                           std::shared_ptr<dns::Resolver> resolver = nullptr);
+
+// The host's fully qualified name (for the default authserv-id).
+std::string host_name();
+
+}  // namespace session
