@@ -1,1 +1,1077 @@
+// Loads connector-milter.conf (TOML, parsed by toml++) into one immutable,
+// validated config::Config.
+//
+// Habits that matter to administrators:
+// - every error names the file and the line of the offending value, and all
+//   errors are reported at once, not only the first;
+// - unknown tables and keys are errors, so a typo ("remote_ip_range") cannot
+//   silently widen or weaken the policy;
+// - values of the wrong type are errors, never coerced.
 #include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include "config/host_name.hpp"
+#include "policy/ip_address.hpp"
+#include "policy/ip_range.hpp"
+#include "policy/replies.hpp"
+#include "policy/rights.hpp"
+
+namespace config {
+
+std::string ConfigError::to_string() const {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line);
+    out += ": ";
+    out += message;
+    return out;
+}
+
+namespace {
+
+// The single list of names the parser accepts (see accepted_keys()).
+const std::vector<ConfigKey> kAcceptedKeys = {
+    {"", "milter"},
+    {"", "accepted_domain"},
+    {"", "connector"},
+    {"", "certificate_map"},
+    {"", "dns"},
+    {"", "spf"},
+    {"", "dkim"},
+    {"", "dmarc"},
+
+    {"milter", "socket"},
+    {"milter", "socket_mode"},
+    {"milter", "socket_group"},
+    {"milter", "authserv_id"},
+    {"milter", "strip_authserv_ids"},
+    {"milter", "auth_user_in_header"},
+    {"milter", "drain_timeout"},
+    {"milter", "sender_login_map"},
+
+    {"accepted_domain", "domain"},
+    {"accepted_domain", "type"},
+
+    {"connector", "name"},
+    {"connector", "enabled"},
+    {"connector", "bindings"},
+    {"connector", "remote_ip_ranges"},
+    {"connector", "remote_ip_ranges_file"},
+    {"connector", "permission_groups"},
+    {"connector", "auth_mechanisms"},
+    {"connector", "require_tls"},
+    {"connector", "require_ehlo_domain"},
+    {"connector", "max_message_size"},
+    {"connector", "max_recipients_per_message"},
+    {"connector", "max_inbound_connection_per_source"},
+    {"connector", "max_inbound_connection_percentage_per_source"},
+    {"connector", "max_inbound_connection"},
+    {"connector", "message_rate_limit"},
+    {"connector", "message_rate_source"},
+    {"connector", "tarpit_interval"},
+    {"connector", "grant"},
+    {"connector", "deny"},
+    {"connector", "replies"},
+
+    {"certificate_map", "subject"},
+    {"certificate_map", "issuer"},
+    {"certificate_map", "group"},
+
+    {"dns", "timeout"},
+    {"dns", "nameservers"},
+    {"dns", "static_zone"},
+    {"dns", "offline"},
+    {"dns", "trust_anchor_file"},
+    {"dns", "message_query_budget"},
+    {"dns", "message_time_budget"},
+
+    {"spf", "enabled"},
+    {"spf", "check_helo"},
+    {"spf", "fail_action"},
+    {"spf", "softfail_action"},
+    {"spf", "temperror_action"},
+    {"spf", "permerror_action"},
+    {"spf", "received_spf_header"},
+
+    {"dkim", "enabled"},
+    {"dkim", "max_signatures"},
+    {"dkim", "min_rsa_bits"},
+
+    {"dmarc", "enabled"},
+    {"dmarc", "discovery"},
+    {"dmarc", "public_suffix_list"},
+    {"dmarc", "reject_action"},
+    {"dmarc", "quarantine_action"},
+    {"dmarc", "defer_on_temperror"},
+    {"dmarc", "bad_from_action"},
+};
+
+using std::chrono::milliseconds;
+
+int line_of(const toml::source_region& region) {
+    return static_cast<int>(std::min<toml::source_index>(region.begin.line,
+                                                         std::numeric_limits<int>::max()));
+}
+int line_of(const toml::node& node) { return line_of(node.source()); }
+
+std::string_view type_phrase(toml::node_type t) {
+    switch (t) {
+        case toml::node_type::table: return "a table";
+        case toml::node_type::array: return "an array";
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a floating-point number";
+        case toml::node_type::boolean: return "a boolean";
+        case toml::node_type::date: return "a date";
+        case toml::node_type::time: return "a time";
+        case toml::node_type::date_time: return "a date-time";
+        default: return "nothing";
+    }
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+// "<value>: <reason>" when the policy type explained itself (its sentences
+// quote the value already), else "\"<value>\": <fallback>".
+std::string explain(std::string_view value, const std::string& why, std::string_view fallback) {
+    if (!why.empty()) return why;
+    return "\"" + std::string(value) + "\": " + std::string(fallback);
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+// Leading decimal digits of `s` as a number; the rest (after optional
+// blanks) in *unit. nullopt when there are no digits or the number overflows.
+std::optional<std::uint64_t> split_number(std::string_view s, std::string_view* unit) {
+    s = trim(s);
+    std::uint64_t value = 0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc() || ptr == s.data()) return std::nullopt;
+    *unit = trim(std::string_view(ptr, static_cast<std::size_t>(s.data() + s.size() - ptr)));
+    return value;
+}
+
+bool checked_multiply(std::uint64_t a, std::uint64_t b, std::uint64_t* out) {
+    if (b != 0 && a > std::numeric_limits<std::uint64_t>::max() / b) return false;
+    *out = a * b;
+    return true;
+}
+
+constexpr std::string_view kDurationHint =
+    "a duration: integer seconds, or a string such as \"500ms\", \"5s\", \"2m\", \"1h\"";
+constexpr std::string_view kSizeHint =
+    "a size: integer bytes, or a string such as \"512KB\", \"36MB\", \"10MiB\", \"1GB\" "
+    "(KB, MB, GB are 1024-based as in Exchange; KiB, MiB, GiB too)";
+
+// "500ms", "5s", "2m", "1h", "30" (seconds).
+std::optional<milliseconds> parse_duration_text(std::string_view text) {
+    std::string_view unit;
+    const auto number = split_number(text, &unit);
+    if (!number) return std::nullopt;
+    const std::string u = lower(unit);
+    std::uint64_t factor = 0;
+    if (u.empty() || u == "s" || u == "sec" || u == "seconds") factor = 1000;
+    else if (u == "ms") factor = 1;
+    else if (u == "m" || u == "min" || u == "minutes") factor = 60'000;
+    else if (u == "h" || u == "hours") factor = 3'600'000;
+    else return std::nullopt;
+    std::uint64_t ms = 0;
+    // Cap far below what std::chrono::milliseconds can hold.
+    if (!checked_multiply(*number, factor, &ms) || ms > 365ull * 24 * 3'600'000) return std::nullopt;
+    return milliseconds(static_cast<milliseconds::rep>(ms));
+}
+
+std::optional<std::uint64_t> parse_size_text(std::string_view text) {
+    std::string_view unit;
+    const auto number = split_number(text, &unit);
+    if (!number) return std::nullopt;
+    const std::string u = lower(unit);
+    std::uint64_t factor = 0;
+    if (u.empty() || u == "b") factor = 1;
+    else if (u == "kb" || u == "kib" || u == "k") factor = 1024;
+    else if (u == "mb" || u == "mib" || u == "m") factor = 1024ull * 1024;
+    else if (u == "gb" || u == "gib" || u == "g") factor = 1024ull * 1024 * 1024;
+    else return std::nullopt;
+    std::uint64_t bytes = 0;
+    if (!checked_multiply(*number, factor, &bytes)) return std::nullopt;
+    return bytes;
+}
+
+std::optional<Action> parse_action(std::string_view text) {
+    const std::string t = lower(text);
+    if (t == "accept") return Action::Accept;
+    if (t == "reject") return Action::Reject;
+    if (t == "tempfail") return Action::TempFail;
+    if (t == "quarantine") return Action::Quarantine;
+    if (t == "header") return Action::Header;
+    return std::nullopt;
+}
+
+// What libmilter's smfi_setconn() accepts, as administrators write it.
+bool valid_socket_spec(std::string_view spec, std::string* why) {
+    const auto colon = spec.find(':');
+    if (!spec.empty() && spec.front() == '/') return true;
+    if (colon == std::string_view::npos) {
+        *why = "expected inet:PORT@HOST, inet6:PORT@HOST, local:/path or unix:/path";
+        return false;
+    }
+    const std::string proto = lower(spec.substr(0, colon));
+    const std::string_view rest = spec.substr(colon + 1);
+    if (proto == "local" || proto == "unix") {
+        if (rest.empty() || rest.front() != '/') {
+            *why = "a local socket needs an absolute path (local:/run/connector-milter/milter.sock)";
+            return false;
+        }
+        return true;
+    }
+    if (proto == "inet" || proto == "inet6") {
+        const auto at = rest.find('@');
+        const std::string_view port = rest.substr(0, at);
+        unsigned value = 0;
+        const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 ||
+            value > 65535) {
+            *why = "the port must be a number from 1 to 65535 (inet:8894@127.0.0.1)";
+            return false;
+        }
+        if (at != std::string_view::npos && at + 1 == rest.size()) {
+            *why = "nothing after '@': name the host or address to listen on";
+            return false;
+        }
+        return true;
+    }
+    *why = "unknown socket type '" + proto + "': use inet, inet6, local or unix";
+    return false;
+}
+
+// RFC 8601 section 2.2: the authserv-id is a "value" (RFC 2045 token or
+// quoted-string). We write it unquoted, so it must be a token.
+bool valid_authserv_id(std::string_view id) {
+    if (id.empty()) return false;
+    for (const unsigned char c : id) {
+        if (c <= 0x20 || c >= 0x7f) return false;
+        if (std::string_view("()<>@,;:\\\"[]?=").find(static_cast<char>(c)) != std::string_view::npos)
+            return false;
+    }
+    return true;
+}
+
+class Loader {
+public:
+    Loader(std::string file, std::string base_dir)
+        : file_(std::move(file)), base_dir_(std::move(base_dir)) {
+        config_.source = file_;
+    }
+
+    LoadResult run(std::string_view text);
+
+private:
+    // ---- errors --------------------------------------------------------
+    void error(int line, std::string message) {
+        errors_.push_back(ConfigError{file_, line, std::move(message)});
+    }
+    void error(const toml::node& node, std::string message) {
+        error(line_of(node), std::move(message));
+    }
+    void error_in(const std::string& file, int line, std::string message) {
+        errors_.push_back(ConfigError{file, line, std::move(message)});
+    }
+    void wrong_type(const toml::node& node, std::string_view where, std::string_view expected) {
+        error(node, std::string(where) + ": expected " + std::string(expected) + ", got " +
+                        std::string(type_phrase(node.type())));
+    }
+
+    // ---- generic readers ----------------------------------------------
+    void check_keys(const toml::table& table, std::string_view section, std::string_view where);
+    std::optional<std::string> get_string(const toml::table& t, std::string_view key,
+                                          std::string_view where);
+    std::optional<bool> get_bool(const toml::table& t, std::string_view key, std::string_view where);
+    // Integer in [min, max]; "unlimited" gives a nullopt inner value when allowed.
+    std::optional<std::optional<std::uint64_t>> get_count(const toml::table& t, std::string_view key,
+                                                           std::string_view where, std::uint64_t min,
+                                                           std::uint64_t max, bool allow_unlimited);
+    std::optional<milliseconds> get_duration(const toml::table& t, std::string_view key,
+                                             std::string_view where, milliseconds min,
+                                             milliseconds max);
+    std::optional<std::optional<std::uint64_t>> get_size(const toml::table& t, std::string_view key,
+                                                         std::string_view where,
+                                                         bool allow_unlimited);
+    std::optional<Action> get_action(const toml::table& t, std::string_view key,
+                                     std::string_view where);
+    // Array of strings, each with its node (for the line).
+    std::optional<std::vector<std::pair<std::string, const toml::node*>>> get_string_array(
+        const toml::table& t, std::string_view key, std::string_view where);
+    // A file path, resolved against the config file's folder; when it must
+    // exist and cannot be read, an error at the key's line.
+    std::optional<std::string> get_path(const toml::table& t, std::string_view key,
+                                        std::string_view where, bool must_be_readable);
+    std::string resolve(std::string_view path) const;
+    // Reads a whole file into lines; false when it cannot be opened.
+    static bool read_lines(const std::string& path, std::vector<std::string>* lines);
+
+    // ---- sections ------------------------------------------------------
+    void load_milter(const toml::node& node);
+    void load_accepted_domains(const toml::node& node);
+    void load_connectors(const toml::node& node);
+    std::optional<policy::Connector> load_connector(const toml::table& t);
+    void load_permissions(const toml::node& node, std::string_view where,
+                          std::vector<std::pair<policy::Principal, policy::Rights>>* out);
+    void load_replies(const toml::node& node, policy::ReplyTable* out);
+    void load_certificate_map(const toml::node& node);
+    void load_dns(const toml::node& node);
+    void load_spf(const toml::node& node);
+    void load_dkim(const toml::node& node);
+    void load_dmarc(const toml::node& node);
+    const toml::table* as_section(const toml::node& node, std::string_view name);
+    const toml::array* as_table_array(const toml::node& node, std::string_view name);
+
+    std::string file_;
+    std::string base_dir_;
+    Config config_;
+    std::vector<ConfigError> errors_;
+    std::vector<policy::Connector> connectors_;
+    std::vector<int> connector_lines_;
+};
+
+void Loader::check_keys(const toml::table& table, std::string_view section, std::string_view where) {
+    for (auto&& [key, value] : table) {
+        const bool known = std::any_of(kAcceptedKeys.begin(), kAcceptedKeys.end(), [&](const ConfigKey& k) {
+            return k.table == section && k.key == key.str();
+        });
+        if (known) continue;
+        std::string message = where.empty() ? "unknown table or key '" + std::string(key.str()) + "'"
+                                            : "unknown key '" + std::string(key.str()) + "' in " +
+                                                  std::string(where);
+        error(line_of(key.source()), std::move(message));
+    }
+}
+
+std::optional<std::string> Loader::get_string(const toml::table& t, std::string_view key,
+                                              std::string_view where) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return std::nullopt;
+    if (const auto* s = node->as_string()) return s->get();
+    wrong_type(*node, std::string(where) + "." + std::string(key), "a string");
+    return std::nullopt;
+}
+
+std::optional<bool> Loader::get_bool(const toml::table& t, std::string_view key, std::string_view where) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return std::nullopt;
+    if (const auto* b = node->as_boolean()) return b->get();
+    wrong_type(*node, std::string(where) + "." + std::string(key), "true or false");
+    return std::nullopt;
+}
+
+std::optional<std::optional<std::uint64_t>> Loader::get_count(const toml::table& t, std::string_view key,
+                                                               std::string_view where, std::uint64_t min,
+                                                               std::uint64_t max, bool allow_unlimited) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return std::nullopt;
+    const std::string name = std::string(where) + "." + std::string(key);
+    const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+                              (allow_unlimited ? " or \"unlimited\"" : "");
+    if (const auto* s = node->as_string()) {
+        if (allow_unlimited && lower(s->get()) == "unlimited") return std::optional<std::uint64_t>{};
+        error(*node, name + ": expected " + range + ", got \"" + s->get() + "\"");
+        return std::nullopt;
+    }
+    const auto* i = node->as_integer();
+    if (i == nullptr) {
+        wrong_type(*node, name, range);
+        return std::nullopt;
+    }
+    const std::int64_t v = i->get();
+    if (v < 0 || static_cast<std::uint64_t>(v) < min || static_cast<std::uint64_t>(v) > max) {
+        error(*node, name + ": " + std::to_string(v) + " is out of range: expected " + range);
+        return std::nullopt;
+    }
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(v));
+}
+
+std::optional<milliseconds> Loader::get_duration(const toml::table& t, std::string_view key,
+                                                 std::string_view where, milliseconds min,
+                                                 milliseconds max) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return std::nullopt;
+    const std::string name = std::string(where) + "." + std::string(key);
+    std::optional<milliseconds> value;
+    if (const auto* i = node->as_integer()) {
+        if (i->get() >= 0 && i->get() <= 365ll * 24 * 3600) value = milliseconds(i->get() * 1000);
+    } else if (const auto* s = node->as_string()) {
+        value = parse_duration_text(s->get());
+    } else {
+        wrong_type(*node, name, kDurationHint);
+        return std::nullopt;
+    }
+    if (!value) {
+        std::ostringstream shown;
+        if (const auto* s = node->as_string()) shown << '"' << s->get() << '"';
+        else shown << node->as_integer()->get();
+        error(*node, name + ": " + shown.str() + " is not " + std::string(kDurationHint));
+        return std::nullopt;
+    }
+    if (*value < min || *value > max) {
+        error(*node, name + ": must be between " + std::to_string(min.count()) + "ms and " +
+                         std::to_string(max.count()) + "ms");
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<std::optional<std::uint64_t>> Loader::get_size(const toml::table& t, std::string_view key,
+                                                             std::string_view where,
+                                                             bool allow_unlimited) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return std::nullopt;
+    const std::string name = std::string(where) + "." + std::string(key);
+    if (const auto* i = node->as_integer()) {
+        if (i->get() < 0) {
+            error(*node, name + ": a size cannot be negative");
+            return std::nullopt;
+        }
+        return std::optional<std::uint64_t>(static_cast<std::uint64_t>(i->get()));
+    }
+    if (const auto* s = node->as_string()) {
+        if (allow_unlimited && lower(s->get()) == "unlimited") return std::optional<std::uint64_t>{};
+        if (const auto bytes = parse_size_text(s->get())) return std::optional<std::uint64_t>(*bytes);
+        error(*node, name + ": \"" + s->get() + "\" is not " + std::string(kSizeHint) +
+                         (allow_unlimited ? " or \"unlimited\"" : ""));
+        return std::nullopt;
+    }
+    wrong_type(*node, name, kSizeHint);
+    return std::nullopt;
+}
+
+std::optional<Action> Loader::get_action(const toml::table& t, std::string_view key,
+                                         std::string_view where) {
+    const auto text = get_string(t, key, where);
+    if (!text) return std::nullopt;
+    if (const auto action = parse_action(*text)) return action;
+    error(*t.get(key), std::string(where) + "." + std::string(key) + ": unknown action \"" + *text +
+                           "\": use accept, reject, tempfail, quarantine or header");
+    return std::nullopt;
+}
+
+std::optional<std::vector<std::pair<std::string, const toml::node*>>> Loader::get_string_array(
+    const toml::table& t, std::string_view key, std::string_view where) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return std::nullopt;
+    const std::string name = std::string(where) + "." + std::string(key);
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+        wrong_type(*node, name, "an array of strings");
+        return std::nullopt;
+    }
+    std::vector<std::pair<std::string, const toml::node*>> out;
+    bool ok = true;
+    for (const toml::node& element : *array) {
+        if (const auto* s = element.as_string()) {
+            out.emplace_back(s->get(), &element);
+        } else {
+            wrong_type(element, name, "a string in the array");
+            ok = false;
+        }
+    }
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+std::string Loader::resolve(std::string_view path) const {
+    const std::filesystem::path p{std::string(path)};
+    if (p.is_absolute() || base_dir_.empty()) return p.string();
+    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+}
+
+bool Loader::read_lines(const std::string& path, std::vector<std::string>* lines) {
+    std::ifstream in(path);
+    if (!in) return false;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        lines->push_back(line);
+    }
+    return !in.bad();
+}
+
+std::optional<std::string> Loader::get_path(const toml::table& t, std::string_view key,
+                                            std::string_view where, bool must_be_readable) {
+    const auto text = get_string(t, key, where);
+    if (!text) return std::nullopt;
+    const toml::node& node = *t.get(key);
+    if (text->empty()) {
+        error(node, std::string(where) + "." + std::string(key) + ": empty file name");
+        return std::nullopt;
+    }
+    const std::string path = resolve(*text);
+    if (must_be_readable) {
+        std::ifstream probe(path);
+        std::error_code ec;
+        if (!probe || std::filesystem::is_directory(path, ec)) {
+            error(node, std::string(where) + "." + std::string(key) + ": cannot read " + path);
+            return std::nullopt;
+        }
+    }
+    return path;
+}
+
+const toml::table* Loader::as_section(const toml::node& node, std::string_view name) {
+    if (const auto* t = node.as_table()) return t;
+    error(node, std::string(name) + " must be a table ([" + std::string(name) + "]), not " +
+                    std::string(type_phrase(node.type())));
+    return nullptr;
+}
+
+const toml::array* Loader::as_table_array(const toml::node& node, std::string_view name) {
+    const auto* array = node.as_array();
+    if (array == nullptr || !array->is_array_of_tables()) {
+        error(node, std::string(name) + " must be written as [[" + std::string(name) +
+                        "]] (an array of tables)");
+        return nullptr;
+    }
+    return array;
+}
+
+// ---- [milter] ---------------------------------------------------------
+
+void Loader::load_milter(const toml::node& node) {
+    const toml::table* t = as_section(node, "milter");
+    if (t == nullptr) return;
+    check_keys(*t, "milter", "[milter]");
+    MilterSettings& m = config_.milter;
+
+    if (const auto socket = get_string(*t, "socket", "milter")) {
+        std::string why;
+        if (valid_socket_spec(*socket, &why)) m.socket = *socket;
+        else error(*t->get("socket"), "milter.socket: \"" + *socket + "\": " + why);
+    }
+    if (const toml::node* mode = t->get("socket_mode")) {
+        std::optional<unsigned> value;
+        if (const auto* s = mode->as_string()) {
+            unsigned v = 0;
+            const std::string& text = s->get();
+            const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 8);
+            if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size() && v <= 07777)
+                value = v;
+        } else if (const auto* i = mode->as_integer()) {
+            // Only a TOML octal literal (0o660): a decimal 660 is almost
+            // certainly meant as octal and would give a wrong mode.
+            if ((i->flags() & toml::value_flags::format_as_octal) != toml::value_flags::none &&
+                i->get() >= 0 && i->get() <= 07777)
+                value = static_cast<unsigned>(i->get());
+        }
+        if (value) m.socket_mode = value;
+        else error(*mode, "milter.socket_mode: expected an octal mode as a string, e.g. \"0660\"");
+    }
+    if (const auto group = get_string(*t, "socket_group", "milter")) m.socket_group = *group;
+    if (const auto id = get_string(*t, "authserv_id", "milter")) {
+        if (valid_authserv_id(*id)) m.authserv_id = lower(*id);
+        else error(*t->get("authserv_id"),
+                   "milter.authserv_id: \"" + *id + "\" is not a usable authserv-id (RFC 8601 section 2.5: a host name, no blanks or ';')");
+    }
+    if (const auto ids = get_string_array(*t, "strip_authserv_ids", "milter")) {
+        for (const auto& [id, where] : *ids) {
+            if (valid_authserv_id(id)) m.strip_authserv_ids.push_back(lower(id));
+            else error(*where, "milter.strip_authserv_ids: \"" + id + "\" is not a usable authserv-id");
+        }
+    }
+    if (const auto b = get_bool(*t, "auth_user_in_header", "milter")) m.auth_user_in_header = *b;
+    if (const auto d = get_duration(*t, "drain_timeout", "milter", milliseconds(0), milliseconds(3'600'000))) {
+        if (d->count() % 1000 != 0)
+            error(*t->get("drain_timeout"), "milter.drain_timeout: must be a whole number of seconds");
+        else
+            m.drain_timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
+    if (const auto path = get_path(*t, "sender_login_map", "milter", true)) {
+        m.sender_login_map = *path;
+        std::vector<std::string> lines;
+        if (!read_lines(*path, &lines)) {
+            error(*t->get("sender_login_map"), "milter.sender_login_map: cannot read " + *path);
+        } else {
+            for (std::size_t i = 0; i < lines.size(); ++i) {
+                std::string why;
+                if (!config_.sender_logins.add_line(lines[i], &why))
+                    error_in(*path, static_cast<int>(i + 1), why.empty() ? "malformed line" : why);
+            }
+        }
+    }
+}
+
+// ---- [[accepted_domain]] -----------------------------------------------
+
+void Loader::load_accepted_domains(const toml::node& node) {
+    const toml::array* array = as_table_array(node, "accepted_domain");
+    if (array == nullptr) return;
+    for (const toml::node& element : *array) {
+        const toml::table& t = *element.as_table();
+        check_keys(t, "accepted_domain", "[[accepted_domain]]");
+        policy::DomainType type = policy::DomainType::Authoritative;
+        if (const auto text = get_string(t, "type", "accepted_domain")) {
+            if (const auto parsed = policy::parse_domain_type(*text)) type = *parsed;
+            else {
+                error(*t.get("type"), "accepted_domain.type: unknown type \"" + *text +
+                                          "\": use authoritative, internal_relay or external_relay");
+                continue;
+            }
+        }
+        const auto domain = get_string(t, "domain", "accepted_domain");
+        if (!domain) {
+            if (t.get("domain") == nullptr) error(t, "accepted_domain: 'domain' is required");
+            continue;
+        }
+        std::string why;
+        if (!config_.accepted_domains.add(*domain, type, &why))
+            error(*t.get("domain"), "accepted_domain.domain: " + explain(*domain, why, "not a domain name"));
+    }
+}
+
+// ---- [[connector]] --------------------------------------------------------
+
+void Loader::load_permissions(const toml::node& node, std::string_view where,
+                              std::vector<std::pair<policy::Principal, policy::Rights>>* out) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) {
+        error(node, std::string(where) + " must be a table of principal = [rights]");
+        return;
+    }
+    for (auto&& [key, value] : *t) {
+        std::string why;
+        const auto principal = policy::Principal::parse(key.str(), &why);
+        if (!principal) {
+            error(line_of(key.source()),
+                  std::string(where) + ": " +
+                      explain(key.str(), why,
+                              "unknown principal: use AnonymousUsers, AuthenticatedUsers, ExchangeUsers, "
+                              "ExchangeServers, ExternallySecuredServers, Partners or user:NAME"));
+            continue;
+        }
+        const auto* rights_array = value.as_array();
+        if (rights_array == nullptr) {
+            wrong_type(value, std::string(where) + "." + std::string(key.str()), "an array of right names");
+            continue;
+        }
+        policy::Rights rights;
+        for (const toml::node& r : *rights_array) {
+            const auto* name = r.as_string();
+            if (name == nullptr) {
+                wrong_type(r, std::string(where) + "." + std::string(key.str()), "a right name (string)");
+                continue;
+            }
+            if (const auto right = policy::parse_right(name->get())) rights.add(*right);
+            else error(r, std::string(where) + ": unknown extended right \"" + name->get() +
+                              "\" (e.g. Ms-Exch-SMTP-Accept-Any-Recipient)");
+        }
+        out->emplace_back(*principal, rights);
+    }
+}
+
+void Loader::load_replies(const toml::node& node, policy::ReplyTable* out) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) {
+        error(node, "connector.replies must be a table of reply_key = \"code x.y.z text\"");
+        return;
+    }
+    for (auto&& [key, value] : *t) {
+        const auto id = policy::parse_reply_key(key.str());
+        if (!id) {
+            error(line_of(key.source()), "connector.replies: unknown reply key '" + std::string(key.str()) + "'");
+            continue;
+        }
+        const auto* text = value.as_string();
+        if (text == nullptr) {
+            wrong_type(value, "connector.replies." + std::string(key.str()), "a string \"550 5.7.54 text\"");
+            continue;
+        }
+        std::string why;
+        auto reply = policy::Reply::parse(text->get(), &why);
+        if (!reply) {
+            error(value, "connector.replies." + std::string(key.str()) + ": " +
+                             explain(text->get(), why, "not an SMTP reply"));
+            continue;
+        }
+        out->set(*id, std::move(*reply));
+    }
+}
+
+std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
+    const std::size_t errors_before = errors_.size();
+    check_keys(t, "connector", "[[connector]]");
+    policy::Connector c;
+    const int line = line_of(t);
+    c.origin = file_ + ":" + std::to_string(line);
+
+    if (const auto name = get_string(t, "name", "connector")) {
+        if (trim(*name).empty()) error(*t.get("name"), "connector.name: must not be empty");
+        c.name = *name;
+    } else if (t.get("name") == nullptr) {
+        error(line, "connector: 'name' is required");
+    }
+    const std::string label = c.name.empty() ? std::string("connector") : "connector '" + c.name + "'";
+    const std::string where = "connector";
+    if (const auto b = get_bool(t, "enabled", where)) c.enabled = *b;
+
+    if (const auto bindings = get_string_array(t, "bindings", where)) {
+        for (const auto& [text, node] : *bindings) {
+            std::string why;
+            if (auto b = policy::Binding::parse(text, &why)) c.bindings.push_back(*b);
+            else error(*node, "connector.bindings: " + explain(text, why, "not a binding"));
+        }
+        if (bindings->empty()) error(*t.get("bindings"), "connector.bindings: at least one binding is required");
+    } else if (t.get("bindings") == nullptr) {
+        error(line, label + ": 'bindings' is required");
+    }
+
+    bool has_ranges_key = false;
+    if (const auto ranges = get_string_array(t, "remote_ip_ranges", where)) {
+        has_ranges_key = true;
+        for (const auto& [text, node] : *ranges) {
+            std::string why;
+            if (auto r = policy::IpRange::parse(text, &why)) c.remote_ranges.push_back(*r);
+            else error(*node, "connector.remote_ip_ranges: " + explain(text, why, "not an IP range"));
+        }
+    } else if (t.get("remote_ip_ranges") != nullptr) {
+        has_ranges_key = true;  // wrong type, already reported
+    }
+    if (t.get("remote_ip_ranges_file") != nullptr) has_ranges_key = true;
+    if (const auto path = get_path(t, "remote_ip_ranges_file", where, true)) {
+        std::vector<std::string> lines;
+        if (!read_lines(*path, &lines)) {
+            error(*t.get("remote_ip_ranges_file"), "connector.remote_ip_ranges_file: cannot read " + *path);
+        } else {
+            for (std::size_t i = 0; i < lines.size(); ++i) {
+                std::string_view entry = lines[i];
+                if (const auto hash = entry.find('#'); hash != std::string_view::npos) entry = entry.substr(0, hash);
+                entry = trim(entry);
+                if (entry.empty()) continue;
+                std::string why;
+                if (auto r = policy::IpRange::parse(entry, &why)) c.remote_ranges.push_back(*r);
+                else error_in(*path, static_cast<int>(i + 1),
+                              explain(entry, why, "not an IP range"));
+            }
+        }
+    }
+    if (!has_ranges_key) {
+        error(line, label + ": 'remote_ip_ranges' or 'remote_ip_ranges_file' is required");
+    } else if (c.remote_ranges.empty() && errors_.size() == errors_before) {
+        config_.notes.push_back(c.origin + ": connector '" + c.name +
+                                "' has no remote IP ranges: it matches no client");
+    }
+
+    if (const auto groups = get_string_array(t, "permission_groups", where)) {
+        for (const auto& [text, node] : *groups) {
+            if (const auto g = policy::parse_permission_group(text)) {
+                if (std::find(c.permission_groups.begin(), c.permission_groups.end(), *g) == c.permission_groups.end())
+                    c.permission_groups.push_back(*g);
+            } else {
+                error(*node, "connector.permission_groups: unknown group \"" + text +
+                                 "\": use AnonymousUsers, ExchangeUsers (AuthenticatedUsers), ExchangeServers or Partners");
+            }
+        }
+    }
+    if (const auto mechanisms = get_string_array(t, "auth_mechanisms", where)) {
+        std::uint32_t mask = 0;
+        for (const auto& [text, node] : *mechanisms) {
+            if (const auto m = policy::parse_auth_mechanism(text)) mask |= static_cast<std::uint32_t>(*m);
+            else error(*node, "connector.auth_mechanisms: unknown mechanism \"" + text +
+                                  "\": use None, Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer or ExternalAuthoritative");
+        }
+        c.auth_mechanisms = mask == 0 ? static_cast<std::uint32_t>(policy::AuthMechanism::None) : mask;
+        // Exchange: "ExternalAuthoritative ... requires ExchangeServers in
+        // PermissionGroups" (the session gets that group's rights).
+        if (c.has_mechanism(policy::AuthMechanism::ExternalAuthoritative) &&
+            !c.has_group(policy::PermissionGroup::ExchangeServers)) {
+            error(*t.get("auth_mechanisms"),
+                  "connector.auth_mechanisms: ExternalAuthoritative requires ExchangeServers in permission_groups");
+        }
+    }
+    if (const auto b = get_bool(t, "require_tls", where)) c.require_tls = *b;
+    if (const auto b = get_bool(t, "require_ehlo_domain", where)) c.require_ehlo_domain = *b;
+    if (const auto size = get_size(t, "max_message_size", where, true)) c.max_message_size = *size;
+    constexpr std::uint64_t kU32 = std::numeric_limits<std::uint32_t>::max();
+    if (const auto n = get_count(t, "max_recipients_per_message", where, 1, kU32, false))
+        c.max_recipients_per_message = static_cast<std::uint32_t>(**n);
+    auto limit = [&](std::string_view key, std::optional<std::uint32_t>* out, std::uint64_t max) {
+        if (const auto n = get_count(t, key, where, 1, max, true))
+            *out = *n ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(**n)) : std::nullopt;
+    };
+    limit("max_inbound_connection_per_source", &c.max_inbound_connection_per_source, kU32);
+    limit("max_inbound_connection_percentage_per_source", &c.max_inbound_connection_percentage_per_source, 100);
+    limit("max_inbound_connection", &c.max_inbound_connection, kU32);
+    limit("message_rate_limit", &c.message_rate_limit, kU32);
+    if (const auto source = get_string(t, "message_rate_source", where)) {
+        const std::string s = lower(*source);
+        if (s == "ipaddress") c.message_rate_source = policy::RateSource::IpAddress;
+        else if (s == "user") c.message_rate_source = policy::RateSource::User;
+        else if (s == "all") c.message_rate_source = policy::RateSource::All;
+        else error(*t.get("message_rate_source"),
+                   "connector.message_rate_source: \"" + *source + "\": use IPAddress, User or All");
+    }
+    // Exchange allows 0 to 10 minutes; anything long also runs into the
+    // MTA's milter timeouts (see connector-milter.conf(5)).
+    if (const auto d = get_duration(t, "tarpit_interval", where, milliseconds(0), milliseconds(600'000)))
+        c.tarpit_interval = *d;
+    if (const toml::node* grant = t.get("grant")) load_permissions(*grant, "connector.grant", &c.grants);
+    if (const toml::node* deny = t.get("deny")) load_permissions(*deny, "connector.deny", &c.denies);
+    if (const toml::node* replies = t.get("replies")) load_replies(*replies, &c.replies);
+
+    if (errors_.size() != errors_before) return std::nullopt;
+    return c;
+}
+
+void Loader::load_connectors(const toml::node& node) {
+    const toml::array* array = as_table_array(node, "connector");
+    if (array == nullptr) return;
+    for (const toml::node& element : *array) {
+        const toml::table& t = *element.as_table();
+        auto connector = load_connector(t);
+        if (!connector) continue;
+        const int line = line_of(t);
+        // Names identify connectors in logs, `explain` and reply overrides.
+        const auto same = std::find_if(connectors_.begin(), connectors_.end(), [&](const policy::Connector& c) {
+            return lower(c.name) == lower(connector->name);
+        });
+        if (same != connectors_.end()) {
+            error(*t.get("name"), "connector name '" + connector->name + "' is already used at " + same->origin);
+            continue;
+        }
+        if (!connector->enabled)
+            config_.notes.push_back(connector->origin + ": connector '" + connector->name + "' is disabled");
+        // Exchange's "unique combination of bindings and remote IP ranges"
+        // rule, checked pairwise so that each conflict is reported at the
+        // later of the two connectors.
+        for (const policy::Connector& earlier : connectors_) {
+            for (std::string& message : policy::ConnectorMap::find_conflicts({earlier, *connector}))
+                error(line, std::move(message));
+        }
+        connectors_.push_back(std::move(*connector));
+        connector_lines_.push_back(line);
+    }
+}
+
+// ---- [[certificate_map]] ------------------------------------------------
+
+void Loader::load_certificate_map(const toml::node& node) {
+    const toml::array* array = as_table_array(node, "certificate_map");
+    if (array == nullptr) return;
+    for (const toml::node& element : *array) {
+        const toml::table& t = *element.as_table();
+        check_keys(t, "certificate_map", "[[certificate_map]]");
+        policy::CertificateMapping mapping;
+        bool ok = true;
+        if (const auto subject = get_string(t, "subject", "certificate_map")) {
+            if (subject->empty()) {
+                error(*t.get("subject"), "certificate_map.subject: must not be empty");
+                ok = false;
+            }
+            mapping.subject = *subject;
+        } else {
+            if (t.get("subject") == nullptr) error(t, "certificate_map: 'subject' is required");
+            ok = false;
+        }
+        if (const auto issuer = get_string(t, "issuer", "certificate_map")) mapping.issuer = *issuer;
+        if (const auto group = get_string(t, "group", "certificate_map")) {
+            const auto g = policy::parse_permission_group(*group);
+            if (g == policy::PermissionGroup::ExchangeServers || g == policy::PermissionGroup::Partners) {
+                mapping.group = *g;
+            } else {
+                error(*t.get("group"), "certificate_map.group: \"" + *group + "\": use ExchangeServers or Partners");
+                ok = false;
+            }
+        } else {
+            if (t.get("group") == nullptr) error(t, "certificate_map: 'group' is required");
+            ok = false;
+        }
+        if (ok) config_.certificate_map.push_back(std::move(mapping));
+    }
+}
+
+// ---- [dns] [spf] [dkim] [dmarc] -------------------------------------------
+
+void Loader::load_dns(const toml::node& node) {
+    const toml::table* t = as_section(node, "dns");
+    if (t == nullptr) return;
+    check_keys(*t, "dns", "[dns]");
+    DnsSettings& d = config_.dns;
+    if (const auto v = get_duration(*t, "timeout", "dns", milliseconds(1), milliseconds(60'000))) d.timeout = *v;
+    if (const auto servers = get_string_array(*t, "nameservers", "dns")) {
+        for (const auto& [text, where] : *servers) {
+            // libunbound's forwarders: "ADDRESS" or "ADDRESS@PORT".
+            const auto at = text.find('@');
+            const std::string_view address = std::string_view(text).substr(0, at);
+            bool ok = policy::IpAddress::parse(address).has_value();
+            if (ok && at != std::string::npos) {
+                unsigned port = 0;
+                const std::string_view p = std::string_view(text).substr(at + 1);
+                const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+                ok = ec == std::errc() && ptr == p.data() + p.size() && port >= 1 && port <= 65535;
+            }
+            if (ok) d.nameservers.push_back(text);
+            else error(*where, "dns.nameservers: \"" + text + "\" is not an IP address (optionally @PORT)");
+        }
+    }
+    if (const auto path = get_path(*t, "static_zone", "dns", true)) d.static_zone = *path;
+    if (const auto b = get_bool(*t, "offline", "dns")) d.offline = *b;
+    if (const auto path = get_path(*t, "trust_anchor_file", "dns", true)) d.trust_anchor_file = *path;
+    if (const auto n = get_count(*t, "message_query_budget", "dns", 1, 10'000, false))
+        d.message_query_budget = static_cast<std::uint32_t>(**n);
+    if (const auto v = get_duration(*t, "message_time_budget", "dns", milliseconds(1), milliseconds(600'000)))
+        d.message_time_budget = *v;
+    if (d.offline && d.static_zone.empty() && t->get("static_zone") == nullptr)
+        config_.notes.push_back(file_ + ": dns.offline without dns.static_zone: every name is NXDOMAIN");
+}
+
+void Loader::load_spf(const toml::node& node) {
+    const toml::table* t = as_section(node, "spf");
+    if (t == nullptr) return;
+    check_keys(*t, "spf", "[spf]");
+    SpfSettings& s = config_.spf;
+    if (const auto b = get_bool(*t, "enabled", "spf")) s.enabled = *b;
+    if (const auto b = get_bool(*t, "check_helo", "spf")) s.check_helo = *b;
+    if (const auto a = get_action(*t, "fail_action", "spf")) s.fail_action = *a;
+    if (const auto a = get_action(*t, "softfail_action", "spf")) s.softfail_action = *a;
+    if (const auto a = get_action(*t, "temperror_action", "spf")) s.temperror_action = *a;
+    if (const auto a = get_action(*t, "permerror_action", "spf")) s.permerror_action = *a;
+    if (const auto b = get_bool(*t, "received_spf_header", "spf")) s.received_spf_header = *b;
+}
+
+void Loader::load_dkim(const toml::node& node) {
+    const toml::table* t = as_section(node, "dkim");
+    if (t == nullptr) return;
+    check_keys(*t, "dkim", "[dkim]");
+    DkimSettings& k = config_.dkim;
+    if (const auto b = get_bool(*t, "enabled", "dkim")) k.enabled = *b;
+    if (const auto n = get_count(*t, "max_signatures", "dkim", 1, 100, false))
+        k.max_signatures = static_cast<std::uint32_t>(**n);
+    // RFC 8301 section 3.2: verifiers must accept 1024 to 4096 bits; below
+    // 1024 only for administrators who knowingly accept weak keys.
+    if (const auto n = get_count(*t, "min_rsa_bits", "dkim", 512, 4096, false))
+        k.min_rsa_bits = static_cast<std::uint32_t>(**n);
+}
+
+void Loader::load_dmarc(const toml::node& node) {
+    const toml::table* t = as_section(node, "dmarc");
+    if (t == nullptr) return;
+    check_keys(*t, "dmarc", "[dmarc]");
+    DmarcSettings& d = config_.dmarc;
+    if (const auto b = get_bool(*t, "enabled", "dmarc")) d.enabled = *b;
+    if (const auto text = get_string(*t, "discovery", "dmarc")) {
+        const std::string v = lower(*text);
+        if (v == "treewalk") d.discovery = DmarcDiscovery::TreeWalk;
+        else if (v == "psl") d.discovery = DmarcDiscovery::PublicSuffixList;
+        else error(*t->get("discovery"), "dmarc.discovery: \"" + *text + "\": use treewalk or psl");
+    }
+    if (const auto path = get_path(*t, "public_suffix_list", "dmarc", true)) d.public_suffix_list = *path;
+    if (const auto a = get_action(*t, "reject_action", "dmarc")) d.reject_action = *a;
+    if (const auto a = get_action(*t, "quarantine_action", "dmarc")) d.quarantine_action = *a;
+    if (const auto b = get_bool(*t, "defer_on_temperror", "dmarc")) d.defer_on_temperror = *b;
+    if (const auto a = get_action(*t, "bad_from_action", "dmarc")) d.bad_from_action = *a;
+}
+
+LoadResult Loader::run(std::string_view text) {
+    LoadResult result;
+    toml::table root;
+    try {
+        root = toml::parse(text, std::string_view(file_));
+    } catch (const toml::parse_error& e) {
+        error(line_of(e.source()), std::string(e.description()));
+        result.errors = std::move(errors_);
+        return result;
+    }
+
+    check_keys(root, "", "");
+    if (const toml::node* n = root.get("milter")) load_milter(*n);
+    if (const toml::node* n = root.get("accepted_domain")) load_accepted_domains(*n);
+    if (const toml::node* n = root.get("certificate_map")) load_certificate_map(*n);
+    if (const toml::node* n = root.get("dns")) load_dns(*n);
+    if (const toml::node* n = root.get("spf")) load_spf(*n);
+    if (const toml::node* n = root.get("dkim")) load_dkim(*n);
+    if (const toml::node* n = root.get("dmarc")) load_dmarc(*n);
+    const toml::node* connectors = root.get("connector");
+    if (connectors != nullptr) load_connectors(*connectors);
+    else error(0, "no [[connector]] is defined: at least one is required");
+
+    if (config_.milter.authserv_id.empty()) {
+        config_.milter.authserv_id = local_host_name();
+        if (config_.milter.authserv_id.empty()) {
+            config_.milter.authserv_id = "localhost";
+            config_.notes.push_back(file_ + ": the host has no name: authserv_id is \"localhost\"; set milter.authserv_id");
+        }
+    }
+    if (config_.accepted_domains.empty())
+        config_.notes.push_back(file_ + ": no [[accepted_domain]]: every recipient is a relay recipient");
+
+    if (!errors_.empty()) {
+        // In file order: the configuration file's errors by line, then those
+        // of the files it names.
+        std::stable_sort(errors_.begin(), errors_.end(), [&](const ConfigError& a, const ConfigError& b) {
+            const bool a_other = a.file != file_;
+            const bool b_other = b.file != file_;
+            if (a_other != b_other) return !a_other;
+            if (a.file != b.file) return a.file < b.file;
+            return a.line < b.line;
+        });
+        result.errors = std::move(errors_);
+        return result;
+    }
+    config_.connectors = policy::ConnectorMap(std::move(connectors_));
+    result.config = std::make_shared<const Config>(std::move(config_));
+    return result;
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& accepted_keys() { return kAcceptedKeys; }
+
+LoadResult load_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        LoadResult result;
+        result.errors.push_back(ConfigError{path, 0, "cannot open the configuration file"});
+        return result;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        LoadResult result;
+        result.errors.push_back(ConfigError{path, 0, "cannot read the configuration file"});
+        return result;
+    }
+    std::string base = std::filesystem::path(path).parent_path().string();
+    if (base.empty()) base = ".";
+    return load_string(text.str(), path, base);
+}
+
+LoadResult load_string(std::string_view text, std::string_view source_name, std::string_view base_dir) {
+    try {
+        Loader loader{std::string(source_name), std::string(base_dir)};
+        return loader.run(text);
+    } catch (const std::exception& e) {
+        // Nothing here should throw but allocation; keep the caller's
+        // promise of errors, not exceptions (reload runs in the daemon).
+        LoadResult result;
+        result.errors.push_back(ConfigError{std::string(source_name), 0, std::string("internal error: ") + e.what()});
+        return result;
+    }
+}
+
+}  // namespace config

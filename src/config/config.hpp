@@ -1,6 +1,7 @@
 // The whole configuration as one immutable, validated value. Sessions hold a
 // std::shared_ptr<const Config>; reload builds a new one and swaps it.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +38,17 @@ struct ConfigError {
     std::string to_string() const;  // "file:line: message"
 };
 
+// One table or key the parser accepts: table "" is the top level, "connector"
+// holds the keys of each [[connector]] ("grant", "deny" and "replies" are its
+// sub-tables, whose keys are principals and reply keys). The parser rejects
+// every other name, and the unit tests check that connector-milter.conf(5)
+// documents each of these, so the list cannot drift from the parser.
+struct ConfigKey {
+    std::string_view table;
+    std::string_view key;
+};
+const std::vector<ConfigKey>& accepted_keys();
+
 struct LoadResult {
     std::shared_ptr<const Config> config;  // null when errors is not empty
     std::vector<ConfigError> errors;
@@ -55,6 +67,10 @@ struct DiscoveryPaths {
     std::string postconf = "postconf";                       // command, run with -h
     std::string sendmail_local_host_names = "/etc/mail/local-host-names";
     std::string sendmail_relay_domains = "/etc/mail/relay-domains";
+    // postconf is killed when it has not finished by then.
+    std::chrono::milliseconds postconf_timeout{5000};
+    // Empty: the system's fully qualified host name (tests set one).
+    std::string host_name;
 };
 
 struct Discovery {

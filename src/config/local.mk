@@ -2,5 +2,6 @@ noinst_LIBRARIES += libconfig.a
 libconfig_a_SOURCES = \
 	src/config/settings.hpp \
 	src/config/config.cpp src/config/config.hpp \
+	src/config/host_name.cpp src/config/host_name.hpp \
 	src/config/discovery.cpp \
 	src/config/default_config.cpp

@@ -14,8 +14,8 @@ Loaded load(const std::string& path) {
     if (stat(path.c_str(), &st) != 0 && errno == ENOENT) {
         loaded.embedded = true;
         auto discovery = config::discover_mta_domains();
+        // The discovery's findings come back as the embedded config's notes.
         loaded.notes.push_back(path + " does not exist: running the embedded default policy");
-        for (auto& line : discovery.log_lines) loaded.notes.push_back(line);
         cfg = config::embedded_default(discovery);
         if (!cfg) {
             loaded.errors.push_back("(embedded default): does not load; this is a bug");

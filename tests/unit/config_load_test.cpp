@@ -1,0 +1,653 @@
+// config::load_string / load_file: a full valid file, every kind of error
+// with its exact file:line, files the config names, durations and sizes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "config/config.hpp"
+#include "config_test_util.hpp"
+#include "policy/session_rights.hpp"
+
+using config::load_file;
+using config::load_string;
+using config_test::error_strings;
+using config_test::join_errors;
+using config_test::kMinimalConnector;
+using config_test::TempDir;
+
+namespace {
+
+// Exactly one error, at `where` ("file:line"), whose message contains `needle`.
+void expect_one_error(const config::LoadResult& r, const std::string& where, const std::string& needle) {
+    EXPECT_EQ(r.config, nullptr);
+    ASSERT_EQ(r.errors.size(), 1u) << join_errors(r);
+    const std::string text = r.errors[0].to_string();
+    EXPECT_EQ(text.rfind(where + ": ", 0), 0u) << text;
+    EXPECT_NE(text.find(needle), std::string::npos) << text;
+}
+
+config::LoadResult load(const std::string& text) { return load_string(text, "t.conf"); }
+
+const policy::Connector* find(const config::Config& c, const std::string& name) {
+    return c.connectors.find(name);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- valid files
+
+TEST(ConfigLoad, FullConfigSetsEverySection) {
+    TempDir dir;
+    dir.write("relay-hosts", "# printers\n10.0.0.81\n10.0.1.0/24 # lab\n\n");
+    dir.write("logins", "alice@example.com alice\n@example.org bob,carol\n");
+    dir.write("zone", "example.com. IN TXT \"v=spf1 -all\"\n");
+    const std::string conf = dir.write("main.conf", R"(
+[milter]
+socket = "local:/run/connector-milter/milter.sock"
+socket_mode = "0660"
+socket_group = "postfix"
+authserv_id = "MX.Example.COM"
+strip_authserv_ids = ["mx2.example.com"]
+auth_user_in_header = true
+drain_timeout = "45s"
+sender_login_map = "logins"
+
+[[accepted_domain]]
+domain = "example.com"
+type = "authoritative"
+
+[[accepted_domain]]
+domain = "*.contoso.com"
+type = "internal_relay"
+
+[[connector]]
+name = "Default Frontend"
+bindings = ["0.0.0.0:25", "[::]:25"]
+remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
+permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
+auth_mechanisms = ["Tls", "BasicAuth", "BasicAuthRequireTLS"]
+require_tls = false
+require_ehlo_domain = true
+max_message_size = "10MiB"
+max_recipients_per_message = 50
+max_inbound_connection_per_source = "unlimited"
+max_inbound_connection_percentage_per_source = 5
+max_inbound_connection = 100
+message_rate_limit = 30
+message_rate_source = "User"
+tarpit_interval = "500ms"
+[connector.deny]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender"]
+[connector.replies]
+relay_denied = "550 5.7.54 No relaying here"
+
+[[connector]]
+name = "Anonymous Relay"
+enabled = true
+bindings = ["10.0.0.50:25"]
+remote_ip_ranges = ["10.0.0.80"]
+remote_ip_ranges_file = "relay-hosts"
+permission_groups = ["AnonymousUsers"]
+[connector.grant]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
+"user:Alice" = ["SMTP-Submit"]
+
+[[certificate_map]]
+subject = "CN=mx.partner.example"
+issuer = "CN=Partner CA"
+group = "Partners"
+
+[dns]
+timeout = "2s"
+nameservers = ["192.0.2.53", "2001:db8::53@5353"]
+static_zone = "zone"
+offline = true
+message_query_budget = 40
+message_time_budget = 7
+
+[spf]
+enabled = true
+check_helo = false
+fail_action = "header"
+softfail_action = "quarantine"
+temperror_action = "accept"
+permerror_action = "reject"
+received_spf_header = true
+
+[dkim]
+enabled = false
+max_signatures = 3
+min_rsa_bits = 2048
+
+[dmarc]
+enabled = true
+discovery = "psl"
+reject_action = "quarantine"
+quarantine_action = "header"
+defer_on_temperror = false
+bad_from_action = "tempfail"
+)");
+    const auto r = load_file(conf);
+    ASSERT_TRUE(r.errors.empty()) << join_errors(r);
+    ASSERT_NE(r.config, nullptr);
+    const config::Config& c = *r.config;
+
+    EXPECT_EQ(c.source, conf);
+    EXPECT_EQ(c.milter.socket, "local:/run/connector-milter/milter.sock");
+    ASSERT_TRUE(c.milter.socket_mode.has_value());
+    EXPECT_EQ(*c.milter.socket_mode, 0660u);
+    EXPECT_EQ(c.milter.socket_group, "postfix");
+    EXPECT_EQ(c.milter.authserv_id, "mx.example.com");
+    EXPECT_EQ(c.milter.strip_authserv_ids, std::vector<std::string>{"mx2.example.com"});
+    EXPECT_TRUE(c.milter.auth_user_in_header);
+    EXPECT_EQ(c.milter.drain_timeout, std::chrono::seconds(45));
+    EXPECT_EQ(c.milter.sender_login_map, (dir.path() / "logins").string());
+    EXPECT_TRUE(c.sender_logins.allows("bob", "anyone@example.org"));
+    EXPECT_FALSE(c.sender_logins.allows("mallory", "anyone@example.org"));
+
+    ASSERT_EQ(c.accepted_domains.entries().size(), 2u);
+    EXPECT_TRUE(c.accepted_domains.is_ours("example.com"));
+    const auto sub = c.accepted_domains.match("a.contoso.com");
+    ASSERT_TRUE(sub.has_value());
+    EXPECT_EQ(sub->type, policy::DomainType::InternalRelay);
+
+    ASSERT_EQ(c.connectors.connectors().size(), 2u);
+    const policy::Connector* front = find(c, "Default Frontend");
+    ASSERT_NE(front, nullptr);
+    EXPECT_EQ(front->bindings.size(), 2u);
+    EXPECT_EQ(front->remote_ranges.size(), 2u);
+    EXPECT_TRUE(front->has_group(policy::PermissionGroup::ExchangeServers));
+    EXPECT_TRUE(front->has_mechanism(policy::AuthMechanism::BasicAuthRequireTls));
+    EXPECT_FALSE(front->has_mechanism(policy::AuthMechanism::Integrated));
+    EXPECT_TRUE(front->require_ehlo_domain);
+    EXPECT_EQ(front->max_message_size, std::optional<std::uint64_t>(10ull * 1024 * 1024));
+    EXPECT_EQ(front->max_recipients_per_message, 50u);
+    EXPECT_EQ(front->max_inbound_connection_per_source, std::nullopt);
+    EXPECT_EQ(front->max_inbound_connection_percentage_per_source, std::optional<std::uint32_t>(5));
+    EXPECT_EQ(front->max_inbound_connection, std::optional<std::uint32_t>(100));
+    EXPECT_EQ(front->message_rate_limit, std::optional<std::uint32_t>(30));
+    EXPECT_EQ(front->message_rate_source, policy::RateSource::User);
+    EXPECT_EQ(front->tarpit_interval, std::chrono::milliseconds(500));
+    ASSERT_EQ(front->denies.size(), 1u);
+    EXPECT_TRUE(front->denies[0].second.has(policy::Right::AcceptAuthoritativeDomainSender));
+    EXPECT_EQ(front->replies.get(policy::ReplyId::RelayDenied).text, "No relaying here");
+    EXPECT_EQ(front->origin, conf + ":20");
+
+    const policy::Connector* relay = find(c, "Anonymous Relay");
+    ASSERT_NE(relay, nullptr);
+    // One inline range plus the two of the file.
+    EXPECT_EQ(relay->remote_ranges.size(), 3u);
+    ASSERT_EQ(relay->grants.size(), 2u);
+
+    ASSERT_EQ(c.certificate_map.size(), 1u);
+    EXPECT_EQ(c.certificate_map[0].group, policy::PermissionGroup::Partners);
+    EXPECT_EQ(c.certificate_map[0].issuer, "CN=Partner CA");
+
+    EXPECT_EQ(c.dns.timeout, std::chrono::milliseconds(2000));
+    EXPECT_EQ(c.dns.nameservers.size(), 2u);
+    EXPECT_EQ(c.dns.static_zone, (dir.path() / "zone").string());
+    EXPECT_TRUE(c.dns.offline);
+    EXPECT_EQ(c.dns.message_query_budget, 40u);
+    EXPECT_EQ(c.dns.message_time_budget, std::chrono::milliseconds(7000));
+
+    EXPECT_FALSE(c.spf.check_helo);
+    EXPECT_EQ(c.spf.fail_action, config::Action::Header);
+    EXPECT_EQ(c.spf.softfail_action, config::Action::Quarantine);
+    EXPECT_EQ(c.spf.temperror_action, config::Action::Accept);
+    EXPECT_EQ(c.spf.permerror_action, config::Action::Reject);
+    EXPECT_TRUE(c.spf.received_spf_header);
+    EXPECT_FALSE(c.dkim.enabled);
+    EXPECT_EQ(c.dkim.max_signatures, 3u);
+    EXPECT_EQ(c.dkim.min_rsa_bits, 2048u);
+    EXPECT_EQ(c.dmarc.discovery, config::DmarcDiscovery::PublicSuffixList);
+    EXPECT_EQ(c.dmarc.reject_action, config::Action::Quarantine);
+    EXPECT_EQ(c.dmarc.quarantine_action, config::Action::Header);
+    EXPECT_FALSE(c.dmarc.defer_on_temperror);
+    EXPECT_EQ(c.dmarc.bad_from_action, config::Action::TempFail);
+}
+
+TEST(ConfigLoad, OmittedSettingsKeepDocumentedDefaults) {
+    const auto r = load(std::string("[milter]\nauthserv_id = \"mx.example.com\"\n") + kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    const config::Config& c = *r.config;
+    EXPECT_EQ(c.milter.socket, "inet:8894@127.0.0.1");
+    EXPECT_EQ(c.milter.drain_timeout, std::chrono::seconds(30));
+    EXPECT_EQ(c.dns.timeout, std::chrono::milliseconds(3000));
+    EXPECT_EQ(c.spf.fail_action, config::Action::Reject);
+    const policy::Connector& front = c.connectors.connectors().at(0);
+    // Exchange 2016/2019's receive connector defaults.
+    EXPECT_EQ(front.max_message_size, std::optional<std::uint64_t>(36ull * 1024 * 1024));
+    EXPECT_EQ(front.max_recipients_per_message, 200u);
+    EXPECT_EQ(front.tarpit_interval, std::chrono::milliseconds(5000));
+}
+
+TEST(ConfigLoad, AuthservIdDefaultsToTheHostName) {
+    const auto r = load(kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_FALSE(r.config->milter.authserv_id.empty());
+    EXPECT_EQ(r.config->milter.authserv_id.find(' '), std::string::npos);
+}
+
+TEST(ConfigLoad, ErrorToStringIsFileColonLineColonMessage) {
+    const config::ConfigError e{"/etc/x.conf", 12, "bad thing"};
+    EXPECT_EQ(e.to_string(), "/etc/x.conf:12: bad thing");
+    const config::ConfigError whole{"/etc/x.conf", 0, "cannot open"};
+    EXPECT_EQ(whole.to_string(), "/etc/x.conf: cannot open");
+}
+
+TEST(ConfigLoad, MissingFileIsAnErrorNamingIt) {
+    const auto r = load_file("/nonexistent/connector-milter.conf");
+    EXPECT_EQ(r.config, nullptr);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].file, "/nonexistent/connector-milter.conf");
+}
+
+// ---------------------------------------------------------------- TOML syntax
+
+TEST(ConfigErrors, TomlSyntaxErrorGivesFileAndLine) {
+    const auto r = load("[milter]\nsocket = \"inet:1@127.0.0.1\"\nauthserv_id = \n");
+    expect_one_error(r, "t.conf:3", "");
+}
+
+TEST(ConfigErrors, DuplicateKeyIsASyntaxErrorAtItsLine) {
+    const auto r = load(std::string(kMinimalConnector) + "require_tls = true\nrequire_tls = false\n");
+    expect_one_error(r, "t.conf:7", "");
+}
+
+// ---------------------------------------------------------------- unknown names
+
+TEST(ConfigErrors, UnknownTopLevelTableIsRejectedAtItsLine) {
+    const auto r = load(std::string(kMinimalConnector) + "\n[miltr]\nsocket = \"inet:1@127.0.0.1\"\n");
+    expect_one_error(r, "t.conf:7", "miltr");
+}
+
+TEST(ConfigErrors, MisspelledConnectorKeyIsRejectedNotIgnored) {
+    const auto r = load(std::string(kMinimalConnector) + "remote_ip_range = [\"10.0.0.1\"]\n");
+    expect_one_error(r, "t.conf:6", "remote_ip_range");
+}
+
+TEST(ConfigErrors, UnknownKeyInSpfIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) + "[spf]\nenabled = true\nfail_actoin = \"reject\"\n");
+    expect_one_error(r, "t.conf:8", "fail_actoin");
+}
+
+// ---------------------------------------------------------------- wrong types
+
+TEST(ConfigErrors, StringWhereBooleanExpectedIsAnError) {
+    const auto r = load(std::string(kMinimalConnector) + "require_tls = \"yes\"\n");
+    expect_one_error(r, "t.conf:6", "require_tls");
+}
+
+TEST(ConfigErrors, SingleStringWhereArrayExpectedIsAnError) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = \"0.0.0.0:25\"\nremote_ip_ranges = [\"::/0\"]\n");
+    expect_one_error(r, "t.conf:3", "bindings");
+}
+
+TEST(ConfigErrors, NonStringInsideArrayIsAnErrorAtThatElement) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\n  \"10.0.0.1\",\n  42,\n]\n");
+    expect_one_error(r, "t.conf:6", "remote_ip_ranges");
+}
+
+TEST(ConfigErrors, ConnectorWrittenAsSingleTableIsAnError) {
+    const auto r = load("[connector]\nname = \"A\"\n");
+    ASSERT_FALSE(r.errors.empty());
+    EXPECT_EQ(r.config, nullptr);
+    EXPECT_EQ(r.errors[0].line, 1) << join_errors(r);
+}
+
+// ---------------------------------------------------------------- connectors
+
+TEST(ConfigErrors, ConfigWithoutConnectorIsRejected) {
+    const auto r = load("[milter]\nsocket = \"inet:8894@127.0.0.1\"\n");
+    EXPECT_EQ(r.config, nullptr);
+    ASSERT_EQ(r.errors.size(), 1u) << join_errors(r);
+    EXPECT_NE(r.errors[0].message.find("connector"), std::string::npos);
+}
+
+TEST(ConfigErrors, ConnectorWithoutNameIsRejectedAtItsHeader) {
+    const auto r = load("# comment\n[[connector]]\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"::/0\"]\n");
+    expect_one_error(r, "t.conf:2", "name");
+}
+
+TEST(ConfigErrors, ConnectorWithoutBindingsIsRejectedAtItsHeader) {
+    const auto r = load("[[connector]]\nname = \"A\"\nremote_ip_ranges = [\"::/0\"]\n");
+    expect_one_error(r, "t.conf:1", "bindings");
+}
+
+TEST(ConfigErrors, ConnectorWithoutRemoteRangesIsRejectedAtItsHeader) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\n");
+    expect_one_error(r, "t.conf:1", "remote_ip_ranges");
+}
+
+TEST(ConfigErrors, BadRemoteRangeIsReportedAtItsOwnLine) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\n  \"10.0.0.0/24\",\n  \"10.0.0.300\",\n]\n");
+    expect_one_error(r, "t.conf:6", "10.0.0.300");
+}
+
+TEST(ConfigErrors, BadBindingIsReportedAtItsLine) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:99999\"]\nremote_ip_ranges = [\"::/0\"]\n");
+    expect_one_error(r, "t.conf:3", "0.0.0.0:99999");
+}
+
+TEST(ConfigErrors, UnknownPermissionGroupIsRejected) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"::/0\"]\npermission_groups = [\"Anonymous\"]\n");
+    expect_one_error(r, "t.conf:5", "Anonymous");
+}
+
+TEST(ConfigErrors, ExternalAuthoritativeWithoutExchangeServersIsRejected) {
+    const auto r = load("[[connector]]\nname = \"App\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"10.38.96.15\"]\n"
+                        "permission_groups = [\"AnonymousUsers\"]\nauth_mechanisms = [\"ExternalAuthoritative\"]\n");
+    expect_one_error(r, "t.conf:6", "ExchangeServers");
+}
+
+TEST(ConfigLoad, ExternalAuthoritativeWithExchangeServersIsAccepted) {
+    const auto r = load("[[connector]]\nname = \"App\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"10.38.96.15\"]\n"
+                        "permission_groups = [\"ExchangeServers\"]\nauth_mechanisms = [\"ExternalAuthoritative\"]\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_TRUE(r.config->connectors.connectors()[0].has_mechanism(policy::AuthMechanism::ExternalAuthoritative));
+}
+
+TEST(ConfigErrors, UnknownAuthMechanismIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) + "auth_mechanisms = [\"Tls\", \"Kerberos5\"]\n");
+    expect_one_error(r, "t.conf:6", "Kerberos5");
+}
+
+TEST(ConfigErrors, UnknownExtendedRightIsReportedAtItsLine) {
+    const auto r = load(std::string(kMinimalConnector) +
+                        "[connector.grant]\nAnonymousUsers = [\n  \"Ms-Exch-SMTP-Submit\",\n  \"Ms-Exch-SMTP-Accept-Everything\",\n]\n");
+    expect_one_error(r, "t.conf:9", "Ms-Exch-SMTP-Accept-Everything");
+}
+
+TEST(ConfigErrors, UnknownPrincipalIsReportedAtItsKey) {
+    const auto r = load(std::string(kMinimalConnector) + "[connector.deny]\nEveryone = [\"Ms-Exch-SMTP-Submit\"]\n");
+    expect_one_error(r, "t.conf:7", "Everyone");
+}
+
+TEST(ConfigErrors, UnknownReplyKeyIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) + "[connector.replies]\nrelay_refused = \"550 5.7.54 no\"\n");
+    expect_one_error(r, "t.conf:7", "relay_refused");
+}
+
+TEST(ConfigErrors, ReplyThatIsNotASmtpRefusalIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) + "[connector.replies]\nrelay_denied = \"250 2.0.0 fine\"\n");
+    expect_one_error(r, "t.conf:7", "relay_denied");
+}
+
+TEST(ConfigErrors, DuplicateConnectorNameIsRejectedAtTheSecond) {
+    const auto r = load(std::string(kMinimalConnector) +
+                        "[[connector]]\nname = \"default frontend\"\nbindings = [\"0.0.0.0:587\"]\nremote_ip_ranges = [\"::/0\"]\n");
+    expect_one_error(r, "t.conf:7", "default frontend");
+}
+
+TEST(ConfigErrors, SameBindingAndEqualRangesConflictAtTheLaterConnector) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"10.0.0.0/24\"]\n"
+                        "\n"
+                        "[[connector]]\nname = \"B\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"10.0.0.0-10.0.0.255\"]\n");
+    expect_one_error(r, "t.conf:6", "");
+}
+
+TEST(ConfigErrors, PartiallyOverlappingRangesConflict) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"10.0.0.0/24\"]\n"
+                        "[[connector]]\nname = \"B\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"10.0.0.128-10.0.1.5\"]\n");
+    expect_one_error(r, "t.conf:5", "");
+}
+
+TEST(ConfigLoad, ContainedRangeOnSameBindingIsNotAConflict) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"0.0.0.0/0\"]\n"
+                        "[[connector]]\nname = \"B\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = [\"10.0.0.80\"]\n");
+    EXPECT_NE(r.config, nullptr) << join_errors(r);
+}
+
+TEST(ConfigErrors, EveryErrorIsReportedNotOnlyTheFirst) {
+    const auto r = load("[milter]\nsocket = \"tcp:25\"\n"
+                        "[[connector]]\nname = \"A\"\nbindings = [\"bogus\"]\nremote_ip_ranges = [\"::/0\"]\n"
+                        "[spf]\nfail_action = \"drop\"\n");
+    EXPECT_EQ(r.config, nullptr);
+    const auto errors = error_strings(r);
+    ASSERT_EQ(errors.size(), 3u) << join_errors(r);
+    const auto has_line = [&](const std::string& prefix) {
+        return std::any_of(errors.begin(), errors.end(),
+                           [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
+    };
+    EXPECT_TRUE(has_line("t.conf:2: "));
+    EXPECT_TRUE(has_line("t.conf:5: "));
+    EXPECT_TRUE(has_line("t.conf:8: "));
+}
+
+// ---------------------------------------------------------------- other sections
+
+TEST(ConfigErrors, UnknownAcceptedDomainTypeIsRejected) {
+    const auto r = load(std::string("[[accepted_domain]]\ndomain = \"example.com\"\ntype = \"primary\"\n") + kMinimalConnector);
+    expect_one_error(r, "t.conf:3", "primary");
+}
+
+TEST(ConfigErrors, AcceptedDomainThatIsNoDomainIsRejected) {
+    const auto r = load(std::string("[[accepted_domain]]\ndomain = \"exa mple..com\"\n") + kMinimalConnector);
+    expect_one_error(r, "t.conf:2", "exa mple..com");
+}
+
+TEST(ConfigErrors, UnknownActionIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) + "[dmarc]\nreject_action = \"bounce\"\n");
+    expect_one_error(r, "t.conf:7", "bounce");
+}
+
+TEST(ConfigErrors, UnknownDmarcDiscoveryIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) + "[dmarc]\ndiscovery = \"dns\"\n");
+    expect_one_error(r, "t.conf:7", "dns");
+}
+
+TEST(ConfigErrors, MalformedSocketSpecIsRejected) {
+    const auto r = load(std::string("[milter]\nsocket = \"inet:port@127.0.0.1\"\n") + kMinimalConnector);
+    expect_one_error(r, "t.conf:2", "socket");
+}
+
+TEST(ConfigErrors, DecimalSocketModeIsRejectedBecauseItIsAmbiguous) {
+    const auto r = load(std::string("[milter]\nsocket_mode = 660\n") + kMinimalConnector);
+    expect_one_error(r, "t.conf:2", "socket_mode");
+}
+
+TEST(ConfigLoad, TomlOctalSocketModeIsAccepted) {
+    const auto r = load(std::string("[milter]\nsocket_mode = 0o640\n") + kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->milter.socket_mode, std::optional<unsigned>(0640));
+}
+
+TEST(ConfigErrors, AuthservIdWithBlankIsRejected) {
+    const auto r = load(std::string("[milter]\nauthserv_id = \"mx example\"\n") + kMinimalConnector);
+    expect_one_error(r, "t.conf:2", "authserv_id");
+}
+
+TEST(ConfigErrors, CertificateMapToAnonymousUsersIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) +
+                        "[[certificate_map]]\nsubject = \"CN=x\"\ngroup = \"AnonymousUsers\"\n");
+    expect_one_error(r, "t.conf:8", "AnonymousUsers");
+}
+
+TEST(ConfigErrors, NameserverThatIsNotAnAddressIsRejected) {
+    const auto r = load(std::string(kMinimalConnector) + "[dns]\nnameservers = [\"ns1.example.com\"]\n");
+    expect_one_error(r, "t.conf:7", "ns1.example.com");
+}
+
+TEST(ConfigErrors, MissingStaticZoneFileIsReportedAtTheKey) {
+    TempDir dir;
+    const std::string conf = dir.write("c.conf", std::string(kMinimalConnector) + "[dns]\nstatic_zone = \"no-such-zone\"\n");
+    const auto r = load_file(conf);
+    expect_one_error(r, conf + ":7", "no-such-zone");
+}
+
+// ---------------------------------------------------------------- files named by the config
+
+TEST(ConfigFiles, RemoteRangesFileIsResolvedAgainstTheConfigFolder) {
+    TempDir dir;
+    dir.write("lists/relay-hosts", "# devices allowed to relay\n10.0.0.80\n  10.0.0.81   # scanner\n\n10.0.2.0/24\n");
+    const std::string conf = dir.write("lists/../main.conf",
+                                       "[[connector]]\nname = \"Relay\"\nbindings = [\"10.0.0.50:25\"]\n"
+                                       "remote_ip_ranges_file = \"lists/relay-hosts\"\n");
+    const auto r = load_file(conf);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    const auto& ranges = r.config->connectors.connectors().at(0).remote_ranges;
+    ASSERT_EQ(ranges.size(), 3u);
+    EXPECT_TRUE(ranges[2].contains(*policy::IpAddress::parse("10.0.2.99")));
+}
+
+TEST(ConfigFiles, BadLineInRangesFileIsReportedAsThatFileAndLine) {
+    TempDir dir;
+    const std::string list = dir.write("relay-hosts", "10.0.0.80\n# comment\n10.0.0.999\n");
+    const std::string conf = dir.write("main.conf",
+                                       "[[connector]]\nname = \"Relay\"\nbindings = [\"10.0.0.50:25\"]\n"
+                                       "remote_ip_ranges_file = \"relay-hosts\"\n");
+    const auto r = load_file(conf);
+    expect_one_error(r, list + ":3", "10.0.0.999");
+}
+
+TEST(ConfigFiles, MissingRangesFileIsReportedAtTheConfigLine) {
+    TempDir dir;
+    const std::string conf = dir.write("main.conf",
+                                       "[[connector]]\nname = \"Relay\"\nbindings = [\"10.0.0.50:25\"]\n"
+                                       "remote_ip_ranges_file = \"absent\"\n");
+    const auto r = load_file(conf);
+    expect_one_error(r, conf + ":4", "absent");
+}
+
+TEST(ConfigFiles, MalformedSenderLoginMapLineIsReportedAsThatFileAndLine) {
+    TempDir dir;
+    const std::string map = dir.write("logins", "# comment\nalice@example.com alice\nonlyonefield\n");
+    const std::string conf = dir.write("main.conf", std::string("[milter]\nsender_login_map = \"logins\"\n") + kMinimalConnector);
+    const auto r = load_file(conf);
+    expect_one_error(r, map + ":3", "");
+}
+
+// ---------------------------------------------------------------- durations and sizes
+
+namespace {
+const policy::Connector* load_connector_with(const std::string& line, config::LoadResult* out) {
+    *out = load(std::string(kMinimalConnector) + line + "\n");
+    if (!out->config) return nullptr;
+    return &out->config->connectors.connectors().at(0);
+}
+}  // namespace
+
+TEST(ConfigValues, IntegerDurationIsSeconds) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("tarpit_interval = 7", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->tarpit_interval, std::chrono::milliseconds(7000));
+}
+
+TEST(ConfigValues, DurationInMilliseconds) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("tarpit_interval = \"250ms\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->tarpit_interval, std::chrono::milliseconds(250));
+}
+
+TEST(ConfigValues, DurationInMinutes) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("tarpit_interval = \"2m\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->tarpit_interval, std::chrono::milliseconds(120'000));
+}
+
+TEST(ConfigValues, ZeroTarpitDisablesIt) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("tarpit_interval = 0", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->tarpit_interval, std::chrono::milliseconds(0));
+}
+
+TEST(ConfigValues, DurationWithUnknownUnitIsRejected) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("tarpit_interval = \"5 fortnights\"", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "tarpit_interval");
+}
+
+TEST(ConfigValues, NegativeDurationIsRejected) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("tarpit_interval = -5", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "tarpit_interval");
+}
+
+TEST(ConfigValues, FloatingPointDurationIsRejected) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("tarpit_interval = 1.5", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "tarpit_interval");
+}
+
+TEST(ConfigValues, IntegerSizeIsBytes) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("max_message_size = 1000000", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->max_message_size, std::optional<std::uint64_t>(1'000'000));
+}
+
+TEST(ConfigValues, MegabytesAreBinaryAsInExchange) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("max_message_size = \"36MB\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->max_message_size, std::optional<std::uint64_t>(37'748'736));
+}
+
+TEST(ConfigValues, MebibytesAreAccepted) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("max_message_size = \"10MiB\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->max_message_size, std::optional<std::uint64_t>(10'485'760));
+}
+
+TEST(ConfigValues, KilobytesAreAccepted) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("max_message_size = \"512KB\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->max_message_size, std::optional<std::uint64_t>(524'288));
+}
+
+TEST(ConfigValues, UnlimitedMessageSizeHasNoLimit) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("max_message_size = \"unlimited\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->max_message_size, std::nullopt);
+}
+
+TEST(ConfigValues, SizeWithUnknownUnitIsRejected) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("max_message_size = \"36 furlongs\"", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "max_message_size");
+}
+
+TEST(ConfigValues, OverflowingSizeIsRejected) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("max_message_size = \"99999999999999999GB\"", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "max_message_size");
+}
+
+TEST(ConfigValues, UnlimitedIsNotAcceptedForRecipientLimit) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("max_recipients_per_message = \"unlimited\"", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "max_recipients_per_message");
+}
+
+TEST(ConfigValues, PercentageOver100IsRejected) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("max_inbound_connection_percentage_per_source = 150", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "150");
+}
+
+TEST(ConfigValues, UnlimitedRateLimit) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("message_rate_limit = \"Unlimited\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->message_rate_limit, std::nullopt);
+}
+
+TEST(ConfigValues, UnknownRateSourceIsRejected) {
+    config::LoadResult r;
+    EXPECT_EQ(load_connector_with("message_rate_source = \"Domain\"", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "Domain");
+}
+
+TEST(ConfigValues, DnsTimeoutTakesMilliseconds) {
+    const auto r = load(std::string(kMinimalConnector) + "[dns]\ntimeout = \"1500ms\"\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->dns.timeout, std::chrono::milliseconds(1500));
+}

@@ -1,0 +1,243 @@
+// The session core driven directly: the same events the milter adapter
+// sends, the verdicts it would turn into SMTP replies.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "config/config.hpp"
+#include "session/session.hpp"
+
+namespace {
+
+using policy::IpAddress;
+using session::Outcome;
+
+const char* kConfig = R"toml(
+[milter]
+authserv_id = "mx.example.com"
+
+[[accepted_domain]]
+domain = "example.com"
+type = "authoritative"
+
+[[accepted_domain]]
+domain = "*.partner.example"
+type = "internal_relay"
+
+[[connector]]
+name = "Default Frontend"
+bindings = ["0.0.0.0:25", "[::]:25"]
+remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
+permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
+max_message_size = 1000
+max_recipients_per_message = 2
+tarpit_interval = "5s"
+[connector.deny]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender"]
+
+[[connector]]
+name = "Anonymous Relay"
+bindings = ["10.0.0.50:25"]
+remote_ip_ranges = ["10.0.0.80"]
+permission_groups = ["AnonymousUsers"]
+tarpit_interval = 0
+[connector.grant]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
+
+[[connector]]
+name = "Limited"
+bindings = ["0.0.0.0:2525"]
+remote_ip_ranges = ["0.0.0.0/0"]
+permission_groups = ["AnonymousUsers"]
+max_inbound_connection_per_source = 1
+message_rate_limit = 2
+)toml";
+
+struct Fixture : ::testing::Test {
+    void SetUp() override {
+        auto loaded = config::load_string(kConfig, "session-test.conf");
+        for (auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
+        ASSERT_TRUE(loaded.config);
+        auto build = session::build_runtime(loaded.config);
+        ASSERT_TRUE(build.runtime);
+        runtime = build.runtime;
+    }
+    std::unique_ptr<session::Session> open(const std::string& local, std::uint16_t port, const std::string& client,
+                                           Outcome* connect = nullptr) {
+        auto s = std::make_unique<session::Session>(runtime, shared, [this](std::string_view l) {
+            log.emplace_back(l);
+        });
+        session::ConnectFacts facts;
+        facts.client = IpAddress::parse(client);
+        facts.local.address = IpAddress::parse(local);
+        facts.local.port = port;
+        auto outcome = s->on_connect(facts);
+        if (connect) *connect = outcome;
+        return s;
+    }
+    static session::SecurityFacts anonymous() { return {}; }
+    static session::SecurityFacts authenticated(const std::string& user) {
+        session::SecurityFacts f;
+        f.identity.auth_user = user;
+        f.identity.auth_type = "PLAIN";
+        f.identity.tls = true;
+        return f;
+    }
+    Outcome mail(session::Session& s, const std::string& from, const session::SecurityFacts& sec = anonymous()) {
+        s.on_helo("client.example.net", sec);
+        return s.on_mail({"<" + from + ">"}, sec, std::chrono::steady_clock::now());
+    }
+
+    std::shared_ptr<const session::Runtime> runtime;
+    std::shared_ptr<session::Shared> shared = std::make_shared<session::Shared>();
+    std::vector<std::string> log;
+};
+
+TEST_F(Fixture, AnonymousDeliveryToAcceptedDomainIsAccepted) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_EQ(s->connector()->name, "Default Frontend");
+    EXPECT_TRUE(mail(*s, "someone@outside.example").verdict.ok());
+    EXPECT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+}
+
+TEST_F(Fixture, AnonymousRelayToNonAcceptedDomainIsRefusedWith5_7_54AndTarpitted) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "someone@outside.example").verdict.ok());
+    auto o = s->on_rcpt({"<victim@elsewhere.example>"});
+    EXPECT_EQ(o.verdict.action, policy::Verdict::Action::Reject);
+    EXPECT_EQ(o.verdict.reply.to_string(), "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain");
+    EXPECT_TRUE(o.tarpit);
+    EXPECT_EQ(o.tarpit_delay, std::chrono::milliseconds(5000));
+}
+
+TEST_F(Fixture, RefusalIsLoggedWithConnectorClientRightsAndReason) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "someone@outside.example").verdict.ok());
+    s->set_queue_id("4XyZ12");
+    s->on_rcpt({"<victim@elsewhere.example>"});
+    ASSERT_FALSE(log.empty());
+    const auto& line = log.back();
+    EXPECT_NE(line.find("4XyZ12: stage=RCPT"), std::string::npos) << line;
+    EXPECT_NE(line.find("connector=\"Default Frontend\""), std::string::npos) << line;
+    EXPECT_NE(line.find("client=[198.51.100.7]"), std::string::npos) << line;
+    EXPECT_NE(line.find("rights=AnonymousUsers"), std::string::npos) << line;
+    EXPECT_NE(line.find("550 5.7.54"), std::string::npos) << line;
+}
+
+TEST_F(Fixture, DedicatedRelayConnectorLetsItsDeviceRelayButNotItsNeighbour) {
+    auto device = open("10.0.0.50", 25, "10.0.0.80");
+    ASSERT_EQ(device->connector()->name, "Anonymous Relay");
+    ASSERT_TRUE(mail(*device, "scanner@example.com").verdict.ok());
+    EXPECT_TRUE(device->on_rcpt({"<someone@elsewhere.example>"}).verdict.ok());
+
+    auto neighbour = open("10.0.0.50", 25, "10.0.0.81");
+    ASSERT_EQ(neighbour->connector()->name, "Default Frontend");
+    ASSERT_TRUE(mail(*neighbour, "someone@outside.example").verdict.ok());
+    EXPECT_EQ(neighbour->on_rcpt({"<someone@elsewhere.example>"}).verdict.reply.xcode, "5.7.54");
+}
+
+TEST_F(Fixture, AuthenticationReportedAtMailLetsTheUserRelay) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    auto o = mail(*s, "alice@example.com", authenticated("alice@example.com"));
+    ASSERT_TRUE(o.verdict.ok()) << o.verdict.reply.to_string() << " " << o.verdict.reason;
+    EXPECT_TRUE(s->rights().authenticated);
+    EXPECT_TRUE(s->on_rcpt({"<friend@elsewhere.example>"}).verdict.ok());
+}
+
+TEST_F(Fixture, AnonymousSenderInOurDomainIsRefusedOnTheInternetConnector) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    auto o = mail(*s, "ceo@example.com");
+    EXPECT_EQ(o.verdict.reply.to_string(),
+              "550 5.7.1 Anonymous client does not have permissions to send as this sender");
+}
+
+TEST_F(Fixture, ForgedFromHeaderInOurDomainIsRefusedAtEndOfHeaders) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "bounce@outside.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    s->on_header("From", " \"The CEO\" <ceo@example.com>");
+    auto o = s->on_end_of_headers();
+    EXPECT_EQ(o.verdict.reply.xcode, "5.7.1");
+    EXPECT_NE(o.verdict.reason.find("From:"), std::string::npos);
+}
+
+TEST_F(Fixture, MessageLargerThanTheLimitIsRefusedAtEndOfMessage) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "a@outside.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    s->on_header("Subject", " big");
+    s->on_end_of_headers();
+    s->on_body(std::string(2000, 'x'));
+    auto o = s->on_end_of_message();
+    EXPECT_EQ(o.verdict.reply.to_string(), "552 5.3.4 Message size exceeds fixed maximum message size");
+}
+
+TEST_F(Fixture, RecipientsOverTheLimitGet452) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "a@outside.example").verdict.ok());
+    EXPECT_TRUE(s->on_rcpt({"<u1@example.com>"}).verdict.ok());
+    EXPECT_TRUE(s->on_rcpt({"<u2@example.com>"}).verdict.ok());
+    EXPECT_EQ(s->on_rcpt({"<u3@example.com>"}).verdict.reply.to_string(), "452 4.5.3 Too many recipients");
+}
+
+TEST_F(Fixture, NoMatchingConnectorRefusesTheConnectionWith421) {
+    Outcome o;
+    auto s = open("192.0.2.1", 587, "198.51.100.7", &o);
+    EXPECT_EQ(s->connector(), nullptr);
+    EXPECT_EQ(o.verdict.reply.to_string(), "421 4.3.2 Service not available");
+}
+
+TEST_F(Fixture, SecondConnectionFromOneSourceOverTheLimitIsRefusedUntilTheFirstCloses) {
+    Outcome first_outcome, second_outcome, third_outcome;
+    auto first = open("192.0.2.1", 2525, "198.51.100.9", &first_outcome);
+    ASSERT_TRUE(first_outcome.verdict.ok());
+    auto second = open("192.0.2.1", 2525, "198.51.100.9", &second_outcome);
+    EXPECT_EQ(second_outcome.verdict.reply.code, "421");
+    EXPECT_EQ(second_outcome.verdict.reply.xcode, "4.3.2");
+    first->on_close();
+    auto third = open("192.0.2.1", 2525, "198.51.100.9", &third_outcome);
+    EXPECT_TRUE(third_outcome.verdict.ok());
+}
+
+TEST_F(Fixture, MessageRateOverTheLimitGets421_4_4_2) {
+    auto s = open("192.0.2.1", 2525, "198.51.100.10");
+    auto now = std::chrono::steady_clock::now();
+    auto send = [&] { return s->on_mail({"<a@outside.example>"}, anonymous(), now); };
+    EXPECT_TRUE(send().verdict.ok());
+    EXPECT_TRUE(send().verdict.ok());
+    auto o = send();
+    EXPECT_EQ(o.verdict.reply.code, "421");
+    EXPECT_EQ(o.verdict.reply.xcode, "4.4.2");
+}
+
+TEST_F(Fixture, SessionKeepsTheRuntimeItStartedWithAcrossAReload) {
+    auto s = open("10.0.0.50", 25, "10.0.0.80");
+    ASSERT_EQ(s->connector()->name, "Anonymous Relay");
+    // A reload replaces the runtime the daemon hands to new sessions; this
+    // one keeps its own, so its connector stays valid and unchanged.
+    runtime.reset();
+    ASSERT_TRUE(mail(*s, "scanner@example.com").verdict.ok());
+    EXPECT_TRUE(s->on_rcpt({"<someone@elsewhere.example>"}).verdict.ok());
+}
+
+TEST_F(Fixture, ConnectionWithoutClientAddressIsRefused) {
+    auto s = std::make_unique<session::Session>(runtime, shared, nullptr);
+    session::ConnectFacts facts;
+    auto o = s->on_connect(facts);
+    EXPECT_EQ(o.verdict.reply.code, "421");
+}
+
+TEST_F(Fixture, InvalidRecipientSyntaxGets501_5_1_3) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "a@outside.example").verdict.ok());
+    auto o = s->on_rcpt({std::string("<bad\0user@example.com>", 23)});
+    EXPECT_EQ(o.verdict.reply.code, "501");
+}
+
+TEST_F(Fixture, RcptWithoutMailIsRefusedNotCrashed) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    EXPECT_FALSE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    EXPECT_TRUE(s->on_end_of_message().verdict.ok());  // nothing to do, nothing to crash on
+}
+
+}  // namespace
