@@ -1,0 +1,77 @@
+// RFC 8601 Authentication-Results: the one header in which connector-milter
+// reports its SPF, DKIM and DMARC verdicts, and the parser used to find and
+// remove forged copies that claim our authserv-id (RFC 8601 section 5).
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace auth {
+
+// One resinfo (RFC 8601 section 2.2): "method=result (comment) reason=...
+// ptype.property=value ...".
+struct AuthResult {
+    std::string method;   // "spf", "dkim", ...; "dkim/1" keeps a method-version
+    std::string result;   // "pass", "fail", ...
+    std::string reason;   // empty: no reasonspec
+    // ("smtp.mailfrom", "example.org"), ("header.b", "KBibyA54"): ptype and
+    // property joined by a dot, then the value exactly (unquoted).
+    std::vector<std::pair<std::string, std::string>> properties;
+    std::string comment;  // written right after method=result; empty: none
+
+    friend bool operator==(const AuthResult&, const AuthResult&) = default;
+};
+
+// The header VALUE (without "Authentication-Results:"):
+// "authserv-id; method=result reason=... ptype.prop=value; ..." or
+// "authserv-id; none" when `results` is empty.
+//
+// Values that are not plain tokens (RFC 2045) or local-part@domain (RFC 8601
+// section 2.2) are written as quoted-strings; a '/', '=' or '+' (base64 in
+// header.b) always leads to quoting. Control bytes (CR, LF, NUL, ...) in any
+// input are dropped, so no input can end the header or add another one;
+// '"' and '\' are escaped inside quoted-strings, '(' ')' '\' inside comments.
+// A method, result or property name that is not an RFC 5321 Keyword after
+// that cleaning makes its resinfo (method/result) or property be left out.
+//
+// `fold`: when non-empty it replaces the single space before every resinfo
+// after the first (the milter adapter passes "\n\t" or "\r\n\t"). A fold
+// that is not folding white space ending in SP/HTAB is ignored.
+std::string format_authentication_results(std::string_view authserv_id,
+                                          const std::vector<AuthResult>& results,
+                                          std::string_view fold = "");
+
+struct ParsedAuthRes {
+    std::string authserv_id;
+    std::optional<int> version;
+    bool none = false;  // "authserv-id; none"
+    std::vector<AuthResult> results;
+};
+
+// Parses a header value per the RFC 8601 section 2.2 ABNF, with CFWS
+// (nested comments, quoted-pairs, folding) everywhere the grammar allows it.
+// Method, result, ptype and property names are returned in lower case (they
+// are case-insensitive); values keep their case. The first comment of a
+// resinfo is returned in AuthResult::comment. Two deliberate leniencies for
+// headers seen in the wild: a "name=value" without a ptype after the method
+// (e.g. "x-tls=pass version=TLSv1.2") is skipped rather than failing the
+// header, and an unquoted property value may contain '/', '=' and '?'
+// (base64 header.b written by generators with the unquoted-header.b bug).
+// On failure returns nullopt and, when `error` is given, a description with
+// the offset.
+std::optional<ParsedAuthRes> parse_authentication_results(std::string_view value,
+                                                          std::string* error = nullptr);
+
+// Lenient: the leading authserv-id (token or quoted-string, after optional
+// CFWS) even when the rest of the value does not parse.
+std::optional<std::string> authserv_id_of(std::string_view value);
+
+// True when the header claims one of `ids` as its authserv-id (ASCII
+// case-insensitive, a trailing dot ignored on either side). Also true for a
+// value that does not parse but whose leading token is one of `ids`: a
+// malformed header carrying our name is removed as a forgery too.
+bool claims_authserv_id(std::string_view value, const std::vector<std::string>& ids);
+
+}  // namespace auth

@@ -1,3 +1,11 @@
 noinst_LIBRARIES += libauth.a
+# Authentication-Results (RFC 8601) and SPF (RFC 7208, libspf2)
 libauth_a_SOURCES = \
-	src/auth/authres.cpp src/auth/authres.hpp
+	src/auth/authres.cpp src/auth/authres.hpp \
+	src/auth/spf.cpp src/auth/spf.hpp
+# DKIM (libopendkim) and DMARC (RFC 9989; libpsl for discovery = "psl")
+libauth_a_SOURCES += \
+	src/auth/dkim.cpp src/auth/dkim.hpp \
+	src/auth/dmarc.cpp src/auth/dmarc.hpp \
+	src/auth/dmarc_record.cpp src/auth/dmarc_record.hpp \
+	src/auth/org_domain.cpp src/auth/org_domain.hpp

@@ -749,6 +749,10 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
             if (auto r = policy::IpRange::parse(text, &why)) c.remote_ranges.push_back(*r);
             else error(*node, "connector.remote_ip_ranges: " + explain(text, why, "not an IP range"));
         }
+        // Exchange requires at least one remote range; an empty list is a
+        // mistake unless a ranges file (which may legitimately be empty) adds more.
+        if (ranges->empty() && t.get("remote_ip_ranges_file") == nullptr)
+            error(*t.get("remote_ip_ranges"), "connector.remote_ip_ranges: at least one range is required");
     } else if (t.get("remote_ip_ranges") != nullptr) {
         has_ranges_key = true;  // wrong type, already reported
     }
@@ -788,6 +792,9 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
             }
         }
     }
+    if (t.get("permission_groups") == nullptr || c.permission_groups.empty())
+        config_.notes.push_back(c.origin + ": " + label +
+                                " lists no permission_groups: sessions on it get only what [connector.grant] gives");
     if (const auto mechanisms = get_string_array(t, "auth_mechanisms", where)) {
         std::uint32_t mask = 0;
         for (const auto& [text, node] : *mechanisms) {
@@ -1043,6 +1050,12 @@ LoadResult Loader::run(std::string_view text) {
 const std::vector<ConfigKey>& accepted_keys() { return kAcceptedKeys; }
 
 LoadResult load_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        LoadResult result;
+        result.errors.push_back(ConfigError{path, 0, "is a directory, not a configuration file"});
+        return result;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         LoadResult result;

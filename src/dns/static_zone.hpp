@@ -27,6 +27,11 @@ public:
     // Parses the text; appends one error per bad line (and keeps the good
     // ones). Lines: `name [ttl] [IN] TYPE data` where TYPE is A, AAAA, TXT,
     // MX, PTR, CNAME, NS, or the pseudo-types TIMEOUT and SERVFAIL.
+    // Also accepted: type SPF (stored so that the name exists, never
+    // answered), `\DDD` and `\X` escapes in names and strings (RFC 1035
+    // section 5.1), TTL and IN in either order. Not supported (each an
+    // error): $ directives, `@`, parentheses, wildcards, classes other
+    // than IN, strings over 255 octets, CNAME beside other data.
     static StaticZone parse(std::string_view text, std::string_view file_name,
                             std::vector<ZoneError>& errors);
     static StaticZone load(const std::string& path, std::vector<ZoneError>& errors);
@@ -46,7 +51,11 @@ private:
         std::vector<Record> records;
         std::optional<Status> failure;
     };
+    void note_ancestors(const std::string& name);
     std::map<std::string, Node, std::less<>> nodes_;
+    // Proper ancestors of held names: empty non-terminals, which exist
+    // (RFC 8020) and so answer NODATA rather than NXDOMAIN.
+    std::set<std::string, std::less<>> ancestors_;
 };
 
 // Serves only from a static zone (offline tests): charges the budget per
@@ -56,6 +65,8 @@ public:
     explicit StaticResolver(std::shared_ptr<const StaticZone> zone);
     Answer query(std::string_view name, Type type, Budget& budget) override;
     std::uint64_t queries() const;  // how many were asked (for tests)
+    // (Counted like UnboundResolver::upstream_queries(): queries that
+    // charged the budget. Type SPF and budget-refused queries are not.)
 private:
     std::shared_ptr<const StaticZone> zone_;
     std::atomic<std::uint64_t> queries_{0};

@@ -444,6 +444,15 @@ private:
     std::string mailbox(std::vector<Mailbox>& out) {
         std::size_t k = pos_;
         while (word(k) || special('.', k)) ++k;
+        // Not RFC 5322, but what mail readers do: a display name holding an
+        // unquoted '@' ("From: a@outside.example <ceo@ours.example>") is
+        // still a display name, and the angle address is the one shown and
+        // replied to, so it is the one the sender check must see.
+        if (!special('<', k) && (special('@', k) || special(':', k))) {
+            std::size_t j = k;
+            while (j < t_.size() && !special('<', j) && !special(',', j) && !special(';', j) && !special('>', j)) ++j;
+            if (special('<', j)) k = j;
+        }
         if (special('<', k)) {
             pos_ = k + 1;
             // obs-angle-addr: an obsolete route "@a,@b:" before the addr-spec.

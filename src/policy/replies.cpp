@@ -61,6 +61,12 @@ constexpr std::array<ReplyEntry, kReplyCount> kReplies{{
      "Anonymous client does not have permissions to send as this sender"},
     {"ehlo_requires_domain", "501", "5.0.0", "EHLO requires domain address"},
     {"invalid_address", "501", "5.1.3", "Invalid address"},
+    {"spf_fail", "550", "5.7.23", "SPF validation failed"},
+    {"spf_permerror", "550", "5.7.24", "SPF validation error"},
+    {"spf_temperror", "451", "4.7.24", "SPF validation error: temporary DNS failure, try again later"},
+    {"dmarc_reject", "550", "5.7.1", "Rejected by DMARC policy for"},
+    {"dmarc_temperror", "451", "4.7.5", "DMARC could not be evaluated because of a temporary error, try again later"},
+    {"bad_from", "550", "5.7.1", "Message needs exactly one From: address domain"},
 }};
 
 const std::array<Reply, kReplyCount>& default_table() {

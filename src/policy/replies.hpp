@@ -38,6 +38,12 @@ enum class ReplyId : std::size_t {
     AnonymousSenderDenied,   // 550 5.7.1 Anonymous client does not have permissions to send as this sender
     EhloRequiresDomain,      // 501 5.0.0 EHLO requires domain address
     InvalidAddress,          // 501 5.1.3 Invalid address
+    SpfFail,                 // 550 5.7.23 SPF validation failed (RFC 7372), the domain's explanation appended
+    SpfPermError,            // 550 5.7.24 SPF validation error (RFC 7372)
+    SpfTempError,            // 451 4.7.24 SPF validation error: temporary DNS failure, try again later
+    DmarcReject,             // 550 5.7.1 Rejected by DMARC policy for (the domain is appended)
+    DmarcTempError,          // 451 4.7.5 DMARC could not be evaluated (temporary error), try again later
+    BadFrom,                 // 550 5.7.1 Message needs exactly one From: address domain (RFC 5322, DMARC)
     Count
 };
 inline constexpr std::size_t kReplyCount = static_cast<std::size_t>(ReplyId::Count);

@@ -5,6 +5,10 @@
 
 #include <cstring>
 
+#include "auth/dkim.hpp"
+#include "auth/dmarc.hpp"
+#include "auth/spf.hpp"
+#include "dns/make_resolver.hpp"
 #include "dns/resolver.hpp"
 
 namespace session {
@@ -34,6 +38,24 @@ RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
     auto runtime = std::make_shared<Runtime>();
     runtime->authserv_id =
         config->milter.authserv_id.empty() ? host_name() : config->milter.authserv_id;
+    if (!resolver) {
+        std::vector<dns::ZoneError> zone_errors;
+        resolver = dns::make_resolver(config->dns, zone_errors);
+        for (const auto& e : zone_errors) build.errors.push_back(e.to_string());
+        if (!resolver && build.errors.empty()) build.errors.push_back("the DNS resolver could not be set up");
+        if (!build.errors.empty()) return build;
+    }
+    // One instance of each verifier per configuration snapshot, shared by
+    // all sessions: libspf2's server and libopendkim's library are
+    // thread-safe after set-up.
+    try {
+        if (config->spf.enabled) runtime->spf = std::make_shared<auth::SpfChecker>(resolver);
+        if (config->dkim.enabled) runtime->dkim = std::make_shared<auth::DkimVerifier>(resolver, config->dkim);
+        if (config->dmarc.enabled) runtime->dmarc = std::make_shared<auth::DmarcEvaluator>(resolver, config->dmarc);
+    } catch (const std::exception& e) {
+        build.errors.push_back(std::string("cannot set up SPF/DKIM/DMARC: ") + e.what());
+        return build;
+    }
     runtime->resolver = std::move(resolver);
     runtime->config = std::move(config);
     build.runtime = std::move(runtime);

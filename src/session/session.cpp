@@ -1,7 +1,13 @@
 #include "session/session.hpp"
+#include "session/session_message.hpp"
 
 #include <charconv>
 
+#include "auth/authres.hpp"
+#include "auth/dkim.hpp"
+#include "auth/dmarc.hpp"
+#include "auth/spf.hpp"
+#include "dns/resolver.hpp"
 #include "policy/address.hpp"
 
 namespace session {
@@ -47,12 +53,7 @@ std::string quoted(std::string_view s) {
 
 }  // namespace
 
-struct Session::Message {
-    policy::SmtpPath sender;
-    std::vector<policy::SmtpPath> recipients;
-    std::uint64_t size = 0;  // header and body octets as received
-    std::vector<std::pair<std::string, std::string>> headers;
-};
+
 
 Session::Session(std::shared_ptr<const Runtime> runtime, std::shared_ptr<Shared> shared, LogFn log)
     : runtime_(std::move(runtime)), shared_(std::move(shared)), log_(std::move(log)) {}
@@ -195,9 +196,66 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
                           "MAIL");
         }
     }
-    message_ = std::make_unique<Message>();
+    message_ = std::make_unique<Message>(cfg.dns);
     message_->sender = std::move(*parsed.path);
+    message_->checked = !rights_.rights.has(policy::Right::BypassAntiSpam);
+    if (message_->checked) {
+        auto spf = check_spf();
+        if (!spf.ok()) {
+            reset_message();
+            return finish(std::move(spf), "MAIL");
+        }
+    }
     return {};
+}
+
+// RFC 7208: the MAIL FROM identity (section 2.4; for the null sender the
+// HELO identity stands in) and, when configured, the HELO identity (section
+// 2.3). The configured actions decide what a result does at MAIL.
+policy::Verdict Session::check_spf() {
+    const auto& cfg = *runtime_->config;
+    if (!cfg.spf.enabled || !runtime_->spf || !connect_.client) return policy::Verdict::accept();
+    auto& m = *message_;
+    const std::string receiver = runtime_->authserv_id;
+    m.with_budget([&] {
+        m.spf_mailfrom =
+            runtime_->spf->check_mailfrom(*connect_.client, helo_, m.sender.address(), receiver, m.budget);
+        if (cfg.spf.check_helo && !helo_.empty())
+            m.spf_helo = runtime_->spf->check_helo(*connect_.client, helo_, receiver, m.budget);
+    });
+
+    auto act = [&](const auth::SpfVerdict& v, std::string_view which) -> policy::Verdict {
+        config::Action action = config::Action::Accept;
+        policy::ReplyId reply = policy::ReplyId::SpfFail;
+        switch (v.result) {
+            case auth::SpfResult::Fail: action = cfg.spf.fail_action; break;
+            case auth::SpfResult::SoftFail: action = cfg.spf.softfail_action; break;
+            case auth::SpfResult::TempError: action = cfg.spf.temperror_action; reply = policy::ReplyId::SpfTempError; break;
+            case auth::SpfResult::PermError: action = cfg.spf.permerror_action; reply = policy::ReplyId::SpfPermError; break;
+            default: return policy::Verdict::accept();
+        }
+        std::string reason = std::string("SPF ") + std::string(which) + " " + v.identity + ": " +
+                             std::string(auth::spf_result_name(v.result));
+        if (!v.comment.empty()) reason += " (" + v.comment + ")";
+        if (action == config::Action::Reject) {
+            policy::Reply r = connector_->replies.get(reply);
+            // RFC 7208 section 6.2: the domain's explanation goes to the client.
+            if (v.result == auth::SpfResult::Fail && !v.explanation.empty()) r.text += ": " + v.explanation;
+            return policy::Verdict::refuse(r, std::move(reason));
+        }
+        if (action == config::Action::TempFail) {
+            policy::Reply r = connector_->replies.get(policy::ReplyId::SpfTempError);
+            return policy::Verdict::refuse(r, std::move(reason));
+        }
+        // Quarantine takes effect at the end of the message; Header and
+        // Accept only report the result in Authentication-Results.
+        if (action == config::Action::Quarantine && m.quarantine_reason.empty()) m.quarantine_reason = reason;
+        return policy::Verdict::accept();
+    };
+    auto verdict = act(*m.spf_mailfrom, m.sender.null_path ? "HELO (null sender)" : "MAIL FROM");
+    if (!verdict.ok()) return verdict;
+    if (m.spf_helo) return act(*m.spf_helo, "HELO");
+    return policy::Verdict::accept();
 }
 
 Outcome Session::on_rcpt(const std::vector<std::string>& args) {
@@ -225,11 +283,24 @@ Outcome Session::on_header(std::string_view name, std::string_view value) {
     // away the space after the colon.
     message_->size += name.size() + 1 + (header_leading_space_ ? 0 : 1) + value.size() + 2;
     message_->headers.emplace_back(std::string(name), std::string(value));
+    if (iequals(name, "Authentication-Results")) {
+        // RFC 8601 section 5: remove headers that claim to come from us (or
+        // from hosts the config names), whatever their case or shape.
+        ++message_->authres_seen;
+        auto ids = runtime_->config->milter.strip_authserv_ids;
+        ids.push_back(runtime_->authserv_id);
+        if (auth::claims_authserv_id(value, ids)) message_->forged_authres.push_back(message_->authres_seen);
+    }
+    if (message_->checked && runtime_->dkim && runtime_->config->dkim.enabled) {
+        if (!message_->dkim) message_->dkim = runtime_->dkim->start(message_->budget, queue_id_);
+        if (message_->dkim) message_->dkim->header(name, value);
+    }
     return {};
 }
 
 Outcome Session::on_end_of_headers() {
     if (!connector_ || !message_) return {};
+    if (message_->dkim) message_->with_budget([&] { message_->dkim->end_of_headers(); });
     const auto& cfg = *runtime_->config;
     // The sender check applies to the From: header as well as the envelope
     // (Exchange checks both). A From: that does not parse is left to DMARC's
@@ -251,7 +322,9 @@ Outcome Session::on_end_of_headers() {
 }
 
 Outcome Session::on_body(std::string_view chunk) {
-    if (message_) message_->size += chunk.size();
+    if (!message_) return {};
+    message_->size += chunk.size();
+    if (message_->dkim) message_->dkim->body(chunk);
     return {};
 }
 
@@ -262,10 +335,14 @@ Outcome Session::on_end_of_message() {
         reset_message();
         return finish(std::move(verdict), "EOM");
     }
-    Outcome outcome;
+    Outcome outcome = authenticate_message();
+    if (!outcome.verdict.ok()) {
+        reset_message();
+        return outcome;
+    }
     policy::Verdict accepted;
     accepted.reason = "accepted: " + std::to_string(message_->recipients.size()) + " recipient(s), " +
-                      std::to_string(message_->size) + " octets";
+                      std::to_string(message_->size) + " octets" + summary_;
     log_line("EOM", accepted);
     reset_message();
     return outcome;

@@ -85,6 +85,8 @@ private:
     void log_line(std::string_view stage, const policy::Verdict& verdict);
     void resolve_rights(const SecurityFacts& security);
     void reset_message();
+    policy::Verdict check_spf();
+    Outcome authenticate_message();
 
     std::shared_ptr<const Runtime> runtime_;
     std::shared_ptr<Shared> shared_;
@@ -100,6 +102,7 @@ private:
     std::string queue_id_;
     bool header_leading_space_ = false;
     std::unique_ptr<Message> message_;
+    std::string summary_;  // the message's verdicts, for the EOM log line
 };
 
 }  // namespace session

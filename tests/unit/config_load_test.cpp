@@ -2,7 +2,10 @@
 // with its exact file:line, files the config names, durations and sizes.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "config/config.hpp"
@@ -225,8 +228,14 @@ TEST(ConfigLoad, OmittedSettingsKeepDocumentedDefaults) {
 TEST(ConfigLoad, AuthservIdDefaultsToTheHostName) {
     const auto r = load(kMinimalConnector);
     ASSERT_NE(r.config, nullptr) << join_errors(r);
-    EXPECT_FALSE(r.config->milter.authserv_id.empty());
-    EXPECT_EQ(r.config->milter.authserv_id.find(' '), std::string::npos);
+    char host[256] = {};
+    ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+    std::string short_name(host);
+    short_name = short_name.substr(0, short_name.find('.'));
+    std::transform(short_name.begin(), short_name.end(), short_name.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    // The fully qualified form of this host's name: it starts with the short name.
+    EXPECT_EQ(r.config->milter.authserv_id.rfind(short_name, 0), 0u) << r.config->milter.authserv_id;
 }
 
 TEST(ConfigLoad, ErrorToStringIsFileColonLineColonMessage) {
@@ -318,6 +327,25 @@ TEST(ConfigErrors, ConnectorWithoutBindingsIsRejectedAtItsHeader) {
 TEST(ConfigErrors, ConnectorWithoutRemoteRangesIsRejectedAtItsHeader) {
     const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\n");
     expect_one_error(r, "t.conf:1", "remote_ip_ranges");
+}
+
+TEST(ConfigErrors, EmptyRemoteRangeListIsRejected) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"0.0.0.0:25\"]\nremote_ip_ranges = []\n");
+    expect_one_error(r, "t.conf:4", "remote_ip_ranges");
+}
+
+TEST(ConfigLoad, EmptyRangesFileIsAllowedAndNoted) {
+    TempDir dir;
+    dir.write("relay-hosts", "# nobody yet\n");
+    const std::string conf = dir.write("main.conf",
+                                       "[[connector]]\nname = \"Relay\"\nbindings = [\"10.0.0.50:25\"]\n"
+                                       "remote_ip_ranges_file = \"relay-hosts\"\npermission_groups = [\"AnonymousUsers\"]\n");
+    const auto r = load_file(conf);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_TRUE(r.config->connectors.connectors().at(0).remote_ranges.empty());
+    const auto& notes = r.config->notes;
+    EXPECT_TRUE(std::any_of(notes.begin(), notes.end(),
+                            [](const std::string& n) { return n.find("matches no client") != std::string::npos; }));
 }
 
 TEST(ConfigErrors, BadRemoteRangeIsReportedAtItsOwnLine) {
@@ -650,4 +678,26 @@ TEST(ConfigValues, DnsTimeoutTakesMilliseconds) {
     const auto r = load(std::string(kMinimalConnector) + "[dns]\ntimeout = \"1500ms\"\n");
     ASSERT_NE(r.config, nullptr) << join_errors(r);
     EXPECT_EQ(r.config->dns.timeout, std::chrono::milliseconds(1500));
+}
+
+// ---------------------------------------------------------------- robustness
+
+TEST(ConfigLoad, DirectoryInsteadOfFileIsAnError) {
+    TempDir dir;
+    const auto r = load_file(dir.path().string());
+    EXPECT_EQ(r.config, nullptr);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].file, dir.path().string());
+}
+
+TEST(ConfigLoad, EveryPrefixOfTheExampleGivesAConfigOrErrorsNeverBoth) {
+    const std::string top = config_test::top_srcdir();
+    ASSERT_FALSE(top.empty()) << "TOP_SRCDIR is not set (export TOP_SRCDIR=/path/to/source)";
+    const std::string text = config_test::read_text(top + "/conf/connector-milter.conf");
+    ASSERT_FALSE(text.empty());
+    for (std::size_t n = 0; n <= text.size(); n += 7) {
+        const auto r = load_string(std::string_view(text).substr(0, n), "prefix.conf", top + "/conf");
+        EXPECT_NE(r.config == nullptr, r.errors.empty()) << "prefix of " << n << " bytes";
+        for (const auto& e : r.errors) EXPECT_FALSE(e.message.empty());
+    }
 }

@@ -130,7 +130,7 @@ TEST(SmtpPath, RejectsMalformedPaths) {
              std::string("<user@[999.0.2.1]>"), std::string("<user@[mail.example]>"),
              std::string("<user@exa mple.com>"), std::string("<user name@example.com>"),
              std::string("<user@example..com>"), std::string("<user@.example.com>"),
-             std::string("<user@example.com\0.evil>", 25), std::string("<user@example.com\r\n>"),
+             std::string("<user@example.com\0.evil>", 24), std::string("<user@example.com\r\n>"),
              std::string("<user\x01@example.com>"), std::string("<user@example.com\x7f>"),
              std::string("<@relay.example>"), std::string("<@relay.example:>"), std::string("<@:user@example.com>"),
              std::string("<@relay.example,:user@example.com>"), std::string("<user@exa_mple.com>"),
@@ -184,6 +184,15 @@ TEST(MailboxList, SeveralMailboxesWithCommentsAndFolding) {
     EXPECT_EQ(r.mailboxes[0].address(), "alice@a.example");
     EXPECT_EQ(r.mailboxes[1].address(), "bob@b.example");
     EXPECT_EQ(r.mailboxes[2].address(), "celine@c.example");
+}
+
+TEST(MailboxList, UnquotedAtInDisplayNameStillYieldsTheAngleAddress) {
+    // Mail readers show and reply to the angle address; it must not hide
+    // behind a parse error.
+    const auto r = parse_mailbox_list("attacker@outside.example <ceo@ours.example>");
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    ASSERT_EQ(r.mailboxes.size(), 1u);
+    EXPECT_EQ(r.mailboxes[0].address(), "ceo@ours.example");
 }
 
 TEST(MailboxList, QuotedLocalPartIsUnquoted) {

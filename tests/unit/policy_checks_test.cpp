@@ -291,6 +291,17 @@ TEST(CheckSender, AnonymousSpoofingAuthoritativeDomainIsRefusedWhenRightDenied) 
     EXPECT_TRUE(check_sender(c, anonymous(c), "x@outside.example", "outside.example", our_domains(), {}).ok());
 }
 
+TEST(CheckMail, AnonymousSpoofHidingBehindCaseOrTrailingDotIsStillOurDomain) {
+    Connector c = frontend();
+    c.denies.push_back({Principal::parse("AnonymousUsers").value(), Rights().add(Right::AcceptAuthoritativeDomainSender)});
+    for (const char* spoof : {"<ceo@OURS.Example>", "<ceo@ours.example.>", "<ceo@x.WILD.example>",
+                              "<ceo@xn--bcher-kva.example>", "<ceo@b\xc3\xbc" "cher.example>"}) {
+        EXPECT_EQ(reply_of(check_mail(c, anonymous(c), true, path(spoof), std::nullopt, our_domains(), {})),
+                  kAnonymousSenderDenied)
+            << spoof;
+    }
+}
+
 TEST(CheckSender, AnonymousWithoutAcceptAnySenderMayNotUseForeignSender) {
     Connector c = frontend();
     c.denies.push_back({Principal::parse("AnonymousUsers").value(), Rights().add(Right::AcceptAnySender)});

@@ -1,6 +1,7 @@
 // Connection and message-rate limits.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 

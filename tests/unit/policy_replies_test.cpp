@@ -9,7 +9,7 @@ namespace {
 
 struct Expected {
     ReplyId id;
-    const char* text;  // as issue 2 and Exchange 2016/2019 give them
+    const char* text;  // as issue 2 and Exchange 2016/2019 give them; RFC 7372 for SPF
 };
 
 // The texts are written out here from Exchange's documented replies, not
@@ -30,6 +30,14 @@ constexpr Expected kExchangeReplies[] = {
     {ReplyId::AnonymousSenderDenied, "550 5.7.1 Anonymous client does not have permissions to send as this sender"},
     {ReplyId::EhloRequiresDomain, "501 5.0.0 EHLO requires domain address"},
     {ReplyId::InvalidAddress, "501 5.1.3 Invalid address"},
+    // Authentication verdicts (RFC 7372 codes for SPF).
+    {ReplyId::SpfFail, "550 5.7.23 SPF validation failed"},
+    {ReplyId::SpfPermError, "550 5.7.24 SPF validation error"},
+    {ReplyId::SpfTempError, "451 4.7.24 SPF validation error: temporary DNS failure, try again later"},
+    {ReplyId::DmarcReject, "550 5.7.1 Rejected by DMARC policy for"},
+    {ReplyId::DmarcTempError,
+     "451 4.7.5 DMARC could not be evaluated because of a temporary error, try again later"},
+    {ReplyId::BadFrom, "550 5.7.1 Message needs exactly one From: address domain"},
 };
 
 }  // namespace
@@ -93,7 +101,7 @@ TEST(Replies, ParseRejectsInvalidReplies) {
          {std::string(""), std::string("250 2.0.0 ok"), std::string("55 5.7.1 short"), std::string("5500 x"),
           std::string("550-5.7.1 multi"), std::string("550 4.7.1 class mismatch"), std::string("550 5.7 text"),
           std::string("550 5.7.1000 text"), std::string("550 5.7.1 two\r\nlines"),
-          std::string("550 5.7.1 bare\nlf"), std::string("550 5.7.1 nul\0x", 17), std::string(513, '5'),
+          std::string("550 5.7.1 bare\nlf"), std::string("550 5.7.1 nul\0x", 15), std::string(513, '5'),
           std::string("550"), std::string("550 5.7.1"), std::string("abc 5.7.1 text")}) {
         std::string error;
         EXPECT_FALSE(Reply::parse(bad, &error)) << '"' << bad << '"';

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <unistd.h>
 
 #include "config/config.hpp"
 #include "session/session.hpp"
@@ -12,9 +15,31 @@ namespace {
 using policy::IpAddress;
 using session::Outcome;
 
+// DNS for every test: offline, answers only from this zone.
+const char* kZone = R"zone(
+spf.example.          IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+soft.example.         IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
+slow.example.         IN TIMEOUT
+_dmarc.soft.example.  IN TXT "v=DMARC1; p=reject"
+none.example.         IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
+_dmarc.none.example.  IN TXT "v=DMARC1; p=none"
+)zone";
+
+std::string write_zone() {
+    char dir[] = "/tmp/session-test-XXXXXX";
+    if (!mkdtemp(dir)) return {};
+    std::string path = std::string(dir) + "/zone";
+    std::ofstream(path) << kZone;
+    return path;
+}
+
 const char* kConfig = R"toml(
 [milter]
 authserv_id = "mx.example.com"
+
+[dns]
+offline = true
+static_zone = "@ZONE@"
 
 [[accepted_domain]]
 domain = "example.com"
@@ -55,7 +80,9 @@ message_rate_limit = 2
 
 struct Fixture : ::testing::Test {
     void SetUp() override {
-        auto loaded = config::load_string(kConfig, "session-test.conf");
+        std::string text = kConfig;
+        text.replace(text.find("@ZONE@"), 6, write_zone());
+        auto loaded = config::load_string(text, "session-test.conf");
         for (auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
         ASSERT_TRUE(loaded.config);
         auto build = session::build_runtime(loaded.config);
@@ -238,6 +265,111 @@ TEST_F(Fixture, RcptWithoutMailIsRefusedNotCrashed) {
     auto s = open("192.0.2.1", 25, "198.51.100.7");
     EXPECT_FALSE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
     EXPECT_TRUE(s->on_end_of_message().verdict.ok());  // nothing to do, nothing to crash on
+}
+
+// --- SPF, DKIM, DMARC and Authentication-Results at the end of the message
+
+struct Delivered {
+    Outcome mail, eom;
+};
+
+Delivered deliver(Fixture& f, const std::string& client, const std::string& sender,
+                  const std::vector<std::pair<std::string, std::string>>& headers,
+                  const session::SecurityFacts& sec = Fixture::anonymous()) {
+    Delivered d;
+    auto s = f.open("192.0.2.1", 25, client);
+    d.mail = f.mail(*s, sender, sec);
+    if (!d.mail.verdict.ok()) return d;
+    EXPECT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    for (const auto& [n, v] : headers) s->on_header(n, v);
+    EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
+    s->on_body("Hello.\r\n");
+    d.eom = s->on_end_of_message();
+    return d;
+}
+
+const session::HeaderEdit* inserted(const Outcome& o, const std::string& name) {
+    for (const auto& e : o.header_edits)
+        if (e.kind == session::HeaderEdit::Kind::Insert && e.name == name) return &e;
+    return nullptr;
+}
+
+TEST_F(Fixture, SpfPassIsReportedInOneAuthenticationResultsHeaderAtTheTop) {
+    auto d = deliver(*this, "192.0.2.10", "news@spf.example", {{"From", " news@spf.example"}});
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reason;
+    const auto* ar = inserted(d.eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_EQ(ar->index, 0);
+    EXPECT_EQ(ar->value.rfind("mx.example.com;", 0), 0u) << ar->value;
+    EXPECT_NE(ar->value.find("spf=pass smtp.mailfrom=spf.example"), std::string::npos) << ar->value;
+    int count = 0;
+    for (const auto& e : d.eom.header_edits) count += e.name == "Authentication-Results" && e.kind == session::HeaderEdit::Kind::Insert;
+    EXPECT_EQ(count, 1);
+}
+
+TEST_F(Fixture, SpfFailIsRefusedAtMailWith5_7_23) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    auto o = mail(*s, "ceo@spf.example");
+    EXPECT_EQ(o.verdict.action, policy::Verdict::Action::Reject);
+    EXPECT_EQ(o.verdict.reply.code, "550");
+    EXPECT_EQ(o.verdict.reply.xcode, "5.7.23");
+}
+
+TEST_F(Fixture, SpfTemporaryDnsFailureIsDeferredWith4_7_24) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    auto o = mail(*s, "someone@slow.example");
+    EXPECT_EQ(o.verdict.action, policy::Verdict::Action::TempFail);
+    EXPECT_EQ(o.verdict.reply.code, "451");
+    EXPECT_EQ(o.verdict.reply.xcode, "4.7.24");
+}
+
+TEST_F(Fixture, ForgedAuthenticationResultsClaimingOurIdAreDeletedHighestFirstAndOthersKept) {
+    auto d = deliver(*this, "192.0.2.10", "news@spf.example",
+                     {{"Authentication-Results", " MX.Example.COM; spf=pass smtp.mailfrom=spf.example"},
+                      {"Authentication-Results", " other.example; spf=fail"},
+                      {"Authentication-Results", " mx.example.com;\r\n\tdkim=pass"},
+                      {"From", " news@spf.example"}});
+    std::vector<int> deleted;
+    for (const auto& e : d.eom.header_edits)
+        if (e.kind == session::HeaderEdit::Kind::Delete) {
+            EXPECT_EQ(e.name, "Authentication-Results");
+            deleted.push_back(e.index);
+        }
+    EXPECT_EQ(deleted, (std::vector<int>{3, 1}));
+}
+
+TEST_F(Fixture, DmarcRejectPolicyFailureIsRefusedWithTheDmarcReply) {
+    auto d = deliver(*this, "198.51.100.7", "a@soft.example", {{"From", " boss@soft.example"}});
+    ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reason;  // softfail is accepted at MAIL
+    EXPECT_EQ(d.eom.verdict.action, policy::Verdict::Action::Reject);
+    EXPECT_EQ(d.eom.verdict.reply.to_string(), "550 5.7.1 Rejected by DMARC policy for soft.example");
+}
+
+TEST_F(Fixture, DmarcNonePolicyFailureIsOnlyReported) {
+    auto d = deliver(*this, "198.51.100.7", "a@none.example", {{"From", " boss@none.example"}});
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reply.to_string();
+    const auto* ar = inserted(d.eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_NE(ar->value.find("dmarc=fail"), std::string::npos) << ar->value;
+    EXPECT_NE(ar->value.find("header.from=none.example"), std::string::npos) << ar->value;
+}
+
+TEST_F(Fixture, MessageWithoutFromIsRefusedByDefault) {
+    auto d = deliver(*this, "192.0.2.10", "news@spf.example", {{"Subject", " no author"}});
+    EXPECT_EQ(d.eom.verdict.reply.code, "550");
+    EXPECT_EQ(d.eom.verdict.reply.xcode, "5.7.1");
+}
+
+TEST_F(Fixture, AuthenticatedSessionIsNotCheckedAndReportedAsAuthPass) {
+    auto d = deliver(*this, "198.51.100.7", "alice@example.com", {{"From", " alice@example.com"}},
+                     authenticated("alice@example.com"));
+    ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reason;
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reason;
+    const auto* ar = inserted(d.eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_NE(ar->value.find("auth=pass"), std::string::npos) << ar->value;
+    EXPECT_EQ(ar->value.find("spf="), std::string::npos) << ar->value;
+    EXPECT_EQ(ar->value.find("alice"), std::string::npos) << "no user name unless configured: " << ar->value;
 }
 
 }  // namespace

@@ -1,0 +1,86 @@
+// DKIM verification (RFC 6376) with libopendkim, hardened by RFC 8301
+// (no rsa-sha1, no RSA keys under the configured minimum) and RFC 8463
+// (ed25519-sha256). Every key lookup goes through dns::Resolver: libopendkim's
+// stock resolver shares one res_state across threads and reports NXDOMAIN as
+// a temporary failure, so it is never used.
+#pragma once
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "dns/resolver.hpp"
+
+namespace auth {
+
+// The verdict on one DKIM-Signature header field, in RFC 8601 section 2.7.1
+// terms.
+struct DkimSignatureResult {
+    // pass | fail | neutral | policy | temperror | permerror
+    //   fail:      the signature or body hash did not verify (or expired)
+    //   neutral:   the signature itself has syntax errors
+    //   policy:    it would verify but RFC 8301 does not let it pass
+    //              (rsa-sha1, RSA key under min_rsa_bits)
+    //   temperror: the key could not be fetched now (timeout, SERVFAIL, budget)
+    //   permerror: no key, revoked or unusable key record
+    std::string result;
+    std::string domain;     // d= as written in the signature
+    std::string selector;   // s=
+    std::string algorithm;  // a= ("rsa-sha256", "ed25519-sha256", ...)
+    std::string b;          // the complete b= value, folding white space removed
+    std::string reason;     // human-readable detail, empty for a plain pass
+    unsigned key_bits = 0;  // RSA modulus size or 256 for ed25519; 0 if not known
+};
+
+class DkimVerifier {
+    struct Library;
+
+public:
+    // One DKIM_LIB for the process. Thread-safe: messages may be verified
+    // concurrently from different threads, each with its own Message.
+    DkimVerifier(std::shared_ptr<dns::Resolver> resolver, config::DkimSettings settings);
+    ~DkimVerifier();
+    DkimVerifier(const DkimVerifier&) = delete;
+    DkimVerifier& operator=(const DkimVerifier&) = delete;
+
+    // Whether this libopendkim build verifies ed25519-sha256 (RFC 8463).
+    bool ed25519_supported() const;
+
+    // One message, fed in the milter's order. Not thread-safe by itself
+    // (libmilter calls one message's callbacks one at a time).
+    class Message {
+    public:
+        ~Message();
+        Message(const Message&) = delete;
+        Message& operator=(const Message&) = delete;
+
+        // `name` without the colon; `value` exactly as received after the
+        // colon (leading space included when present). Folded lines may use
+        // "\n" or "\r\n"; they are given to libopendkim with CRLF.
+        void header(std::string_view name, std::string_view value);
+        void end_of_headers();
+        // Body bytes in any chunking; bare LF becomes CRLF (also when the CR
+        // and LF of one line end arrive in different chunks).
+        void body(std::string_view chunk);
+        // Verifies and returns one result per DKIM-Signature, in header
+        // order, at most DkimSettings::max_signatures. Empty when unsigned.
+        std::vector<DkimSignatureResult> finish();
+
+        struct State;  // implementation detail (dkim.cpp)
+
+    private:
+        friend class DkimVerifier;
+        explicit Message(std::unique_ptr<State> state);
+        std::unique_ptr<State> state_;
+    };
+
+    // `budget` must outlive the returned Message; `id` is used in
+    // libopendkim's diagnostics (the MTA queue id is a good choice).
+    std::unique_ptr<Message> start(dns::Budget& budget, std::string_view id) const;
+
+private:
+    std::unique_ptr<Library> lib_;
+};
+
+}  // namespace auth

@@ -1,0 +1,64 @@
+// DMARC evaluation as RFC 9989 defines it (it obsoletes RFC 7489): policy
+// discovery and Organizational Domains by the bounded DNS Tree Walk
+// (section 4.10), relaxed/strict Identifier Alignment of SPF and DKIM
+// (section 4.4), and the p/sp/np/t tags. [dmarc] discovery = "psl" keeps
+// RFC 7489's public-suffix-list behaviour (section 3.2 and 6.6.3 there).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/dkim.hpp"
+#include "config/settings.hpp"
+#include "dns/resolver.hpp"
+
+namespace auth {
+
+class PublicSuffixList;
+
+struct DmarcInput {
+    std::string from_domain;  // the Author Domain (RFC5322.From), one domain
+    // The domain SPF checked for the MAIL FROM identity (the HELO name for
+    // the null sender, RFC 7208 section 2.4) and its RFC 8601 result
+    // ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror").
+    std::string spf_domain;
+    std::string spf_result;
+    std::vector<DkimSignatureResult> dkim;
+};
+
+struct DmarcVerdict {
+    std::string result;  // pass | fail | none | temperror | permerror
+    // As published in the record that applied ("" when absent); `policy`
+    // is "none" when the record has no usable p= (section 4.7).
+    std::string policy, subdomain_policy, np;
+    std::string applied_policy;  // which of p/sp/np applied here: its value
+    bool testing = false;        // t=y
+    // What the policy asks after t= (section 4.7 "t": one level lower):
+    // none | quarantine | reject; "none" unless result is fail.
+    std::string disposition = "none";
+    // The fail would perhaps have been a pass had an SPF or DKIM temperror
+    // not happened (an aligned identifier had a temperror).
+    bool fail_only_due_to_temperror = false;
+    std::string from_domain, policy_domain, organizational_domain;
+    std::string reason;
+};
+
+class DmarcEvaluator {
+public:
+    // Throws std::runtime_error when discovery = "psl" and the list cannot
+    // be loaded.
+    DmarcEvaluator(std::shared_ptr<dns::Resolver> resolver, config::DmarcSettings settings);
+    ~DmarcEvaluator();
+    DmarcEvaluator(const DmarcEvaluator&) = delete;
+    DmarcEvaluator& operator=(const DmarcEvaluator&) = delete;
+
+    // Thread-safe; all DNS questions go through `budget`.
+    DmarcVerdict evaluate(const DmarcInput& input, dns::Budget& budget) const;
+
+private:
+    std::shared_ptr<dns::Resolver> resolver_;
+    config::DmarcSettings settings_;
+    std::unique_ptr<PublicSuffixList> psl_;  // only in psl mode
+};
+
+}  // namespace auth

@@ -1,0 +1,61 @@
+// The state of one message in a session (private to src/session).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "auth/dkim.hpp"
+#include "auth/spf.hpp"
+#include "config/settings.hpp"
+#include "dns/resolver.hpp"
+#include "policy/address.hpp"
+#include "session/session.hpp"
+
+namespace session {
+
+struct Session::Message {
+    explicit Message(const config::DnsSettings& dns)
+        : budget(dns.message_query_budget, dns.message_time_budget),
+          max_queries(dns.message_query_budget),
+          max_time(dns.message_time_budget) {}
+
+    // The budget covers the time spent in verdict work only, not the time
+    // the client takes to send the message: each piece of work gets the
+    // budget's remainder, re-armed just before it runs (DKIM keeps a
+    // reference to `budget`, so it is re-assigned, never replaced).
+    template <typename Work>
+    void with_budget(Work&& work) {
+        using Clock = std::chrono::steady_clock;
+        const auto start = Clock::now();
+        const auto left = max_time > spent ? std::chrono::duration_cast<std::chrono::milliseconds>(max_time - spent)
+                                           : std::chrono::milliseconds(0);
+        budget = dns::Budget(max_queries > queries_used ? max_queries - queries_used : 0, left, start);
+        work();
+        queries_used += budget.queries_used();
+        spent += Clock::now() - start;
+    }
+    policy::SmtpPath sender;
+    std::vector<policy::SmtpPath> recipients;
+    std::uint64_t size = 0;  // header and body octets as received
+    std::vector<std::pair<std::string, std::string>> headers;
+    // One message's DNS allowance for SPF, DKIM and DMARC together, so that
+    // the MTA's milter timeout is never reached.
+    dns::Budget budget;
+    std::uint32_t max_queries;
+    std::chrono::milliseconds max_time;
+    std::uint32_t queries_used = 0;
+    std::chrono::steady_clock::duration spent{};
+    bool checked = false;  // SPF/DKIM/DMARC apply (no Bypass-Anti-Spam)
+    std::optional<auth::SpfVerdict> spf_mailfrom;
+    std::optional<auth::SpfVerdict> spf_helo;
+    std::unique_ptr<auth::DkimVerifier::Message> dkim;
+    std::string quarantine_reason;    // set by a check whose action is quarantine
+    std::vector<int> forged_authres;  // 1-based indexes among Authentication-Results headers
+    int authres_seen = 0;
+};
+
+}  // namespace session
