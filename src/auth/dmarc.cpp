@@ -1,5 +1,6 @@
 // DMARC evaluation, RFC 9989. Section numbers below are RFC 9989's unless
-// another RFC is named.
+// another RFC is named; they were taken from the final draft
+// (draft-ietf-dmarc-dmarcbis, whose section 4.10 is the DNS Tree Walk).
 #include "auth/dmarc.hpp"
 
 #include <map>
@@ -118,7 +119,7 @@ public:
         return org;
     }
 
-    // Section 9.5 (Domain Existence Test, RFC 8020): NXDOMAIN means the name
+    // Appendix A.4 (Domain Existence Test, RFC 8020): NXDOMAIN means the name
     // does not exist; any other definite answer means it does. nullopt when
     // DNS could not tell.
     std::optional<bool> exists(const std::string& domain) {
@@ -250,7 +251,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     if (has_np) v.np = std::string(dmarc_policy_name(np));
     v.testing = rec.testing;
 
-    // --- Identifier Alignment (section 4.4; section 3.2.x definitions).
+    // --- Identifier Alignment (section 4.4; definitions in section 3.2.10).
     std::optional<std::optional<std::string>> author_org;  // computed once, lazily
     auto aligned = [&](std::string_view identifier, bool strict) -> Alignment {
         const auto id = normalize_dmarc_domain(identifier);
@@ -261,7 +262,18 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
         if (last_labels(*id, 1) != last_labels(author, 1)) return Alignment::No;
         if (!author_org) author_org = org_of(author);
         if (!*author_org) return Alignment::Unknown;
-        if (v.organizational_domain.empty()) v.organizational_domain = **author_org;
+        const std::string& org_a = **author_org;
+        if (v.organizational_domain.empty()) v.organizational_domain = org_a;
+        // An Organizational Domain is a suffix of its domain, so only names
+        // at or below the author's one can share it. Deciding that without
+        // DNS also means a DNS failure under someone else's name (say a
+        // signer that makes its own _dmarc lookups time out) can never turn
+        // a fail into a temperror.
+        if (*id != org_a &&
+            !(id->size() > org_a.size() &&
+              id->compare(id->size() - org_a.size(), org_a.size(), org_a) == 0 &&
+              (*id)[id->size() - org_a.size() - 1] == '.'))
+            return Alignment::No;
         const auto id_org = org_of(*id);
         if (!id_org) return Alignment::Unknown;
         return *id_org == **author_org ? Alignment::Yes : Alignment::No;
@@ -312,14 +324,14 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
         if (!exists) {
             note = "; existence of " + author + " unknown (np= not applied)";
         } else if (!*exists) {
-            applied = np;  // non-existent subdomain (section 3.2.9, RFC 8020)
+            applied = np;  // non-existent subdomain (section 3.2.13, RFC 8020)
         }
     }
     v.applied_policy = std::string(dmarc_policy_name(applied));
     v.disposition = std::string(lowered(applied, rec.testing));
 
     // A temperror on an identifier that would align could have turned this
-    // fail into a pass (RFC 8601 section 2.7.1/2.7.2 temperror).
+    // fail into a pass (RFC 8601 section 2.7.1 temperror).
     for (const auto& sig : input.dkim) {
         if (sig.result != "temperror") continue;
         if (aligned(sig.domain, rec.strict_dkim) != Alignment::No) {

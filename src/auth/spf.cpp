@@ -1016,10 +1016,11 @@ std::string describe(SpfResult r, const CheckInput& in, const std::string& detai
     case SpfResult::None:
         return detail.empty() ? "domain of " + in.sender + " does not designate permitted sender hosts"
                               : detail;
+    // The details name the domain they concern (it may be an included one).
     case SpfResult::TempError:
-        return "temporary error checking " + in.domain + (detail.empty() ? "" : ": " + detail);
+        return detail.empty() ? "temporary error checking " + in.domain : "temporary error: " + detail;
     case SpfResult::PermError:
-        return "permanent error in the SPF record of " + in.domain + (detail.empty() ? "" : ": " + detail);
+        return detail.empty() ? "permanent error in the SPF record of " + in.domain : "permanent error: " + detail;
     }
     return "";
 }

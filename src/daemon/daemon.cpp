@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "config.h"
+#include "daemon/spf_log.hpp"
 #include "daemon/config_loader.hpp"
 #include "daemon/log.hpp"
 #include "milter/adapter.hpp"
@@ -189,6 +190,7 @@ int run_daemon(int argc, char** argv) {
     }
 
     daemon_log::init(opt.foreground || opt.check_only);
+    route_libspf2_messages();
     g_config_path = opt.config_path;
     auto loaded = load(opt.config_path);
     if (!loaded.runtime) {

@@ -4,5 +4,6 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/explain.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/daemon/log.cpp src/daemon/log.hpp \
+	src/daemon/spf_log.cpp src/daemon/spf_log.hpp \
 	src/milter/adapter.cpp src/milter/adapter.hpp
 connector_milter_LDADD = $(CORE_LDADD) $(MILTER_LIBS)

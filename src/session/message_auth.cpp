@@ -160,6 +160,14 @@ Outcome Session::authenticate_message() {
                 r.properties.emplace_back("header.from", v.from_domain.empty() ? from.domain : v.from_domain);
                 results.push_back(std::move(r));
                 summary_ += " dmarc=" + v.result + (v.result == "fail" ? " dis=" + v.disposition : "");
+                // The author domain's policy could not be learnt: with a policy
+                // of reject it may have been a forgery, so ask the sender to
+                // retry rather than deliver it unchecked.
+                if (v.result == "temperror" && cfg.dmarc.defer_on_temperror) {
+                    return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),
+                                                          "DMARC temperror for " + from.domain + ": " + v.reason),
+                                  "EOM");
+                }
                 if (v.result == "fail") {
                     // A fail that a temporary SPF or DKIM error may have caused
                     // is deferred rather than rejected (the sender retries).

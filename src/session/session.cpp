@@ -217,12 +217,18 @@ policy::Verdict Session::check_spf() {
     if (!cfg.spf.enabled || !runtime_->spf || !connect_.client) return policy::Verdict::accept();
     auto& m = *message_;
     const std::string receiver = runtime_->authserv_id;
-    m.with_budget([&] {
-        m.spf_mailfrom =
-            runtime_->spf->check_mailfrom(*connect_.client, helo_, m.sender.address(), receiver, m.budget);
-        if (cfg.spf.check_helo && !helo_.empty())
-            m.spf_helo = runtime_->spf->check_helo(*connect_.client, helo_, receiver, m.budget);
-    });
+    // What DKIM (one key per verified signature) and DMARC (a tree walk of at
+    // most eight queries, RFC 9989 section 4.10, plus one for np=) need later.
+    const std::uint32_t reserve =
+        (cfg.dkim.enabled ? cfg.dkim.max_signatures : 0) + (cfg.dmarc.enabled ? 9 : 0);
+    m.with_budget(
+        [&] {
+            m.spf_mailfrom =
+                runtime_->spf->check_mailfrom(*connect_.client, helo_, m.sender.address(), receiver, m.budget);
+            if (cfg.spf.check_helo && !helo_.empty())
+                m.spf_helo = runtime_->spf->check_helo(*connect_.client, helo_, receiver, m.budget);
+        },
+        reserve);
 
     auto act = [&](const auth::SpfVerdict& v, std::string_view which) -> policy::Verdict {
         config::Action action = config::Action::Accept;
@@ -303,12 +309,23 @@ Outcome Session::on_end_of_headers() {
     if (message_->dkim) message_->with_budget([&] { message_->dkim->end_of_headers(); });
     const auto& cfg = *runtime_->config;
     // The sender check applies to the From: header as well as the envelope
-    // (Exchange checks both). A From: that does not parse is left to DMARC's
-    // bad-From handling.
+    // (Exchange checks both).
     for (const auto& [name, value] : message_->headers) {
         if (!iequals(name, "From")) continue;
         auto list = policy::parse_mailbox_list(value);
-        if (!list.error.empty()) continue;
+        if (!list.error.empty()) {
+            // A From: we cannot read could still show one of our domains in
+            // a mail reader; only a session that may send as any sender, our
+            // domains included, gets past it.
+            if (rights_.rights.has(policy::Right::AcceptAnySender) &&
+                rights_.rights.has(policy::Right::AcceptAuthoritativeDomainSender))
+                continue;
+            auto id = rights_.authenticated ? policy::ReplyId::SenderDenied : policy::ReplyId::AnonymousSenderDenied;
+            return finish(policy::Verdict::refuse(connector_->replies.get(id),
+                                                  "From: header does not parse (" + list.error +
+                                                      ") and the session may not send as any sender"),
+                          "EOH");
+        }
         for (const auto& mailbox : list.mailboxes) {
             auto verdict = policy::check_sender(*connector_, rights_, mailbox.address(), mailbox.domain,
                                                 cfg.accepted_domains, cfg.sender_logins);

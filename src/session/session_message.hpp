@@ -27,13 +27,17 @@ struct Session::Message {
     // the client takes to send the message: each piece of work gets the
     // budget's remainder, re-armed just before it runs (DKIM keeps a
     // reference to `budget`, so it is re-assigned, never replaced).
+    // `reserve` queries stay untouched for the checks that come later, so
+    // that a sender's own SPF record cannot spend the budget DMARC needs
+    // to look up the author domain's policy.
     template <typename Work>
-    void with_budget(Work&& work) {
+    void with_budget(Work&& work, std::uint32_t reserve = 0) {
         using Clock = std::chrono::steady_clock;
         const auto start = Clock::now();
         const auto left = max_time > spent ? std::chrono::duration_cast<std::chrono::milliseconds>(max_time - spent)
                                            : std::chrono::milliseconds(0);
-        budget = dns::Budget(max_queries > queries_used ? max_queries - queries_used : 0, left, start);
+        const std::uint32_t unused = max_queries > queries_used ? max_queries - queries_used : 0;
+        budget = dns::Budget(unused > reserve ? unused - reserve : 0, left, start);
         work();
         queries_used += budget.queries_used();
         spent += Clock::now() - start;

@@ -23,6 +23,8 @@ slow.example.         IN TIMEOUT
 _dmarc.soft.example.  IN TXT "v=DMARC1; p=reject"
 none.example.         IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
 _dmarc.none.example.  IN TXT "v=DMARC1; p=none"
+tempd.example.        IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
+_dmarc.tempd.example. IN TIMEOUT
 )zone";
 
 std::string write_zone() {
@@ -186,6 +188,16 @@ TEST_F(Fixture, ForgedFromHeaderInOurDomainIsRefusedAtEndOfHeaders) {
     auto o = s->on_end_of_headers();
     EXPECT_EQ(o.verdict.reply.xcode, "5.7.1");
     EXPECT_NE(o.verdict.reason.find("From:"), std::string::npos);
+}
+
+TEST_F(Fixture, UnparsableFromHeaderCannotSmuggleOurDomainPastTheSenderCheck) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "bounce@outside.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    s->on_header("From", " x: <ceo@example.com>");  // a group without its closing ';'
+    auto o = s->on_end_of_headers();
+    EXPECT_EQ(o.verdict.reply.to_string(),
+              "550 5.7.1 Anonymous client does not have permissions to send as this sender");
 }
 
 TEST_F(Fixture, MessageLargerThanTheLimitIsRefusedAtEndOfMessage) {
@@ -352,6 +364,13 @@ TEST_F(Fixture, DmarcNonePolicyFailureIsOnlyReported) {
     ASSERT_NE(ar, nullptr);
     EXPECT_NE(ar->value.find("dmarc=fail"), std::string::npos) << ar->value;
     EXPECT_NE(ar->value.find("header.from=none.example"), std::string::npos) << ar->value;
+}
+
+TEST_F(Fixture, UnreachableDmarcPolicyIsDeferredNotDeliveredUnchecked) {
+    auto d = deliver(*this, "198.51.100.7", "a@tempd.example", {{"From", " boss@tempd.example"}});
+    EXPECT_EQ(d.eom.verdict.action, policy::Verdict::Action::TempFail);
+    EXPECT_EQ(d.eom.verdict.reply.code, "451");
+    EXPECT_EQ(d.eom.verdict.reply.xcode, "4.7.5");
 }
 
 TEST_F(Fixture, MessageWithoutFromIsRefusedByDefault) {
