@@ -1,6 +1,9 @@
 #include "daemon/daemon.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
@@ -93,17 +96,83 @@ void reload() {
                      " connector(s); new connections use it, sessions in flight keep theirs");
 }
 
-// SIGUSR1 reloads (libmilter keeps SIGHUP, SIGTERM and SIGINT for itself).
-// The signal is blocked in every thread and taken here with sigwait.
-void reload_thread() {
+// Signals. libmilter's own signal thread takes SIGHUP, SIGTERM and SIGINT
+// with sigwait and then stops at once, abandoning sessions that wait for
+// their next command. To drain instead, this thread is the only one with
+// those signals (and SIGUSR1) unblocked; it is created before smfi_main, and
+// Linux delivers a process signal to the first thread that does not block
+// it, which is this one. Its handlers only write the signal number to a pipe.
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_signal(int sig) {
+    const int saved = errno;
+    const unsigned char byte = static_cast<unsigned char>(sig);
+    ssize_t ignored = write(g_signal_pipe[1], &byte, 1);
+    (void)ignored;
+    errno = saved;
+}
+
+void drain_and_stop(std::chrono::seconds timeout) {
+    auto& registry = milter::Registry::instance();
+    registry.start_draining();
+    daemon_log::info("stopping: new connections get 421 4.3.2; waiting up to " +
+                     std::to_string(timeout.count()) + " s for " + std::to_string(registry.active_sessions()) +
+                     " session(s) in flight");
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    smfi_stop();
+}
+
+void signal_thread() {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    while (!g_stopping) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0) continue;
-        if (g_stopping) break;
-        if (sig == SIGUSR1) reload();
+    for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    for (;;) {
+        unsigned char sig = 0;
+        ssize_t n = read(g_signal_pipe[0], &sig, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != 1) return;
+        if (sig == SIGUSR1) {
+            reload();
+            continue;
+        }
+        auto runtime = milter::Registry::instance().runtime();
+        drain_and_stop(runtime->config->milter.drain_timeout);
+        g_stopping = true;
+        return;
+    }
+}
+
+bool start_signal_thread() {
+    if (pipe(g_signal_pipe) != 0) return false;
+    for (int fd : g_signal_pipe) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaction(s, &sa, nullptr);
+    std::thread(signal_thread).detach();
+    return true;
+}
+
+// libmilter writes a reply as several small packets at end of message (a
+// header change, then the verdict); with Nagle's algorithm the second waits
+// for the MTA's delayed ACK, about 40 ms per message. libmilter offers no
+// hook on accepted sockets, but Linux copies TCP_NODELAY from the listening
+// socket to every accepted one, so it is set on the listener it opened.
+void disable_nagle_on_listeners() {
+    for (int fd = 0; fd < 1024; ++fd) {
+        int listening = 0, domain = 0;
+        socklen_t len = sizeof listening;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+        len = sizeof domain;
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) continue;
+        if (domain != AF_INET && domain != AF_INET6) continue;
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+            daemon_log::warning(std::string("cannot set TCP_NODELAY on the milter socket: ") + std::strerror(errno));
     }
 }
 
@@ -222,7 +291,7 @@ int run_daemon(int argc, char** argv) {
     sigset_t set;
     sigemptyset(&set);
     for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);  // unblocked again only in the signal thread
 
     std::string conn = socket;
     if (smfi_setconn(conn.data()) != MI_SUCCESS || smfi_register(milter::filter_description()) != MI_SUCCESS) {
@@ -239,6 +308,7 @@ int run_daemon(int argc, char** argv) {
         return 1;
     }
     if (restrict_socket) umask(old_umask);
+    disable_nagle_on_listeners();
     if (path) {
         if (milter_settings.socket_mode && chmod(path->c_str(), *milter_settings.socket_mode) != 0)
             daemon_log::warning("chmod " + *path + ": " + std::strerror(errno));
@@ -262,8 +332,10 @@ int run_daemon(int argc, char** argv) {
     }
     if (!opt.user.empty() && !drop_privileges(opt.user)) return 1;
 
-    std::thread reloader(reload_thread);
-    reloader.detach();
+    if (!start_signal_thread()) {
+        daemon_log::error(std::string("cannot set up signal handling: ") + std::strerror(errno));
+        return 1;
+    }
     daemon_log::info(std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket + " with " +
                      (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
                      std::to_string(loaded.runtime->config->connectors.connectors().size()) + " connectors, " +
@@ -272,13 +344,10 @@ int run_daemon(int argc, char** argv) {
     int rc = smfi_main();
     g_stopping = true;
 
-    // libmilter has stopped accepting connections; sessions in flight go on
-    // in its worker threads. Give them the drain timeout, then leave: the MTA
-    // answers sessions cut short with its milter_default_action (tempfail).
-    auto runtime = milter::Registry::instance().runtime();
-    auto deadline = std::chrono::steady_clock::now() + runtime->config->milter.drain_timeout;
-    while (milter::Registry::instance().active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Normally the signal thread drained before stopping libmilter. If
+    // libmilter's own thread took the signal, its workers have stopped
+    // serving sessions: those still open are cut short, and the MTA answers
+    // them with its milter_default_action (tempfail).
     int left = milter::Registry::instance().active_sessions();
     daemon_log::info("stopped" + (left > 0 ? ", " + std::to_string(left) + " session(s) cut short after the drain timeout"
                                            : std::string()));

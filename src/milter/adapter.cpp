@@ -142,6 +142,12 @@ std::atomic<bool> g_warned_no_binding{false};
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     return guarded(ctx, "connect", [&] {
+        if (Registry::instance().draining()) {
+            // Shutting down: the MTA tells its client to come back later.
+            smfi_setreply(ctx, const_cast<char*>("421"), const_cast<char*>("4.3.2"),
+                          const_cast<char*>("Service shutting down, try again later"));
+            return SMFIS_TEMPFAIL;
+        }
         auto* c = ensure_connection(ctx);
         if (!c->session) Registry::instance().session_opened();
         c->session = std::make_unique<session::Session>(

@@ -108,8 +108,9 @@ Verdict check_rcpt(const Connector& c, const SessionRights& rights, const SmtpPa
     const std::string where = foreign ? *foreign : std::string("(no domain)");
     return Verdict::refuse(c.replies.get(ReplyId::RelayDenied),
                            "relay to " + where + " denied for " + rcpt.address() + ": " +
-                               (foreign && is_literal(*foreign) ? "an address literal is" : "not") +
-                               " an accepted domain and " + rights.describe() +
+                               (foreign && is_literal(*foreign) ? "an address literal is never"
+                                                                : "not") +
+                               " an accepted domain, and " + rights.describe() +
                                " lacks Ms-Exch-SMTP-Accept-Any-Recipient" + in_connector(c));
 }
 

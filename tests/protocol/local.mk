@@ -1,1 +1,30 @@
 # protocol tests: the built daemon over the real milter protocol
+#
+# libmilterclient.a is the MTA side of the milter protocol (tests/milterclient);
+# the protocol tests and the benchmarks (tests/bench) link it.
+noinst_LIBRARIES += libmilterclient.a
+libmilterclient_a_SOURCES = \
+	tests/milterclient/milter_client.cpp tests/milterclient/milter_client.hpp \
+	tests/milterclient/mta.cpp tests/milterclient/mta.hpp \
+	tests/milterclient/daemon_process.cpp tests/milterclient/daemon_process.hpp
+libmilterclient_a_CPPFLAGS = $(AM_CPPFLAGS) $(MILTER_CFLAGS)
+
+if HAVE_GTEST
+check_PROGRAMS += tests/protocol/protocol_test
+TESTS += tests/protocol/protocol_test
+tests_protocol_protocol_test_SOURCES = \
+	tests/protocol/daemon_fixture.cpp tests/protocol/daemon_fixture.hpp \
+	tests/protocol/protocol_test.cpp
+tests_protocol_protocol_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_protocol_protocol_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_protocol_protocol_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+# The client itself, against a scripted fake filter (no daemon needed).
+check_PROGRAMS += tests/protocol/milter_client_test
+TESTS += tests/protocol/milter_client_test
+tests_protocol_milter_client_test_SOURCES = tests/protocol/milter_client_test.cpp
+tests_protocol_milter_client_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_protocol_milter_client_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_protocol_milter_client_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+# The protocol tests start the daemon: build it first.
+EXTRA_tests_protocol_protocol_test_DEPENDENCIES = connector-milter$(EXEEXT)
+endif

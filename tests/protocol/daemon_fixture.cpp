@@ -1,0 +1,103 @@
+#include "protocol/daemon_fixture.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace protocol_test {
+
+using namespace std::chrono_literals;
+
+// SPF records for the senders the tests use (RFC 7208 section 3: a TXT
+// record "v=spf1 ..." at the MAIL FROM domain).
+const char* const kZone =
+    "; static zone for the protocol tests\n"
+    "fabrikam.example.        IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
+    "mail.fabrikam.example.   IN A   198.51.100.7\n"
+    "spf-pass.example.        IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+    "mail.spf-pass.example.   IN A   192.0.2.10\n"
+    "contoso.com.             IN TXT \"v=spf1 ip4:10.0.0.0/8 -all\"\n"
+    "external.example.        IN TXT \"v=spf1 -all\"\n"
+    // A domain without SPF record (RFC 7208 section 4.5: result "none"), for
+    // senders whose SPF must not decide a test.
+    "nospf.example.           IN A   192.0.2.99\n";
+
+std::string DaemonTest::config_text(const std::string& rest) const {
+    std::ostringstream c;
+    c << "# written by tests/protocol for one test\n"
+      << "[milter]\n"
+      << "socket = \"" << socket_spec_ << "\"\n"
+      << "authserv_id = \"mx.example.com\"\n"
+      << "drain_timeout = \"3s\"\n"
+      << "\n"
+      << "[dns]\n"
+      << "static_zone = \"" << (dir_.path() / "zone").string() << "\"\n"
+      << "offline = true\n"
+      << "timeout = \"500ms\"\n"
+      << "\n"
+      << rest;
+    return c.str();
+}
+
+void DaemonTest::start_daemon(const std::string& rest, const std::string& socket) {
+    const std::string daemon = daemon_path();
+    ASSERT_FALSE(daemon.empty())
+        << "DAEMON is not set: run through `make check`, or export "
+           "DAEMON=/path/to/build/connector-milter";
+    ASSERT_EQ(::access(daemon.c_str(), X_OK), 0) << "DAEMON=" << daemon << " is not executable";
+    socket_spec_ = socket.empty() ? "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1" : socket;
+    dir_.write("zone", kZone);
+    config_path_ = dir_.write("connector-milter.conf", config_text(rest));
+    daemon_ = std::make_unique<DaemonProcess>(
+        std::vector<std::string>{daemon, "-f", "-c", config_path_, "-p", socket_spec_},
+        (dir_.path() / "daemon.log").string());
+    std::string why;
+    const bool started = daemon_->start(socket_spec_, 10s, &why);
+    ASSERT_TRUE(started) << why << "\n--- daemon output ---\n" << daemon_->log();
+}
+
+void DaemonTest::reload_daemon(const std::string& rest) {
+    ASSERT_TRUE(daemon_ && daemon_->running()) << "no daemon to reload";
+    config_path_ = dir_.write("connector-milter.conf", config_text(rest));
+    daemon_->signal(SIGUSR1);
+}
+
+void DaemonTest::sigterm_daemon() {
+    ASSERT_TRUE(daemon_ && daemon_->running()) << "no daemon to stop";
+    daemon_->signal(SIGTERM);
+    sigterm_sent_ = true;
+}
+
+void DaemonTest::TearDown() {
+    if (!daemon_) return;
+    // Let the daemon see the QUIT the test's last session sent before it is
+    // told to stop (libmilter stops reading connections once stopped).
+    if (!sigterm_sent_) std::this_thread::sleep_for(150ms);
+    const bool was_running = sigterm_sent_ || daemon_->running();
+    const CommandResult r = daemon_->stop(12s, !sigterm_sent_);
+    EXPECT_TRUE(was_running) << "the daemon died during the test ("
+                             << (r.exited ? "exit status " + std::to_string(r.exit_code)
+                                          : "signal " + std::to_string(r.signal))
+                             << ")\n--- daemon output ---\n" << r.output;
+    if (was_running) {
+        EXPECT_FALSE(r.timed_out) << "SIGTERM did not stop the daemon within 12 s\n--- daemon output ---\n"
+                                  << r.output;
+        EXPECT_TRUE(r.exited && r.exit_code == 0)
+            << "after SIGTERM the daemon ended with "
+            << (r.exited ? "exit status " + std::to_string(r.exit_code) : "signal " + std::to_string(r.signal))
+            << "\n--- daemon output ---\n" << r.output;
+    }
+    // PROTOCOL_TEST_VERBOSE=1 shows every daemon log, not only failing ones.
+    const char* verbose = std::getenv("PROTOCOL_TEST_VERBOSE");
+    if ((HasFailure() || (verbose != nullptr && *verbose != '\0' && *verbose != '0')) && was_running)
+        std::cerr << "--- daemon output (" << dir_.path() << ") ---\n" << r.output << "--- end ---\n";
+    daemon_.reset();
+}
+
+}  // namespace protocol_test
