@@ -159,6 +159,11 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
         if (!facts.client) facts.client = policy::IpAddress::parse(macro(ctx, "{client_addr}"));
         facts.client_name = hostname ? hostname : "";
         facts.local.address = policy::IpAddress::parse(macro(ctx, "{daemon_addr}"));
+        // sendmail's {daemon_addr} is the address it listens on, 0.0.0.0 for a
+        // wildcard listener; the connection's own local address is {if_addr}.
+        if (!facts.local.address || facts.local.address->value() == 0) {
+            if (auto local = policy::IpAddress::parse(macro(ctx, "{if_addr}"))) facts.local.address = local;
+        }
         std::string port = macro(ctx, "{daemon_port}");
         if (!port.empty()) {
             try {

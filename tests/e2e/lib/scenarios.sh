@@ -1,0 +1,224 @@
+# The seed scenarios of issue 5, shared by postfix.test and sendmail.test
+# (bash; source common.sh first).  The expected replies are Exchange's, as
+# quoted in issue 2; the expected SPF verdicts follow from tests/e2e/e2e.zone
+# and RFC 7208.
+#
+# A test defines these hooks before calling e2e_run_scenarios:
+#   mta_send CLIENT_IP LOGIN FROM TO [LOCAL_ADDR] -> SMTP transcript (swaks)
+#       on stdout; the client connects to the MTA's binding LOCAL_ADDR:25
+#       (default 10.0.0.50, the other one is 10.0.0.51) from CLIENT_IP,
+#       authenticated as LOGIN unless it is empty
+#   mta_headers RECIPIENT SECONDS    -> the header lines of the message the MTA
+#       accepted for RECIPIENT (waits, bounded), nothing if there is none
+#   mta_stop_milter                  -> stops the milter daemon
+#   mta_name                         -> "postfix" or "sendmail" (for messages)
+#   mta_reply CODE XCODE ADDRESS TEXT -> the reply line a client of this MTA
+#       sees when the milter refuses ADDRESS with CODE XCODE TEXT (sendmail
+#       puts "<ADDRESS>... " before the text of every address error)
+# The variable E2E_WORK names a directory for transcripts.
+
+readonly E2E_RELAY_DENIED_TEXT="SMTP; Unable to relay recipient in non-accepted domain"
+readonly E2E_ANON_SENDER_DENIED_TEXT="Anonymous client does not have permissions to send as this sender"
+readonly E2E_INTERNET_CLIENT=192.0.2.7
+readonly E2E_DEVICE=10.0.0.80
+readonly E2E_NOT_DEVICE=10.0.0.81
+readonly E2E_USER_CLIENT=198.51.100.9
+# The SMTP AUTH login is an address: Exchange lets a user send as the address
+# it logged in with (Send-As), not as any address of an accepted domain.
+readonly E2E_USER_LOGIN=carol@e2e.test
+
+# e2e_transcript NAME CLIENT LOGIN FROM TO: runs one SMTP session, keeps its
+# transcript in $E2E_WORK/NAME.smtp and prints that path.
+e2e_transcript() {
+    local name=$1
+    shift
+    local file
+    file="$E2E_WORK/$(mta_name).$name.smtp"
+    mta_send "$@" >"$file"
+    printf '%s\n' "$file"
+}
+
+e2e_show_transcript() {
+    e2e_log "--- $1"
+    grep -E '^(<[-~*]| [-~]>)' "$1" | grep -v -E '^<[-~] +250-|^ [-~]> [A-Z][-A-Za-z]*: |^ [-~]> $|^ [-~]> This is a test' | sed 's/^/    /' >&2
+}
+
+scenario_anonymous_delivery_to_accepted_domain_is_accepted() {
+    local name=AnonymousDeliveryToAcceptedDomainIsAccepted t
+    t=$(e2e_transcript "$name" "$E2E_INTERNET_CLIENT" "" alice@sender.example anon-in@e2e.test)
+    if ! e2e_accepted "$t"; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: the message was not accepted"
+        return
+    fi
+    if [ -z "$(mta_headers anon-in@e2e.test 20)" ]; then
+        e2e_fail "$name: accepted but never reached the $(mta_name) queue/delivery"
+        return
+    fi
+    e2e_pass "$name"
+}
+
+# RFC 8601 section 5: the header is prepended, above the trace headers the
+# MTA added; spf=pass because sender.example lists 192.0.2.7 (RFC 7208 5.6).
+scenario_authentication_results_header_is_first_with_spf_pass() {
+    local name=AuthenticationResultsHeaderIsFirstWithSpfPass headers first
+    headers=$(mta_headers anon-in@e2e.test 5)
+    if [ -z "$headers" ]; then
+        e2e_fail "$name: no accepted message to inspect (see the delivery scenario)"
+        return
+    fi
+    first=$(printf '%s\n' "$headers" | awk 'NR == 1 { h = $0; next } /^[ \t]/ { h = h " " $0; next } { exit } END { print h }')
+    if ! printf '%s\n' "$first" | grep -q -i '^Authentication-Results: *mx\.e2e\.test *;'; then
+        e2e_log "headers:"; printf '%s\n' "$headers" | sed 's/^/    /' >&2
+        e2e_fail "$name: the first header is not Authentication-Results by mx.e2e.test"
+        return
+    fi
+    if ! printf '%s\n' "$first" | grep -q -E 'spf=pass[^;]*smtp\.mailfrom="?([^;@ ]*@)?sender\.example'; then
+        e2e_log "first header: $first"
+        e2e_fail "$name: no spf=pass smtp.mailfrom=...sender.example"
+        return
+    fi
+    local count
+    count=$(printf '%s\n' "$headers" | grep -c -i '^Authentication-Results: *mx\.e2e\.test')
+    if [ "$count" -ne 1 ]; then
+        e2e_fail "$name: $count Authentication-Results headers of mx.e2e.test, want 1"
+        return
+    fi
+    e2e_pass "$name"
+}
+
+# e2e_expect_refusal NAME TRANSCRIPT WANT RECIPIENT
+e2e_expect_refusal() {
+    local name=$1 t=$2 want=$3 rcpt=$4 got
+    got=$(e2e_first_refusal "$t")
+    if [ "$got" != "$want" ]; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: the client saw \"$got\", want \"$want\""
+        return 1
+    fi
+    if e2e_accepted "$t" || [ -n "$(mta_headers "$rcpt" 1)" ]; then
+        e2e_fail "$name: refused, yet a message for $rcpt was accepted"
+        return 1
+    fi
+    return 0
+}
+
+scenario_anonymous_relay_is_refused_with_5_7_54() {
+    local name=AnonymousRelayToNonAcceptedDomainIsRefusedWith5_7_54 t
+    t=$(e2e_transcript "$name" "$E2E_INTERNET_CLIENT" "" alice@sender.example anon-relay@outlook.com)
+    e2e_expect_refusal "$name" "$t" "$(mta_reply 550 5.7.54 anon-relay@outlook.com "$E2E_RELAY_DENIED_TEXT")" \
+        anon-relay@outlook.com && e2e_pass "$name"
+}
+
+scenario_relay_connector_ip_may_relay() {
+    local name=DeviceOnAnonymousRelayConnectorMayRelay t
+    t=$(e2e_transcript "$name" "$E2E_DEVICE" "" printer@e2e.test device-relay@outlook.com)
+    if ! e2e_accepted "$t"; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: the device $E2E_DEVICE could not relay"
+        return
+    fi
+    if [ -z "$(mta_headers device-relay@outlook.com 20)" ]; then
+        e2e_fail "$name: accepted but never reached the $(mta_name) queue/delivery"
+        return
+    fi
+    e2e_pass "$name"
+}
+
+scenario_other_ip_on_relay_binding_cannot_relay() {
+    local name=NeighbourOfTheDeviceCannotRelay t
+    # An outside sender, so that only the relay right is at stake.
+    t=$(e2e_transcript "$name" "$E2E_NOT_DEVICE" "" alice@sender.example neighbour-relay@outlook.com)
+    e2e_expect_refusal "$name" "$t" "$(mta_reply 550 5.7.54 neighbour-relay@outlook.com "$E2E_RELAY_DENIED_TEXT")" \
+        neighbour-relay@outlook.com && e2e_pass "$name"
+}
+
+# Exchange matches the binding too: the device's connector is bound to
+# 10.0.0.50:25, so the device arriving on another local address of the MTA
+# gets the Default Frontend and no relay right.
+scenario_device_on_other_binding_cannot_relay() {
+    local name=DeviceOnAnotherLocalAddressCannotRelay t
+    t=$(e2e_transcript "$name" "$E2E_DEVICE" "" alice@sender.example other-binding@outlook.com 10.0.0.51)
+    e2e_expect_refusal "$name" "$t" "$(mta_reply 550 5.7.54 other-binding@outlook.com "$E2E_RELAY_DENIED_TEXT")" \
+        other-binding@outlook.com && e2e_pass "$name"
+}
+
+scenario_authenticated_user_may_relay() {
+    local name=AuthenticatedUserMayRelay t
+    t=$(e2e_transcript "$name" "$E2E_USER_CLIENT" "$E2E_USER_LOGIN" "$E2E_USER_LOGIN" auth-relay@outlook.com)
+    if ! e2e_accepted "$t"; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: the authenticated user could not relay"
+        return
+    fi
+    if [ -z "$(mta_headers auth-relay@outlook.com 20)" ]; then
+        e2e_fail "$name: accepted but never reached the $(mta_name) queue/delivery"
+        return
+    fi
+    e2e_pass "$name"
+}
+
+scenario_anonymous_sender_spoofing_is_refused() {
+    local name=AnonymousClientCannotSendAsAcceptedDomain t
+    t=$(e2e_transcript "$name" "$E2E_INTERNET_CLIENT" "" ceo@e2e.test spoofed@e2e.test)
+    e2e_expect_refusal "$name" "$t" "$(mta_reply 550 5.7.1 ceo@e2e.test "$E2E_ANON_SENDER_DENIED_TEXT")" \
+        spoofed@e2e.test && e2e_pass "$name"
+}
+
+# RFC 7208 section 8.4: a "fail" may be refused; RFC 7372 section 3.2 gives
+# it the enhanced code 5.7.23 (issue 3: 550 5.7.23 with the explanation).
+# forged.example publishes "v=spf1 -all" (tests/e2e/e2e.zone).
+scenario_spf_fail_is_refused_with_5_7_23() {
+    local name=SpfFailIsRefusedWith5_7_23 t got
+    t=$(e2e_transcript "$name" "$E2E_INTERNET_CLIENT" "" someone@forged.example spf-fail@e2e.test)
+    got=$(e2e_first_refusal "$t")
+    case $got in
+        "550 5.7.23 "*) ;;
+        *)
+            e2e_show_transcript "$t"
+            e2e_fail "$name: the client saw \"${got:-no refusal}\", want 550 5.7.23 ..."
+            return
+            ;;
+    esac
+    if e2e_accepted "$t" || [ -n "$(mta_headers spf-fail@e2e.test 1)" ]; then
+        e2e_fail "$name: refused, yet a message for spf-fail@e2e.test was accepted"
+        return
+    fi
+    e2e_pass "$name"
+}
+
+# Run last: it stops the milter.  milter_default_action = tempfail (Postfix)
+# and F=T (sendmail) must turn a missing milter into a 4xx, never into mail
+# accepted unchecked.
+scenario_milter_down_means_tempfail() {
+    local name=MilterDownMeansTemporaryFailureAndNothingAccepted t got
+    mta_stop_milter
+    t=$(e2e_transcript "$name" "$E2E_INTERNET_CLIENT" "" alice@sender.example while-down@e2e.test)
+    got=$(e2e_first_refusal "$t")
+    case $got in
+        4[0-9][0-9][\ -]*) ;;
+        *)
+            e2e_show_transcript "$t"
+            e2e_fail "$name: the client saw \"${got:-no refusal}\", want a 4xx"
+            return
+            ;;
+    esac
+    if e2e_accepted "$t" || [ -n "$(mta_headers while-down@e2e.test 2)" ]; then
+        e2e_fail "$name: a message was accepted while the milter was down"
+        return
+    fi
+    e2e_pass "$name ($got)"
+}
+
+e2e_run_scenarios() {
+    scenario_anonymous_delivery_to_accepted_domain_is_accepted
+    scenario_authentication_results_header_is_first_with_spf_pass
+    scenario_anonymous_relay_is_refused_with_5_7_54
+    scenario_relay_connector_ip_may_relay
+    scenario_other_ip_on_relay_binding_cannot_relay
+    scenario_device_on_other_binding_cannot_relay
+    scenario_authenticated_user_may_relay
+    scenario_anonymous_sender_spoofing_is_refused
+    scenario_spf_fail_is_refused_with_5_7_23
+    scenario_milter_down_means_tempfail
+}

@@ -1,0 +1,146 @@
+# sendmail on loopback for the end-to-end tests (bash; source
+# tests/e2e/lib/common.sh first).
+#
+# sendmail-bin conflicts with postfix as a Debian package, so the test runs the
+# binaries that tests/e2e/fetch-sendmail unpacked (SM_ROOT) with a sendmail.cf
+# made by m4 from sendmail.mc.in + conf/sendmail.mc.snippet.  It runs as
+# "sendmail -bD" (daemon in the foreground) inside the network namespace of
+# the test, where it may listen on port 25 and the milter on 8894 (the
+# snippet's socket) without meeting anything else on the machine.  Mail is only
+# queued (DeliveryMode=queue, no queue runner): the test reads the headers from
+# the qf files, as sendmail stored them after the milter's edits.
+#
+# Variables: SM_ROOT (unpacked packages), set by sm_setup: SM_DIR SM_CF SM_QUEUE
+
+# The cache that scripts/install-deps fills with tests/e2e/fetch-sendmail
+# (outside the build tree, so that "make distcheck" finds no stray files).
+SM_CACHE=/var/cache/connector-milter/e2e-sendmail
+
+# Where fetch-sendmail put the packages: $SENDMAIL_ROOT, or the cache.
+sm_find_root() {
+    local candidate
+    for candidate in "${SENDMAIL_ROOT:-}" "$SM_CACHE"; do
+        [ -n "$candidate" ] || continue
+        if [ -x "$candidate/root/usr/libexec/sendmail/sendmail" ]; then
+            printf '%s\n' "$candidate/root"
+            return 0
+        fi
+    done
+    return 1
+}
+
+sm_libpath() {
+    printf '%s\n' "$SM_ROOT/usr/lib/x86_64-linux-gnu:$SM_ROOT/lib/x86_64-linux-gnu"
+}
+
+sm_sendmail() {
+    LD_LIBRARY_PATH=$(sm_libpath) "$SM_ROOT/usr/libexec/sendmail/sendmail" "$@"
+}
+
+# sm_setup DIR: sendmail.cf, queue, SASL user database under DIR.
+sm_setup() {
+    SM_DIR=$1
+    SM_CF=$SM_DIR/sendmail.cf
+    SM_QUEUE=$SM_DIR/mqueue
+    local top cfdir
+    top=$(e2e_top_srcdir)
+    cfdir=$SM_ROOT/usr/share/sendmail/cf
+    mkdir -p "$SM_QUEUE" "$SM_DIR/sasl"
+    chmod 700 "$SM_QUEUE"
+    # sendmail refuses files and directories that others may write to.
+    chmod 755 "$SM_DIR"
+
+    sed -e "s|@SM_DIR@|$SM_DIR|g" -e "s|@SNIPPET@|$top/conf/sendmail.mc.snippet|g" \
+        "$top/tests/e2e/sendmail.mc.in" >"$SM_DIR/sendmail.mc"
+    # m4 warns on stderr about promiscuous_relay; only errors count.
+    if ! m4 -D_CF_DIR_="$cfdir/" "$cfdir/m4/cf.m4" "$SM_DIR/sendmail.mc" >"$SM_CF" 2>"$SM_DIR/m4.err" ||
+        grep -qi 'error' "$SM_DIR/m4.err"; then
+        cat "$SM_DIR/m4.err" >&2
+        e2e_hard_error "m4 could not make sendmail.cf from $SM_DIR/sendmail.mc"
+    fi
+    printf 'hosts files\naliases files\n' >"$SM_DIR/service.switch"
+    printf '127.0.0.1 localhost\n10.0.0.50 mx.e2e.test mx\n' >"$SM_DIR/hosts"
+    : >"$SM_DIR/aliases"
+    : >"$SM_DIR/statistics"
+    chmod 600 "$SM_DIR/statistics"
+
+    # SMTP AUTH (sendmail has no XCLIENT): Cyrus SASL with a sasldb of one
+    # user.  sendmail looks for Sendmail.conf only in fixed directories
+    # (/etc/sasl2, /etc/sasl, /usr/lib/sasl2, ...): sm_mount_sasl shows it
+    # this directory there, inside the test's own mount namespace.
+    cat >"$SM_DIR/sasl/Sendmail.conf" <<CONF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+sasldb_path: $SM_DIR/sasl/sasldb2
+mech_list: PLAIN LOGIN
+CONF
+    printf '%s' "$SM_SASL_PASSWORD" |
+        LD_LIBRARY_PATH=$(sm_libpath) "$SM_ROOT/usr/sbin/saslpasswd2" -p -c \
+            -f "$SM_DIR/sasl/sasldb2" -u "${SM_SASL_USER#*@}" "${SM_SASL_USER%@*}" ||
+        e2e_hard_error "saslpasswd2 could not create the SASL user"
+    chmod 640 "$SM_DIR/sasl/sasldb2"
+}
+
+# sm_mount_sasl: bind-mounts $SM_DIR/sasl over the first of sendmail's SASL
+# configuration directories that exists.  Only in a private mount namespace.
+sm_mount_sasl() {
+    local target
+    for target in /etc/sasl2 /usr/lib/sasl2 /etc/sasl /usr/lib/x86_64-linux-gnu/sasl2/conf; do
+        [ -d "$target" ] || continue
+        mount --make-rprivate / && mount --bind "$SM_DIR/sasl" "$target" && return 0
+    done
+    return 1
+}
+
+# The login is an address: Cyrus SASL takes the part after @ as the realm.
+SM_SASL_USER=carol@e2e.test
+SM_SASL_PASSWORD=e2e-only-password
+
+# Starts sendmail in the background (foreground daemon mode, -bD); sets SM_PID.
+sm_start() {
+    # Not through sm_sendmail: $! must be sendmail's own pid.
+    LD_LIBRARY_PATH=$(sm_libpath) "$SM_ROOT/usr/libexec/sendmail/sendmail" \
+        -bD -C "$SM_CF" -X "$SM_DIR/smtp.trace" >"$SM_DIR/sendmail.out" 2>&1 &
+    SM_PID=$!
+    if ! e2e_wait_port 10.0.0.50 25 20; then
+        cat "$SM_DIR/sendmail.out" >&2
+        e2e_hard_error "sendmail does not listen on port 25"
+    fi
+}
+
+sm_stop() { e2e_stop_pid "${SM_PID:-}"; }
+
+# sm_swaks SOURCE_IP LOCAL_ADDR ARGS...: a client connecting from SOURCE_IP
+# to the MTA's binding LOCAL_ADDR:25.
+sm_swaks() {
+    local source=$1 server=$2
+    shift 2
+    swaks --server "$server" --port 25 --local-interface "$source" --timeout 60 \
+        --helo client.e2e.test --h-Subject "connector-milter e2e" "$@" 2>&1
+}
+
+# sm_queued RECIPIENT SECONDS: the qf file of the message queued for
+# RECIPIENT (waits, bounded); empty when there is none.
+sm_queued() {
+    local i=0 qf
+    while [ "$i" -lt $(($2 * 10)) ]; do
+        qf=$(grep -l -F "<$1>" "$SM_QUEUE"/qf* 2>/dev/null | head -n 1)
+        if [ -n "$qf" ]; then
+            printf '%s\n' "$qf"
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
+# sm_headers QF: the message's header lines as stored in the qf file
+# (without the "H" and "?flags?" prefixes), continuation lines included.
+sm_headers() {
+    awk '
+        /^H/ { sub(/^H(\?[^?]*\?)?/, ""); print; inh = 1; next }
+        inh && /^[ \t]/ { print; next }
+        { inh = 0 }' "$1"
+}
+
+sm_queue_count() { find "$SM_QUEUE" -name 'qf*' -type f | wc -l; }
