@@ -37,6 +37,7 @@ struct Options {
     bool foreground = false;
     bool check_only = false;
     bool print_default = false;
+    bool stay_root = false;   // -R: the administrator wants it to keep running as root
     std::string socket;       // -p: overrides [milter] socket
     std::string user;         // -u USER[:GROUP]
     std::string pidfile;      // -P
@@ -44,13 +45,14 @@ struct Options {
 
 void usage(std::FILE* out) {
     std::fprintf(out,
-                 "usage: connector-milter [-c FILE] [-f] [-n] [-p SOCKET] [-u USER[:GROUP]] [-P PIDFILE] [-V] [-d]\n"
+                 "usage: connector-milter [-c FILE] [-f] [-n] [-p SOCKET] [-u USER[:GROUP] | -R] [-P PIDFILE] [-V] [-d]\n"
                  "       connector-milter explain [-c FILE] --local ADDR:PORT --client IP [options]\n"
                  "  -c FILE   configuration (default %s; if absent, the embedded default policy)\n"
                  "  -f        stay in the foreground and log to stderr\n"
                  "  -n        check the configuration and exit (non-zero with file:line: message on error)\n"
                  "  -p SOCKET listen on SOCKET: inet:PORT@HOST, inet6:PORT@HOST, unix:/path or local:/path\n"
                  "  -u USER[:GROUP]  drop privileges to USER after opening the socket\n"
+                 "  -R        keep running as root (refused otherwise when started as root without -u)\n"
                  "  -P FILE   write the process id to FILE\n"
                  "  -d        print the embedded default configuration for this host and exit\n"
                  "  -V        print the version and exit\n",
@@ -231,13 +233,14 @@ int run_daemon(int argc, char** argv) {
     Options opt;
     int c;
     opterr = 0;
-    while ((c = getopt(argc, argv, "c:fnp:u:P:Vdh")) != -1) {
+    while ((c = getopt(argc, argv, "c:fnp:u:P:RVdh")) != -1) {
         switch (c) {
             case 'c': opt.config_path = optarg; break;
             case 'f': opt.foreground = true; break;
             case 'n': opt.check_only = true; break;
             case 'p': opt.socket = optarg; break;
             case 'u': opt.user = optarg; break;
+            case 'R': opt.stay_root = true; break;
             case 'P': opt.pidfile = optarg; break;
             case 'd': opt.print_default = true; break;
             case 'V': std::printf("connector-milter %s\n", PACKAGE_VERSION); return 0;
@@ -276,6 +279,13 @@ int run_daemon(int argc, char** argv) {
         return 0;
     }
     for (auto& n : loaded.notes) daemon_log::info(n);
+    // A filter that parses every byte a client sends should not do so as
+    // root: refuse unless told where to go (-u) or told explicitly (-R).
+    if (geteuid() == 0 && opt.user.empty() && !opt.stay_root) {
+        daemon_log::error("refusing to run as root: give -u USER[:GROUP] to drop privileges after opening "
+                          "the socket, or -R to stay root on purpose");
+        return 1;
+    }
     const auto& milter_settings = loaded.runtime->config->milter;
     std::string socket = opt.socket.empty() ? milter_settings.socket : opt.socket;
     if (!valid_socket_spec(socket)) {

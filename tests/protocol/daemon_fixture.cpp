@@ -55,7 +55,7 @@ void DaemonTest::start_daemon(const std::string& rest, const std::string& socket
     dir_.write("zone", kZone);
     config_path_ = dir_.write("connector-milter.conf", config_text(rest));
     daemon_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{daemon, "-f", "-c", config_path_, "-p", socket_spec_},
+        std::vector<std::string>{daemon, "-f", "-R", "-c", config_path_, "-p", socket_spec_},
         (dir_.path() / "daemon.log").string());
     std::string why;
     const bool started = daemon_->start(socket_spec_, 10s, &why);

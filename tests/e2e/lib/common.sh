@@ -107,7 +107,7 @@ e2e_daemon() {
 e2e_start_daemon() {
     local logfile=$1
     shift
-    "$(e2e_daemon)" -f "$@" >"$logfile" 2>&1 &
+    "$(e2e_daemon)" -f -R "$@" >"$logfile" 2>&1 &
     E2E_DAEMON_PID=$!
 }
 
