@@ -58,11 +58,35 @@ std::string c_str_or_empty(const unsigned char* s) {
 // "the last byte appended was CR" across calls (a CRLF may be split between
 // two body chunks).
 void append_crlf(std::string& out, std::string_view text, bool& prev_cr) {
-    for (const char c : text) {
-        if (c == '\n' && !prev_cr) out += '\r';
-        out += c;
-        prev_cr = (c == '\r');
+    // Copies runs between line feeds at once; only a bare LF costs a byte.
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const void* hit = std::memchr(text.data() + start, '\n', text.size() - start);
+        const std::size_t lf = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - text.data())
+                                   : text.size();
+        out.append(text.data() + start, lf - start);
+        if (lf == text.size()) break;
+        const bool cr_before = lf > start ? text[lf - 1] == '\r' : prev_cr;
+        if (!cr_before) out += '\r';
+        out += '\n';
+        start = lf + 1;
+        prev_cr = false;
     }
+    if (!text.empty()) prev_cr = text.back() == '\r';
+}
+
+// True when every LF in `text` already follows a CR (the usual case: MTAs
+// pass the body in SMTP's CRLF form), so it can go to libopendkim as it is.
+bool crlf_clean(std::string_view text, bool prev_cr) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const void* hit = std::memchr(text.data() + start, '\n', text.size() - start);
+        if (!hit) return true;
+        const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+        if (lf == 0 ? !prev_cr : text[lf - 1] != '\r') return false;
+        start = lf + 1;
+    }
+    return true;
 }
 
 }  // namespace
@@ -350,6 +374,13 @@ void DkimVerifier::Message::body(std::string_view chunk) {
     State& st = *state_;
     if (!st.eoh_done) end_of_headers();
     if (st.finished || st.eoh_status != DKIM_STAT_OK || chunk.empty()) return;
+    if (crlf_clean(chunk, st.prev_cr)) {
+        // libopendkim only reads the buffer; no copy for clean chunks.
+        st.prev_cr = chunk.back() == '\r';
+        (void)dkim_body(st.dkim.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data())),
+                        chunk.size());
+        return;
+    }
     st.scratch.clear();
     append_crlf(st.scratch, chunk, st.prev_cr);
     (void)dkim_body(st.dkim.get(), reinterpret_cast<unsigned char*>(st.scratch.data()),

@@ -395,6 +395,26 @@ TEST_F(DkimTest, CrlfSplitAcrossBodyChunksIsNotDoubled) {
     EXPECT_EQ(results[0].result, "pass") << results[0].reason;
 }
 
+TEST_F(DkimTest, BareLineFeedsInTheBodyAreVerifiedAsCrlfWhateverTheChunking) {
+    // Some MTAs hand the body over with bare LF line ends; DKIM signs the
+    // CRLF form (RFC 6376 section 3.4.4), so they are converted, including
+    // where a chunk boundary falls next to the LF.
+    SignSpec spec;
+    spec.canon = DKIM_CANON_SIMPLE;
+    const std::string sig = signed_and_published(spec);
+    RawMessage m = with_signatures(kMessage, {sig});
+    std::string lf_only;
+    for (std::size_t i = 0; i < m.body.size(); ++i)
+        if (!(m.body[i] == '\r' && i + 1 < m.body.size() && m.body[i + 1] == '\n')) lf_only += m.body[i];
+    ASSERT_NE(lf_only, m.body) << "the test body needs line ends";
+    m.body = lf_only;
+    for (std::size_t chunk : {1u, 2u, 7u, 4096u}) {
+        const auto results = verify(m, chunk);
+        ASSERT_EQ(results.size(), 1u);
+        EXPECT_EQ(results[0].result, "pass") << "chunk " << chunk << ": " << results[0].reason;
+    }
+}
+
 TEST_F(DkimTest, SimpleCanonicalizationSeesTheHeaderValueExactlyAsReceived) {
     // Why the milter adapter negotiates SMFIP_HDR_LEADSPC: with c=simple the
     // space after the colon is signed, so dropping it breaks the signature.

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""A tiny authoritative DNS server for the benchmark: serves the TXT records
+of a static zone file (the bench.zone that corpus_gen.py writes, the same file
+connector-milter reads with [dns] static_zone) over UDP, so that OpenDMARC
+(and libspf2 inside it), which read DNS only through the system resolver,
+see exactly the data connector-milter sees.
+
+  zone_dns.py ZONEFILE ADDRESS PORT COUNTFILE [QUERYLOG]
+
+Answers TXT from the zone, NODATA for other types of a held name, NXDOMAIN
+for names it does not hold (RFC 1035 section 4.1.1, RFC 8020), with AA set.
+Answers over 512 octets are truncated (TC) as RFC 1035 section 4.2.1 says;
+the benchmark's SPF and DMARC records never come near that. On SIGTERM it
+writes the number of queries it answered to COUNTFILE and exits (SIGUSR1:
+writes it and goes on); QUERYLOG, when given, gets "name type rcode" for
+every query answered.
+"""
+import signal
+import socket
+import struct
+import sys
+
+
+def parse_zone(path):
+    zone = {}
+    for line in open(path):
+        line = line.strip()
+        if not line or line.startswith(";"):
+            continue
+        name, rest = line.split(None, 1)
+        parts = rest.split(None, 3)
+        # name TTL IN TXT "..." "..."
+        if len(parts) < 4 or parts[2].upper() != "TXT":
+            continue
+        ttl = int(parts[0])
+        strings = []
+        data = parts[3]
+        i = 0
+        while True:
+            start = data.find('"', i)
+            if start < 0:
+                break
+            end = data.find('"', start + 1)
+            strings.append(data[start + 1:end].encode())
+            i = end + 1
+        zone.setdefault(name.rstrip(".").lower(), []).append((ttl, strings))
+    return zone
+
+
+def qname(packet, offset):
+    labels = []
+    while True:
+        n = packet[offset]
+        offset += 1
+        if n == 0:
+            return ".".join(labels).lower(), offset
+        if n & 0xC0:
+            raise ValueError("compression in a question")
+        labels.append(packet[offset:offset + n].decode("ascii", "replace"))
+        offset += n
+
+
+def answer(zone, packet):
+    ident, flags, qd = struct.unpack("!HHH", packet[:6])
+    if flags & 0x8000 or qd != 1:
+        return None
+    name, off = qname(packet, 12)
+    qtype, qclass = struct.unpack("!HH", packet[off:off + 4])
+    question = packet[12:off + 4]
+    rd = flags & 0x0100
+    records = zone.get(name)
+    rcode = 0 if records is not None else 3
+    answers = b""
+    count = 0
+    if records is not None and qtype in (16, 255):
+        for ttl, strings in records:
+            rdata = b"".join(bytes([len(s)]) + s for s in strings)
+            answers += b"\xc0\x0c" + struct.pack("!HHIH", 16, 1, ttl, len(rdata)) + rdata
+            count += 1
+    out_flags = 0x8000 | 0x0400 | rd | rcode
+    reply = struct.pack("!HHHHHH", ident, out_flags, 1, count, 0, 0) + question + answers
+    if len(reply) > 512:
+        reply = struct.pack("!HHHHHH", ident, out_flags | 0x0200, 1, 0, 0, 0) + question
+    return reply
+
+
+def main():
+    zone = parse_zone(sys.argv[1])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((sys.argv[2], int(sys.argv[3])))
+    countfile = sys.argv[4]
+    log = open(sys.argv[5], "a", buffering=1) if len(sys.argv) > 5 else None
+    served = [0]
+
+    def stop(*_):
+        with open(countfile, "w") as f:
+            f.write("%d\n" % served[0])
+        sys.exit(0)
+
+    def dump(*_):
+        with open(countfile, "w") as f:
+            f.write("%d\n" % served[0])
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGUSR1, dump)
+    while True:
+        try:
+            packet, peer = sock.recvfrom(4096)
+        except InterruptedError:
+            continue
+        try:
+            reply = answer(zone, packet)
+        except (ValueError, IndexError, struct.error):
+            continue
+        if reply is not None:
+            served[0] += 1
+            if log is not None:
+                name, off = qname(packet, 12)
+                log.write("%s %d %d\n" % (name, struct.unpack("!H", packet[off:off + 2])[0], reply[3] & 0x0F))
+            sock.sendto(reply, peer)
+
+
+if __name__ == "__main__":
+    main()
