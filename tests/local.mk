@@ -9,4 +9,6 @@ include tests/e2e/local.mk
 UNIT_TEST_LIBS = $(CORE_LDADD) $(GTEST_LIBS)
 UNIT_TEST_CXXFLAGS = $(AM_CXXFLAGS) $(GTEST_CFLAGS)
 include tests/unit/dkim_dmarc.mk
+include tests/unit/relay_property.mk
+include tests/fuzz/local.mk
 include tests/bench/local.mk

@@ -355,8 +355,10 @@ private:
 
 void Loader::check_keys(const toml::table& table, std::string_view section, std::string_view where) {
     for (auto&& [key, value] : table) {
+        // A named copy: clang before 16 cannot capture a structured binding.
+        const std::string_view name = key.str();
         const bool known = std::any_of(kAcceptedKeys.begin(), kAcceptedKeys.end(), [&](const ConfigKey& k) {
-            return k.table == section && k.key == key.str();
+            return k.table == section && k.key == name;
         });
         if (known) continue;
         std::string message = where.empty() ? "unknown table or key '" + std::string(key.str()) + "'"

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -98,20 +100,23 @@ void reload() {
                      " connector(s); new connections use it, sessions in flight keep theirs");
 }
 
-// Signals. libmilter's own signal thread takes SIGHUP, SIGTERM and SIGINT
-// with sigwait and then stops at once, abandoning sessions that wait for
-// their next command. To drain instead, this thread is the only one with
-// those signals (and SIGUSR1) unblocked; it is created before smfi_main, and
-// Linux delivers a process signal to the first thread that does not block
-// it, which is this one. Its handlers only write the signal number to a pipe.
-int g_signal_pipe[2] = {-1, -1};
+// Signals. libmilter starts a thread of its own that waits with sigwait()
+// for SIGHUP, SIGTERM and SIGINT and then stops at once, abandoning the
+// sessions that wait for their next command. Which of two waiting threads
+// the kernel hands a process signal to is not defined, so instead of racing
+// it, the daemon takes sigwait() from libmilter (below): libmilter's signal
+// thread stays parked until the daemon has drained and called smfi_stop(),
+// and every signal goes to our thread, which waits with sigwaitinfo().
+std::mutex g_park_mutex;
+std::condition_variable g_park_cv;
+bool g_release_libmilter = false;
 
-extern "C" void on_signal(int sig) {
-    const int saved = errno;
-    const unsigned char byte = static_cast<unsigned char>(sig);
-    ssize_t ignored = write(g_signal_pipe[1], &byte, 1);
-    (void)ignored;
-    errno = saved;
+void release_libmilter_signal_thread() {
+    {
+        std::lock_guard lock(g_park_mutex);
+        g_release_libmilter = true;
+    }
+    g_park_cv.notify_all();
 }
 
 void drain_and_stop(std::chrono::seconds timeout) {
@@ -124,18 +129,16 @@ void drain_and_stop(std::chrono::seconds timeout) {
     while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     smfi_stop();
+    release_libmilter_signal_thread();
 }
 
 void signal_thread() {
     sigset_t set;
     sigemptyset(&set);
     for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
-    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     for (;;) {
-        unsigned char sig = 0;
-        ssize_t n = read(g_signal_pipe[0], &sig, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n != 1) return;
+        const int sig = sigwaitinfo(&set, nullptr);
+        if (sig < 0) continue;  // EINTR
         if (sig == SIGUSR1) {
             reload();
             continue;
@@ -148,13 +151,6 @@ void signal_thread() {
 }
 
 bool start_signal_thread() {
-    if (pipe(g_signal_pipe) != 0) return false;
-    for (int fd : g_signal_pipe) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaction(s, &sa, nullptr);
     std::thread(signal_thread).detach();
     return true;
 }
@@ -366,3 +362,21 @@ int run_daemon(int argc, char** argv) {
 }
 
 }  // namespace daemon_main
+
+// libmilter's signal thread calls sigwait() for SIGHUP/SIGTERM/SIGINT; this
+// definition in the executable takes precedence over the C library's for
+// calls from libmilter. It parks that thread until the daemon releases it
+// after its own drain (see signal_thread), then reports SIGTERM so that
+// libmilter finishes its stop. Any other caller gets the real behaviour.
+extern "C" int sigwait(const sigset_t* set, int* sig) {
+    if (sigismember(set, SIGTERM) == 1) {
+        std::unique_lock lock(daemon_main::g_park_mutex);
+        daemon_main::g_park_cv.wait(lock, [] { return daemon_main::g_release_libmilter; });
+        *sig = SIGTERM;
+        return 0;
+    }
+    const int got = sigwaitinfo(set, nullptr);
+    if (got < 0) return errno;
+    *sig = got;
+    return 0;
+}

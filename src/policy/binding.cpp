@@ -84,7 +84,11 @@ bool Binding::matches(const LocalEndpoint& local) const {
         // Fail closed: a specific binding never matches an unknown endpoint.
         return local.address && local.port && *local.address == address_ && *local.port == port_;
     case Kind::Wildcard:
-        if (local.port && *local.port != port_) return false;
+        // An MTA that does not pass {daemon_port} is taken to be serving
+        // port 25, the public MX port where the least privileged connector
+        // sits: a wildcard bound to another port (a relay on 2525, a
+        // submission port) must not capture connections of unknown port.
+        if (local.port.value_or(kUnknownPortCountsAs) != port_) return false;
         if (local.address && local.address->family() != address_.family()) return false;
         return true;
     }

@@ -19,6 +19,10 @@ struct LocalEndpoint {
     std::string daemon_name;
 };
 
+// The port a wildcard binding compares with when the MTA sent no
+// {daemon_port}: the public MX port.
+inline constexpr std::uint16_t kUnknownPortCountsAs = 25;
+
 class Binding {
 public:
     enum class Kind : std::uint8_t { Address, Wildcard, DaemonName };
@@ -32,10 +36,11 @@ public:
     std::uint16_t port() const { return port_; }
     const std::string& daemon_name() const { return daemon_name_; }
 
-    // Address: address and port equal. Wildcard: same family and port equal;
-    // when the MTA sent no address, the port alone decides, and when it
-    // sent neither, a wildcard matches (fail-closed: specific bindings never
-    // match unknown endpoints). DaemonName: case-insensitive name equality.
+    // Address: address and port equal (fail-closed: never matches when the
+    // MTA did not send both). Wildcard: same family and port equal; when the
+    // MTA sent no address the port alone decides, and a port it did not send
+    // counts as 25 (kUnknownPortCountsAs). DaemonName: case-insensitive name
+    // equality.
     bool matches(const LocalEndpoint& local) const;
 
     std::string to_string() const;

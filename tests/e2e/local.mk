@@ -16,3 +16,7 @@ EXTRA_DIST += \
 	tests/e2e/lib/milter_probe.py \
 	tests/e2e/lib/dns_stub.py \
 	tests/e2e/README.md
+# Nothing lost end to end (issue 7): Postfix, milter_default_action = tempfail,
+# the milter killed and restarted while a client sends and retries.
+TESTS += tests/e2e/no_loss.test
+EXTRA_DIST += tests/e2e/no_loss.test

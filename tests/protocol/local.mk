@@ -28,3 +28,17 @@ tests_protocol_milter_client_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHR
 # The protocol tests start the daemon: build it first.
 EXTRA_tests_protocol_protocol_test_DEPENDENCIES = connector-milter$(EXEEXT)
 endif
+
+# Lifecycle under load (issue 7): reloads and SIGTERM under load, privilege
+# drop, socket and file permissions. Starts the daemon like protocol_test.
+if HAVE_GTEST
+check_PROGRAMS += tests/protocol/lifecycle_test
+TESTS += tests/protocol/lifecycle_test
+tests_protocol_lifecycle_test_SOURCES = \
+	tests/protocol/daemon_fixture.cpp tests/protocol/daemon_fixture.hpp \
+	tests/protocol/lifecycle_test.cpp
+tests_protocol_lifecycle_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_protocol_lifecycle_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_protocol_lifecycle_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+EXTRA_tests_protocol_lifecycle_test_DEPENDENCIES = connector-milter$(EXEEXT)
+endif

@@ -196,3 +196,22 @@ TEST(ConnectorConflicts, OneMessagePerConflictingPair) {
                                                          connector("C", {"0.0.0.0:25"}, {"10.0.0.0/24"})});
     EXPECT_EQ(conflicts.size(), 3u);
 }
+
+// Found by fuzzing: when the MTA passes no {daemon_port}, a wildcard relay
+// connector on another port (here 2525, with a smaller range) used to win
+// over port 25's connector and let anonymous clients relay there.
+TEST(ConnectorSelection, WildcardOnAnotherPortDoesNotCaptureConnectionsOfUnknownPort) {
+    const ConnectorMap map({connector("Default Frontend", {"0.0.0.0:25"}, {"0.0.0.0-255.255.255.255"}),
+                            connector("Device relay on 2525", {"0.0.0.0:2525"}, {"10.0.0.0/8"})});
+    LocalEndpoint name_only{std::nullopt, std::nullopt, "smtp"};
+    EXPECT_EQ(chosen_name(map.select(name_only, ip("10.1.2.3"))), "Default Frontend");
+    LocalEndpoint address_only{ip("10.0.0.50"), std::nullopt, ""};
+    EXPECT_EQ(chosen_name(map.select(address_only, ip("10.1.2.3"))), "Default Frontend");
+    EXPECT_EQ(chosen_name(map.select(local("10.0.0.50", 2525), ip("10.1.2.3"))), "Device relay on 2525");
+}
+
+TEST(ConnectorSelection, SpecificAddressBindingNeverMatchesWhenThePortIsUnknown) {
+    const ConnectorMap map({connector("Relay", {"10.0.0.50:25"}, {"10.0.0.80"})});
+    LocalEndpoint address_only{ip("10.0.0.50"), std::nullopt, ""};
+    EXPECT_EQ(map.select(address_only, ip("10.0.0.80")).chosen, nullptr);
+}

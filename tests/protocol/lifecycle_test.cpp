@@ -1,0 +1,934 @@
+// Lifecycle tests of the built daemon (issue 7, "Load and lifecycle" and
+// "Privileges"): reloads under load, SIGTERM under load, privilege drop,
+// socket permissions and unsafe file permissions.
+//
+// The daemon is driven over the real milter protocol as Postfix drives it
+// (tests/milterclient). Every wait is bounded; every daemon is stopped in
+// TearDown (DaemonTest) or killed by DaemonProcess's destructor.
+//
+// Expected SMTP replies are the texts issue 2 quotes from Exchange; the
+// expected decisions follow from the configs written here, never from values
+// read back from the daemon's code.
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "milterclient/milter_client.hpp"
+#include "protocol/daemon_fixture.hpp"
+
+namespace protocol_test {
+namespace {
+
+using namespace std::chrono_literals;
+using milterclient::Action;
+using milterclient::EomResult;
+using milterclient::Response;
+using Clock = std::chrono::steady_clock;
+
+// ---- Exchange reply texts (issue 2) ----
+constexpr const char* kRelayDenied = "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain";
+constexpr const char* kTooLarge = "552 5.3.4 Message size exceeds fixed maximum message size";
+// Issue 2/7 and connector-milter(8): new connections during the drain.
+constexpr const char* kShuttingDownPrefix = "421 4.3.2 ";
+
+// The drain_timeout the fixture writes into every config ([milter]
+// drain_timeout = "3s", tests/protocol/daemon_fixture.cpp).
+constexpr auto kDrainTimeout = 3s;
+// What "within drain_timeout + a few seconds" means here: libmilter's
+// listener notices smfi_stop() only when its accept poll times out, once
+// every 5 s (MI_CHK_TIME in libmilter/listener.c), plus a second of margin
+// for a loaded machine.
+constexpr auto kExitSlack = 6s;
+
+// Connection limits off: the load tests open hundreds of connections from
+// three addresses, which Exchange's default per-source limit (20) would
+// refuse with 421 4.3.2 before any relay decision.
+const std::string kNoConnectionLimits = R"(max_inbound_connection = "unlimited"
+max_inbound_connection_per_source = "unlimited"
+max_inbound_connection_percentage_per_source = "unlimited"
+tarpit_interval = 0
+)";
+
+const std::string kAcceptedDomains = R"(
+[[accepted_domain]]
+domain = "contoso.com"
+type = "authoritative"
+)";
+
+// Exchange's "Default Frontend", with a 1 KB size limit so that the SIGTERM
+// test can have messages that must be refused at end of message.
+const std::string kDefaultFrontend = R"(
+[[connector]]
+name = "Default Frontend"
+bindings = ["0.0.0.0:25", "[::]:25"]
+remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
+permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
+auth_mechanisms = ["Tls", "BasicAuth", "BasicAuthRequireTLS"]
+max_message_size = "1KB"
+)" + kNoConnectionLimits;
+
+// An "Anonymous Relay" receive connector for the devices in `ranges`
+// (TOML array items, e.g. "\"10.0.0.80\"").
+std::string anonymous_relay(const std::string& ranges, const std::string& name = "Anonymous Relay") {
+    return R"(
+[[connector]]
+name = ")" + name + R"("
+bindings = ["10.0.0.50:25"]
+remote_ip_ranges = [)" + ranges + R"(]
+permission_groups = ["AnonymousUsers"]
+)" + kNoConnectionLimits + R"([connector.grant]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
+)";
+}
+
+SmtpClient client_at(const std::string& ip, std::uint16_t port = 40001) {
+    SmtpClient c;
+    c.ip = ip;
+    c.name = "[" + ip + "]";
+    c.port = port;
+    c.helo = "device.contoso.com";
+    return c;
+}
+
+std::string describe(const Response& r) {
+    std::string s(milterclient::to_string(r.action));
+    if (!r.smtp_reply().empty()) s += " \"" + r.smtp_reply() + "\"";
+    return s;
+}
+
+std::string seconds(Clock::duration d) {
+    std::ostringstream s;
+    s << std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0 << " s";
+    return s.str();
+}
+
+// Reads the daemon's log as it grows and counts the lines containing each
+// of a few strings, without reading the whole file again on every poll (the
+// load test's log grows by thousands of decision lines).
+class LogFollower {
+public:
+    LogFollower(std::string path, std::vector<std::string> needles)
+        : path_(std::move(path)), needles_(std::move(needles)), counts_(needles_.size(), 0) {}
+
+    // Reads what was appended since the last call.
+    void poll() {
+        std::ifstream in(path_, std::ios::binary);
+        if (!in) return;
+        in.seekg(static_cast<std::streamoff>(offset_));
+        std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        offset_ += chunk.size();
+        partial_ += chunk;
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+            const std::string_view line(partial_.data() + start, nl - start);
+            for (std::size_t i = 0; i < needles_.size(); ++i)
+                if (line.find(needles_[i]) != std::string_view::npos) ++counts_[i];
+        }
+        partial_.erase(0, start);
+    }
+    int count(std::size_t needle_index) const { return counts_[needle_index]; }
+
+private:
+    std::string path_;
+    std::vector<std::string> needles_;
+    std::vector<int> counts_;
+    std::size_t offset_ = 0;
+    std::string partial_;
+};
+
+// Every party arrives; the caller waits (bounded) until all have.
+class Gate {
+public:
+    explicit Gate(int parties) : waiting_for_(parties) {}
+    void arrive() {
+        std::lock_guard lock(mutex_);
+        if (--waiting_for_ <= 0) cv_.notify_all();
+    }
+    bool wait_all(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, timeout, [&] { return waiting_for_ <= 0; });
+    }
+    // A one-shot signal in the other direction.
+    void open() {
+        std::lock_guard lock(mutex_);
+        open_ = true;
+        cv_.notify_all();
+    }
+    bool wait_open(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, timeout, [&] { return open_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    int waiting_for_;
+    bool open_ = false;
+};
+
+// Joins every thread when it goes away, also on an early return, so that a
+// failed assertion never destroys a joinable std::thread.
+class ThreadGroup {
+public:
+    ~ThreadGroup() { join(); }
+    template <typename F>
+    void spawn(F&& f) { threads_.emplace_back(std::forward<F>(f)); }
+    void join() {
+        for (auto& t : threads_)
+            if (t.joinable()) t.join();
+    }
+
+private:
+    std::vector<std::thread> threads_;
+};
+
+// The last `lines` lines of a daemon log: the load tests' logs hold
+// thousands of decision lines, of which the end tells what went wrong.
+std::string tail_lines(const std::string& text, int lines) {
+    std::size_t pos = text.size();
+    for (int n = 0; n <= lines && pos != std::string::npos && pos > 0; ++n) pos = text.rfind('\n', pos - 1);
+    return pos == std::string::npos || pos == 0 ? text : "[...]\n" + text.substr(pos + 1);
+}
+
+// The fixture's TearDown, but showing only the end of the daemon's log on a
+// failure (the fixture prints all of it).
+class LifecycleTest : public DaemonTest {
+protected:
+    void TearDown() override {
+        if (daemon_) {
+            if (!sigterm_sent_) std::this_thread::sleep_for(150ms);
+            const bool was_running = sigterm_sent_ || daemon_->running();
+            const CommandResult r = daemon_->stop(12s, !sigterm_sent_);
+            const std::string log = tail_lines(r.output, 60);
+            EXPECT_TRUE(was_running) << "the daemon died during the test\n--- daemon output ---\n" << log;
+            if (was_running) {
+                EXPECT_FALSE(r.timed_out) << "SIGTERM did not stop the daemon within 12 s\n--- daemon output ---\n"
+                                          << log;
+                EXPECT_TRUE(r.exited && r.exit_code == 0)
+                    << "after SIGTERM the daemon ended with "
+                    << (r.exited ? "exit status " + std::to_string(r.exit_code)
+                                 : "signal " + std::to_string(r.signal))
+                    << "\n--- daemon output ---\n" << log;
+            }
+            if (HasFailure()) std::cerr << "--- daemon output (" << dir_.path() << ") ---\n" << log << "--- end ---\n";
+            daemon_.reset();
+        }
+        DaemonTest::TearDown();
+    }
+};
+
+// ===========================================================================
+// (a) 200 concurrent sessions while the config is reloaded 100 times
+// ===========================================================================
+//
+// Three device addresses connect to the binding 10.0.0.50:25 and try to
+// relay to a non-accepted domain. The two valid configs differ only in the
+// relay list of the "Anonymous Relay" connector: config A lets 10.0.0.80
+// relay, config B lets 10.0.0.81 relay. Each invalid config would let all
+// three relay (10.0.0.82 included) but contains an error that must make the
+// daemon refuse it and keep the running config. So every session's decision
+// reveals the config it got, and 10.0.0.82 relaying at any time would prove
+// that an invalid config was (even partly) applied.
+
+enum class Kind { A, B };
+
+const char* const kDevices[] = {"10.0.0.80", "10.0.0.81", "10.0.0.82"};
+constexpr int kDeviceCount = 3;
+
+std::string kind_name(Kind k) { return k == Kind::A ? "A (10.0.0.80 relays)" : "B (10.0.0.81 relays)"; }
+
+std::string valid_config(Kind k) {
+    return kAcceptedDomains + kDefaultFrontend + anonymous_relay(k == Kind::A ? "\"10.0.0.80\"" : "\"10.0.0.81\"");
+}
+
+// Whether a device may relay under config `k`.
+bool relays_under(Kind k, int device) { return (k == Kind::A && device == 0) || (k == Kind::B && device == 1); }
+
+// Four different ways to be invalid, each after a relay list that would
+// open the relay to all three devices if it were applied.
+std::string invalid_config(int variant) {
+    const std::string open_all = kAcceptedDomains + kDefaultFrontend +
+                                 anonymous_relay("\"10.0.0.80\", \"10.0.0.81\", \"10.0.0.82\"");
+    switch (variant % 4) {
+    case 0:  // an address that does not exist
+        return open_all + anonymous_relay("\"10.0.0.300\"", "Broken Range");
+    case 1:  // TOML syntax: unterminated string
+        return open_all + "\n[[connector]]\nname = \"Unterminated\nbindings = [\"10.0.0.50:25\"]\n";
+    case 2:  // Exchange: bindings and remote ranges must be a unique combination
+        return open_all + anonymous_relay("\"10.0.0.80\", \"10.0.0.81\", \"10.0.0.82\"", "Duplicate Relay");
+    default:  // an accepted-domain type Exchange does not know
+        return open_all + "\n[[accepted_domain]]\ndomain = \"external.example\"\ntype = \"bogus\"\n";
+    }
+}
+
+enum class Decision { Relayed, Refused };
+
+struct SessionRecord {
+    int device = 0;
+    Clock::time_point started;    // before the connection was opened
+    Clock::time_point connected;  // after CONNECT and HELO were answered
+    std::optional<Decision> decision;
+    int messages = 0;
+    std::string error;  // non-empty: the session failed
+};
+
+// One SMTP session from `device`, `messages` relay attempts on it. The
+// decision must be the same for each (the session keeps its snapshot).
+// `after_connect` runs once the connection is established.
+SessionRecord relay_session(const std::string& socket, int device, int messages, int serial,
+                            const std::function<void()>& after_connect) {
+    SessionRecord rec;
+    rec.device = device;
+    rec.started = Clock::now();
+    bool arrived = false;
+    auto arrive_once = [&] {
+        if (!arrived && after_connect) after_connect();
+        arrived = true;
+    };
+    try {
+        Mta mta(socket, client_at(kDevices[device], static_cast<std::uint16_t>(20000 + serial % 40000)));
+        const Response c = mta.connect();
+        rec.connected = Clock::now();
+        arrive_once();
+        if (!c.proceeds()) {
+            rec.error = "connect/helo refused: " + describe(c);
+            return rec;
+        }
+        for (int i = 0; i < messages; ++i) {
+            SimpleMessage m;
+            m.from = "<carol@nospf.example>";
+            m.recipients = {"<someone@external.example>"};
+            m.headers = {{"From", "Carol <carol@nospf.example>"},
+                         {"To", "someone@external.example"},
+                         {"Subject", "reload under load " + std::to_string(serial) + "." + std::to_string(i)},
+                         {"Date", "Sun, 22 Nov 2026 12:00:00 +0000"},
+                         {"Message-ID", "<reload-" + std::to_string(serial) + "." + std::to_string(i) +
+                                            "@nospf.example>"}};
+            m.body = "Reload test.\r\n";
+            const EomResult r = mta.send(m);
+            Decision d;
+            if (r.proceeds()) {
+                if (r.new_headers("Authentication-Results").size() != 1) {
+                    rec.error = "message " + std::to_string(i) + " accepted without exactly one Authentication-Results: " +
+                                describe(r);
+                    return rec;
+                }
+                d = Decision::Relayed;
+            } else if (r.action == Action::ReplyCode && r.reply == kRelayDenied) {
+                d = Decision::Refused;
+            } else {
+                rec.error = "message " + std::to_string(i) + ": unexpected answer " + describe(r);
+                return rec;
+            }
+            if (rec.decision && *rec.decision != d) {
+                rec.error = "the relay decision changed within one session at message " + std::to_string(i);
+                return rec;
+            }
+            rec.decision = d;
+            ++rec.messages;
+        }
+        mta.quit();
+    } catch (const milterclient::Error& e) {
+        if (rec.connected == Clock::time_point{}) rec.connected = Clock::now();
+        arrive_once();
+        rec.error = std::string("milter connection failed: ") + e.what();
+    } catch (const std::exception& e) {
+        if (rec.connected == Clock::time_point{}) rec.connected = Clock::now();
+        arrive_once();
+        rec.error = std::string("error: ") + e.what();
+    }
+    return rec;
+}
+
+// A valid config in force from the moment it was signalled (or the start)
+// until the next valid one was confirmed.
+struct Epoch {
+    Kind kind;
+    Clock::time_point signalled;
+    Clock::time_point confirmed;
+};
+
+class ReloadUnderLoadTest : public LifecycleTest {
+protected:
+    // Rewrites the config, sends SIGUSR1 and waits (bounded) until the daemon
+    // logged the outcome of this reload. Returns "" when the outcome is the
+    // expected one, else why not.
+    std::string reload_and_wait(const std::string& rest, bool expect_valid, LogFollower& log,
+                                Clock::time_point* signalled, Clock::time_point* confirmed) {
+        dir_.write("connector-milter.conf", config_text(rest));
+        log.poll();
+        const int ok_before = log.count(0), failed_before = log.count(1);
+        *signalled = Clock::now();
+        daemon_->signal(SIGUSR1);
+        const auto deadline = Clock::now() + 15s;
+        while (Clock::now() < deadline) {
+            log.poll();
+            const bool ok = log.count(0) > ok_before, failed = log.count(1) > failed_before;
+            if (ok || failed) {
+                *confirmed = Clock::now();
+                if (ok && failed) return "the daemon logged both a successful and a failed reload for one SIGUSR1";
+                if (expect_valid && failed) return "a valid config was refused";
+                if (!expect_valid && ok) return "an invalid config was loaded";
+                return "";
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+        return "no reload outcome in the log within 15 s of SIGUSR1";
+    }
+};
+
+// Issue 7: "200 concurrent sessions while the config is reloaded 100 times
+// (valid and invalid configs alternating): zero failed sessions, each new
+// session on the newest valid config."
+TEST_F(ReloadUnderLoadTest, TwoHundredConcurrentSessionsThroughHundredReloadsAllGetTheConfigInForce) {
+    constexpr int kThreads = 200;
+    constexpr int kReloads = 100;
+    constexpr int kMessagesPerSession = 3;
+    ASSERT_NO_FATAL_FAILURE(start_daemon(valid_config(Kind::A)));
+    const std::string socket = socket_spec();
+    LogFollower log((dir_.path() / "daemon.log").string(), {"]: reloaded ", "]: error: reload of "});
+
+    std::vector<Epoch> epochs{{Kind::A, Clock::time_point::min(), Clock::time_point::min()}};
+    std::mutex records_mutex;
+    std::vector<SessionRecord> records;
+    std::atomic<bool> stop{false};
+    std::atomic<int> serial{0};
+    Gate all_connected(kThreads);
+    const auto hard_deadline = Clock::now() + 150s;
+
+    ThreadGroup threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.spawn([&, t] {
+            const int device = t % kDeviceCount;
+            bool first = true;
+            // At least one session each; then more until the reloads are done.
+            while (first || (!stop.load() && Clock::now() < hard_deadline)) {
+                std::function<void()> after_connect;
+                if (first) {
+                    // Hold the first session open until all 200 are connected,
+                    // so that 200 sessions are in flight at once.
+                    after_connect = [&] {
+                        all_connected.arrive();
+                        all_connected.wait_all(60s);
+                    };
+                }
+                SessionRecord rec = relay_session(socket, device, kMessagesPerSession, serial++, after_connect);
+                first = false;
+                std::lock_guard lock(records_mutex);
+                records.push_back(std::move(rec));
+            }
+        });
+    }
+
+    std::string reload_error;
+    if (!all_connected.wait_all(90s)) {
+        reload_error = "the 200 sessions did not all connect within 90 s";
+    } else {
+        Kind next_valid = Kind::B;
+        for (int i = 0; i < kReloads && reload_error.empty(); ++i) {
+            const bool valid = i % 2 == 0;
+            Clock::time_point signalled, confirmed;
+            const std::string why = reload_and_wait(valid ? valid_config(next_valid) : invalid_config(i / 2), valid,
+                                                    log, &signalled, &confirmed);
+            if (!why.empty()) {
+                reload_error = "reload " + std::to_string(i + 1) + " (" + (valid ? "valid" : "invalid") + "): " + why;
+                break;
+            }
+            if (valid) {
+                epochs.push_back({next_valid, signalled, confirmed});
+                next_valid = next_valid == Kind::A ? Kind::B : Kind::A;
+            }
+            // Give sessions time to start on this config (and, after an
+            // invalid one, time to show it was not applied).
+            std::this_thread::sleep_for(40ms);
+        }
+    }
+    stop = true;
+    threads.join();
+    ASSERT_TRUE(reload_error.empty()) << reload_error;
+
+    // Which valid configs a session may have got: epoch k may be in force
+    // from its SIGUSR1 until the next valid reload was confirmed in the log.
+    auto possible = [&](const SessionRecord& s) {
+        std::set<Kind> kinds;
+        for (std::size_t k = 0; k < epochs.size(); ++k) {
+            const auto from = epochs[k].signalled;
+            const auto until = k + 1 < epochs.size() ? epochs[k + 1].confirmed : Clock::time_point::max();
+            if (s.started <= until && s.connected >= from) kinds.insert(epochs[k].kind);
+        }
+        return kinds;
+    };
+    int failed = 0, strict = 0, overlapping = 0;
+    std::map<std::pair<Kind, int>, int> strict_seen;  // (config, device) -> sessions
+    std::vector<std::string> failures;
+    for (const auto& s : records) {
+        std::string why = s.error;
+        if (why.empty()) {
+            const auto kinds = possible(s);
+            bool fits = false;
+            for (Kind k : kinds)
+                fits = fits || ((*s.decision == Decision::Relayed) == relays_under(k, s.device));
+            if (kinds.size() == 1) {
+                ++strict;
+                if (fits) ++strict_seen[{*kinds.begin(), s.device}];
+            } else {
+                ++overlapping;
+            }
+            if (!fits) {
+                why = std::string(*s.decision == Decision::Relayed ? "relayed" : "refused") + " but the config(s) in force were";
+                for (Kind k : kinds) why += " " + kind_name(k);
+            }
+        }
+        if (!why.empty()) {
+            ++failed;
+            if (failures.size() < 10) failures.push_back(std::string(kDevices[s.device]) + ": " + why);
+        }
+    }
+    std::ostringstream report;
+    report << records.size() << " sessions (" << strict << " entirely inside one config's time, " << overlapping
+           << " overlapping a reload), " << epochs.size() - 1 << " valid reloads; first failures:";
+    for (const auto& f : failures) report << "\n  " << f;
+    std::cerr << "[ reload ] " << records.size() << " sessions, " << strict << " strict, " << overlapping
+              << " overlapping\n";
+    EXPECT_EQ(failed, 0) << report.str();
+    EXPECT_GE(records.size(), static_cast<std::size_t>(kThreads));
+    // The test means something only if sessions started under both configs
+    // with each device's decision observable.
+    for (Kind k : {Kind::A, Kind::B})
+        for (int d = 0; d < kDeviceCount; ++d)
+            EXPECT_GT((strict_seen[{k, d}]), 0)
+                << "no session from " << kDevices[d] << " started entirely under config " << kind_name(k) << "\n"
+                << report.str();
+
+    // Still serving, on the newest valid config.
+    const Kind last = epochs.back().kind;
+    for (int d = 0; d < kDeviceCount; ++d) {
+        const SessionRecord s = relay_session(socket, d, 1, 1000000 + d, {});
+        ASSERT_TRUE(s.error.empty()) << "after the reloads, " << kDevices[d] << ": " << s.error;
+        EXPECT_EQ(*s.decision == Decision::Relayed, relays_under(last, d))
+            << "after the reloads, " << kDevices[d] << " under config " << kind_name(last);
+    }
+}
+
+// ===========================================================================
+// (b) SIGTERM under load
+// ===========================================================================
+
+class SigtermTest : public LifecycleTest {
+protected:
+    // Waits (bounded) until the daemon logged that it is draining.
+    bool wait_for_drain_start(std::chrono::milliseconds timeout) {
+        LogFollower log((dir_.path() / "daemon.log").string(), {"]: stopping"});
+        const auto deadline = Clock::now() + timeout;
+        while (Clock::now() < deadline) {
+            log.poll();
+            if (log.count(0) > 0) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    }
+    // Waits for the daemon to exit after the SIGTERM this test sent; checks
+    // exit status 0 within drain_timeout + kExitSlack of `sigterm_at`.
+    // The fixture's TearDown has nothing left to do afterwards.
+    void expect_exit_within_bound(Clock::time_point sigterm_at) {
+        const auto bound = kDrainTimeout + kExitSlack;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(sigterm_at + bound - Clock::now());
+        const CommandResult r = daemon_->stop(std::max(left, 0ms) + 100ms, false);
+        const auto took = Clock::now() - sigterm_at;
+        EXPECT_FALSE(r.timed_out) << "the daemon was still running " << seconds(took)
+                                  << " after SIGTERM (drain_timeout 3 s, libmilter poll 5 s)\n--- daemon output ---\n" << tail_lines(r.output, 60);
+        EXPECT_TRUE(r.exited && r.exit_code == 0)
+            << "after SIGTERM the daemon ended with "
+            << (r.exited ? "exit status " + std::to_string(r.exit_code) : "signal " + std::to_string(r.signal))
+            << "\n--- daemon output ---\n" << tail_lines(r.output, 60);
+        EXPECT_LE(took, bound) << "exit took " << seconds(took);
+        daemon_.reset();
+    }
+};
+
+// What a session mid-message got at end of message.
+struct InFlightRecord {
+    bool oversized = false;  // its body exceeds the connector's 1 KB limit
+    std::optional<EomResult> eom;
+    std::string error;
+};
+
+std::string header_line(const milterclient::HeaderEdit& h) { return h.name + ": " + h.value; }
+
+// Issue 7: "SIGTERM under load: in-flight sessions finish or get a tempfail,
+// none accepted unchecked." 50 sessions are between two body chunks when
+// SIGTERM arrives; half carry a message the checks must refuse (over the
+// 1 KB size limit, found only at end of message: no SIZE= parameter).
+TEST_F(SigtermTest, FiftyMessagesInFlightAtSigtermGetTheirAnswerOrATempfailNoneUnchecked) {
+    constexpr int kSessions = 50;
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend));
+    const std::string socket = socket_spec();
+    Gate mid_message(kSessions);
+    Gate release(0);
+    std::vector<InFlightRecord> records(kSessions);
+
+    ThreadGroup threads;
+    for (int i = 0; i < kSessions; ++i) {
+        threads.spawn([&, i] {
+            InFlightRecord& rec = records[static_cast<std::size_t>(i)];
+            rec.oversized = i % 2 == 1;
+            bool arrived = false;
+            try {
+                SmtpClient client;  // 198.51.100.7: SPF pass for fabrikam.example
+                client.port = static_cast<std::uint16_t>(41000 + i);
+                Mta mta(socket, client);
+                auto& s = mta.session();
+                Response r = mta.connect();
+                if (r.proceeds()) r = mta.mail("<bob@fabrikam.example>");
+                if (r.proceeds()) r = mta.rcpt("<user@contoso.com>");
+                if (r.proceeds()) r = s.data();
+                const std::vector<std::pair<std::string, std::string>> headers = {
+                    {"From", "Bob <bob@fabrikam.example>"},
+                    {"To", "user@contoso.com"},
+                    {"Subject", "in flight at SIGTERM " + std::to_string(i)},
+                    {"Date", "Sun, 22 Nov 2026 12:00:00 +0000"},
+                    {"Message-ID", "<sigterm-" + std::to_string(i) + "@fabrikam.example>"}};
+                for (const auto& [name, value] : headers)
+                    if (r.proceeds()) r = s.header(name, value);
+                if (r.proceeds()) r = s.eoh();
+                if (r.proceeds()) r = s.body(rec.oversized ? std::string(600, 'x') + "\r\n" : "Hello,\r\n");
+                if (!r.proceeds()) {
+                    rec.error = "refused before SIGTERM: " + describe(r);
+                    mid_message.arrive();
+                    return;
+                }
+                mid_message.arrive();
+                arrived = true;
+                if (!release.wait_open(30s)) {
+                    rec.error = "never released";
+                    return;
+                }
+                r = s.body(rec.oversized ? std::string(3000, 'y') + "\r\n" : "in flight.\r\n");
+                if (!r.proceeds()) {
+                    rec.error = "refused at body (no reply was negotiated): " + describe(r);
+                    return;
+                }
+                rec.eom = s.end_of_message();
+                mta.quit();
+            } catch (const std::exception& e) {
+                if (!arrived) mid_message.arrive();
+                rec.error = std::string("no answer: ") + e.what();
+            }
+        });
+    }
+    const bool all_mid_message = mid_message.wait_all(60s);
+    const auto sigterm_at = Clock::now();
+    daemon_->signal(SIGTERM);
+    sigterm_sent_ = true;
+    // Let the daemon begin draining before the sessions carry on.
+    const bool draining = wait_for_drain_start(5s);
+    std::this_thread::sleep_for(200ms);
+    release.open();
+    threads.join();
+    ASSERT_TRUE(all_mid_message) << "the 50 sessions did not all reach mid-message within 60 s";
+    EXPECT_TRUE(draining) << "the daemon logged no drain within 5 s of SIGTERM";
+
+    int normal = 0, tempfailed = 0;
+    for (int i = 0; i < kSessions; ++i) {
+        const InFlightRecord& rec = records[static_cast<std::size_t>(i)];
+        SCOPED_TRACE("session " + std::to_string(i) + (rec.oversized ? " (over the size limit)" : " (acceptable)"));
+        ASSERT_TRUE(rec.error.empty()) << rec.error;
+        ASSERT_TRUE(rec.eom.has_value());
+        const EomResult& r = *rec.eom;
+        const int code = r.smtp_code();
+        if (code >= 400 && code < 500) {
+            ++tempfailed;
+            continue;
+        }
+        if (rec.oversized) {
+            // Accepting it would be accepting it without the size check.
+            EXPECT_EQ(r.smtp_reply(), kTooLarge) << describe(r);
+        } else {
+            ASSERT_TRUE(r.proceeds()) << describe(r);
+            EXPECT_NE(r.action, Action::Discard);
+            // Accepted with the checks done: exactly one Authentication-Results.
+            const auto ar = r.new_headers("Authentication-Results");
+            ASSERT_EQ(ar.size(), 1U) << "accepted without the checks";
+            EXPECT_NE(ar[0].value.find("spf=pass"), std::string::npos) << header_line(ar[0]);
+        }
+        ++normal;
+    }
+    std::cerr << "[ sigterm ] " << normal << " normal answers, " << tempfailed << " tempfails\n";
+    expect_exit_within_bound(sigterm_at);
+}
+
+// Issue 2 / connector-milter(8): while the daemon drains, a new connection
+// is told to come back later with 421 4.3.2 (the MTA passes it on to its
+// client), not served on a config that is going away and not dropped.
+TEST_F(SigtermTest, NewConnectionsDuringTheDrainGet421_4_3_2) {
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend));
+    // One session in flight keeps the drain going.
+    Mta in_flight(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(in_flight.connect().proceeds());
+    ASSERT_TRUE(in_flight.mail("<bob@fabrikam.example>").proceeds());
+    const auto sigterm_at = Clock::now();
+    ASSERT_NO_FATAL_FAILURE(sigterm_daemon());
+    ASSERT_TRUE(wait_for_drain_start(5s)) << "the daemon logged no drain within 5 s of SIGTERM\n" << daemon_->log();
+    for (int i = 0; i < 5; ++i) {
+        Mta late(socket_spec(), client_at("192.0.2." + std::to_string(10 + i)));
+        const Response c = late.connect();
+        EXPECT_EQ(c.action, Action::ReplyCode) << describe(c);
+        EXPECT_EQ(c.smtp_reply().rfind(kShuttingDownPrefix, 0), 0U) << describe(c);
+    }
+    // The session in flight still gets its normal answer.
+    const Response rcpt = in_flight.rcpt("<user@contoso.com>");
+    EXPECT_TRUE(rcpt.proceeds()) << describe(rcpt);
+    in_flight.quit();
+    expect_exit_within_bound(sigterm_at);
+}
+
+// The drain is bounded: a session that never finishes (an MTA that hangs)
+// does not keep the daemon alive past drain_timeout, and is not accepted.
+TEST_F(SigtermTest, SessionThatNeverFinishesDoesNotHoldTheDaemonPastDrainTimeout) {
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend));
+    Mta stuck(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(stuck.connect().proceeds());
+    ASSERT_TRUE(stuck.mail("<bob@fabrikam.example>").proceeds());
+    ASSERT_TRUE(stuck.rcpt("<user@contoso.com>").proceeds());
+    const auto sigterm_at = Clock::now();
+    ASSERT_NO_FATAL_FAILURE(sigterm_daemon());
+    // Not before the drain timeout: the session might still have finished.
+    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(daemon_->running()) << "the daemon exited 1 s after SIGTERM with a session in flight (drain_timeout 3 s)";
+    expect_exit_within_bound(sigterm_at);
+    // The MTA's next command finds the filter gone (it then applies
+    // milter_default_action = tempfail); it must not be told to accept.
+    try {
+        SimpleMessage m;
+        const auto eom = stuck.content(m);
+        ASSERT_TRUE(eom.has_value());
+        EXPECT_FALSE(eom->proceeds()) << "accepted by a daemon that had exited: " << describe(*eom);
+    } catch (const milterclient::Error&) {
+        // closed: what the MTA then does is milter_default_action
+    }
+}
+
+// An administrator's "reload, then stop" (systemctl reload; systemctl stop)
+// must drain like a plain stop. This used to fail in about half the runs:
+// while the daemon's signal thread still had the SIGUSR1 pending, Linux
+// handed the SIGTERM to libmilter's own signal thread, which stopped at once
+// and cut the sessions in flight. The daemon now keeps libmilter's signal
+// thread parked (src/daemon/daemon.cpp, sigwait) so every signal is its own.
+TEST_F(SigtermTest, SigtermRightAfterSigusr1StillDrains) {
+    // Each round is a coin toss when the bug is present: six rounds.
+    for (int round = 0; round < 6 && !HasFailure(); ++round) {
+        SCOPED_TRACE("round " + std::to_string(round + 1));
+        sigterm_sent_ = false;
+        ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend));
+        Mta in_flight(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(in_flight.connect().proceeds());
+        ASSERT_TRUE(in_flight.mail("<bob@fabrikam.example>").proceeds());
+        const auto sigterm_at = Clock::now();
+        daemon_->signal(SIGUSR1);
+        daemon_->signal(SIGTERM);
+        sigterm_sent_ = true;
+        std::this_thread::sleep_for(500ms);
+        try {
+            const Response rcpt = in_flight.rcpt("<user@contoso.com>");
+            EXPECT_TRUE(rcpt.proceeds()) << describe(rcpt);
+            in_flight.quit();
+        } catch (const milterclient::Error& e) {
+            ADD_FAILURE() << "the session in flight was cut instead of drained: " << e.what();
+        }
+        expect_exit_within_bound(sigterm_at);
+    }
+}
+
+// ===========================================================================
+// (c) Privileges
+// ===========================================================================
+
+class PrivilegeTest : public LifecycleTest {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "privilege tests need root";
+        ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set: run through `make check`, or export "
+                                               "DAEMON=/path/to/build/connector-milter";
+    }
+    // The fixture's config, with `milter_lines` added to [milter].
+    std::string config_with(const std::string& milter_lines, const std::string& rest) const {
+        std::string text = config_text(rest);
+        const std::string section = "[milter]\n";
+        text.insert(text.find(section) + section.size(), milter_lines);
+        return text;
+    }
+    // Writes the config and zone and starts $DAEMON -f -c CONFIG -p SOCKET
+    // plus `args`; the fixture's TearDown stops it.
+    void start_with(const std::vector<std::string>& args, const std::string& milter_lines = "",
+                    const std::string& socket = "") {
+        socket_spec_ = socket.empty() ? "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1" : socket;
+        dir_.write("zone", kZone);
+        config_path_ = dir_.write("connector-milter.conf",
+                                  config_with(milter_lines, kAcceptedDomains + kDefaultFrontend));
+        start_written(args);
+    }
+    void start_written(const std::vector<std::string>& args) {
+        std::vector<std::string> argv{daemon_path(), "-f", "-c", config_path_, "-p", socket_spec_};
+        argv.insert(argv.end(), args.begin(), args.end());
+        daemon_ = std::make_unique<DaemonProcess>(argv, (dir_.path() / "daemon.log").string());
+        std::string why;
+        const bool started = daemon_->start(socket_spec_, 10s, &why);
+        ASSERT_TRUE(started) << why << "\n--- daemon output ---\n" << daemon_->log();
+    }
+    // An anonymous message to an accepted domain: accepted with the checks.
+    void expect_serves() {
+        Mta mta(socket_spec(), SmtpClient{});
+        const Response c = mta.connect();
+        ASSERT_TRUE(c.proceeds()) << describe(c);
+        SimpleMessage m;
+        const EomResult r = mta.send(m);
+        EXPECT_TRUE(r.proceeds()) << describe(r);
+        EXPECT_EQ(r.new_headers("Authentication-Results").size(), 1U);
+        mta.quit();
+    }
+    // The log lines that mention `path` and call it writable.
+    std::vector<std::string> writable_warnings(const std::string& path) const {
+        std::vector<std::string> out;
+        std::istringstream in(daemon_->log());
+        for (std::string line; std::getline(in, line);)
+            if (line.find(path) != std::string::npos && line.find("writable") != std::string::npos &&
+                line.find("warning") != std::string::npos)
+                out.push_back(line);
+        return out;
+    }
+};
+
+// "-R   keep running as root (refused otherwise when started as root
+// without -u)": a filter that parses every byte from the internet should
+// not do so as root by accident.
+TEST_F(PrivilegeTest, RootWithoutUserOrStayRootRefusesToStart) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
+    const CommandResult r = run_command({daemon_path(), "-f", "-c", config_path_, "-p", socket_spec_}, 10s);
+    ASSERT_FALSE(r.timed_out) << "still running as root after 10 s:\n" << r.output;
+    EXPECT_TRUE(r.exited && r.exit_code != 0) << "exit status " << r.exit_code << "\n" << r.output;
+    EXPECT_NE(r.output.find("-u"), std::string::npos) << "the message does not name -u:\n" << r.output;
+    EXPECT_NE(r.output.find("-R"), std::string::npos) << "the message does not name -R:\n" << r.output;
+}
+
+// -u nobody: after opening the socket every thread of the daemon runs as
+// nobody (real, effective, saved and filesystem ids), and it still serves.
+TEST_F(PrivilegeTest, WithUserNobodyEveryThreadRunsAsNobodyAndServes) {
+    const passwd* pw = ::getpwnam("nobody");
+    if (pw == nullptr) GTEST_SKIP() << "no user nobody on this system";
+    const uid_t uid = pw->pw_uid;
+    const gid_t gid = pw->pw_gid;
+    ASSERT_NO_FATAL_FAILURE(start_with({"-u", "nobody"}));
+    const std::string proc = "/proc/" + std::to_string(daemon_->pid());
+    // Ids of one /proc status file: "Uid:\tR\tE\tS\tFS".
+    auto ids = [](const std::string& status_path, const std::string& key) {
+        std::ifstream in(status_path);
+        std::vector<long> values;
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind(key + ":", 0) != 0) continue;
+            std::istringstream fields(line.substr(key.size() + 1));
+            for (long v; fields >> v;) values.push_back(v);
+        }
+        return values;
+    };
+    const std::vector<long> want_uid(4, static_cast<long>(uid)), want_gid(4, static_cast<long>(gid));
+    // The socket is opened as root before the drop: allow that moment.
+    const auto deadline = Clock::now() + 5s;
+    while (ids(proc + "/status", "Uid") != want_uid && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    ASSERT_NO_FATAL_FAILURE(expect_serves());
+    int threads = 0;
+    for (const auto& task : std::filesystem::directory_iterator(proc + "/task")) {
+        const std::string status = (task.path() / "status").string();
+        EXPECT_EQ(ids(status, "Uid"), want_uid) << status;
+        EXPECT_EQ(ids(status, "Gid"), want_gid) << status;
+        ++threads;
+    }
+    EXPECT_GT(threads, 0);
+}
+
+// After the drop to nobody a reload still works (the config is readable by
+// nobody), so an administrator's SIGUSR1 is not silently ignored.
+TEST_F(PrivilegeTest, WithUserNobodyReloadStillWorks) {
+    if (::getpwnam("nobody") == nullptr) GTEST_SKIP() << "no user nobody on this system";
+    ASSERT_NO_FATAL_FAILURE(start_with({"-u", "nobody"}));
+    LogFollower log((dir_.path() / "daemon.log").string(), {"]: reloaded "});
+    daemon_->signal(SIGUSR1);
+    const auto deadline = Clock::now() + 10s;
+    while (log.count(0) == 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+        log.poll();
+    }
+    EXPECT_EQ(log.count(0), 1) << daemon_->log();
+    ASSERT_NO_FATAL_FAILURE(expect_serves());
+}
+
+// [milter] socket_mode / socket_group: the unix socket the MTA connects to
+// has exactly that mode and group (Postfix's smtpd runs as postfix, sendmail
+// as smmsp or root), never wider.
+TEST_F(PrivilegeTest, UnixSocketHasTheConfiguredModeAndGroup) {
+    const group* gr = ::getgrnam("mail");
+    if (gr == nullptr) GTEST_SKIP() << "no group mail on this system";
+    const gid_t mail_gid = gr->gr_gid;
+    const std::string path = (dir_.path() / "milter.sock").string();
+    ASSERT_NO_FATAL_FAILURE(start_with({"-R"}, "socket_mode = \"0660\"\nsocket_group = \"mail\"\n", "unix:" + path));
+    struct stat st{};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0) << path;
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0660U) << std::oct << (st.st_mode & 07777);
+    EXPECT_EQ(st.st_gid, mail_gid);
+    ASSERT_NO_FATAL_FAILURE(expect_serves());
+}
+
+// A config anyone may edit lets anyone open the relay: reported at start.
+TEST_F(PrivilegeTest, WorldWritableConfigIsReportedInTheLog) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
+    ASSERT_EQ(::chmod(config_path_.c_str(), 0666), 0);
+    ASSERT_NO_FATAL_FAILURE(start_written({"-R"}));
+    EXPECT_FALSE(writable_warnings(config_path_).empty()) << "no warning about " << config_path_ << "\n"
+                                                          << daemon_->log();
+}
+
+// The counterpart, so that the test above cannot pass by accident.
+TEST_F(PrivilegeTest, ConfigWritableOnlyByItsOwnerIsNotReported) {
+    ASSERT_NO_FATAL_FAILURE(start_with({"-R"}));
+    EXPECT_TRUE(writable_warnings(config_path_).empty()) << daemon_->log();
+}
+
+// The static zone overrides DNS answers (SPF/DKIM/DMARC verdicts): a
+// world-writable one is reported too.
+TEST_F(PrivilegeTest, WorldWritableStaticZoneIsReportedInTheLog) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    const std::string zone = dir_.write("zone", kZone);
+    ASSERT_EQ(::chmod(zone.c_str(), 0666), 0);
+    config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
+    ASSERT_NO_FATAL_FAILURE(start_written({"-R"}));
+    EXPECT_FALSE(writable_warnings(zone).empty()) << "no warning about " << zone << "\n" << daemon_->log();
+}
+
+}  // namespace
+}  // namespace protocol_test
