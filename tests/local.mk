@@ -12,3 +12,7 @@ include tests/unit/dkim_dmarc.mk
 include tests/unit/relay_property.mk
 include tests/fuzz/local.mk
 include tests/bench/local.mk
+
+# Deployment pieces: make install DESTDIR, man pages, the systemd unit.
+TESTS += tests/deploy.test
+EXTRA_DIST += tests/deploy.test
