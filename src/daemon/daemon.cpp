@@ -83,7 +83,6 @@ std::optional<std::string> unix_path(const std::string& spec) {
     return std::nullopt;
 }
 
-std::atomic<bool> g_stopping{false};
 std::string g_config_path;
 
 void reload() {
@@ -145,7 +144,6 @@ void signal_thread() {
         }
         auto runtime = milter::Registry::instance().runtime();
         drain_and_stop(runtime->config->milter.drain_timeout);
-        g_stopping = true;
         return;
     }
 }
@@ -348,7 +346,6 @@ int run_daemon(int argc, char** argv) {
                      std::to_string(loaded.runtime->config->accepted_domains.entries().size()) +
                      " accepted domains, authserv-id " + loaded.runtime->authserv_id + ")");
     int rc = smfi_main();
-    g_stopping = true;
 
     // Normally the signal thread drained before stopping libmilter. If
     // libmilter's own thread took the signal, its workers have stopped
