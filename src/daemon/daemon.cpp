@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config.h"
 #include "daemon/spf_log.hpp"
@@ -118,6 +119,39 @@ void release_libmilter_signal_thread() {
     g_park_cv.notify_all();
 }
 
+// smfi_stop() marks libmilter as stopping at once, then closes the listening
+// socket, which needs the lock libmilter's listener holds while it waits up
+// to 5 s for a connection (MI_CHK_TIME in listener.c): a stop would take that
+// long. A connection to our own listening socket ends the wait; the listener
+// then sees the stop and leaves. Best effort: when we cannot connect (a unix
+// socket whose mode no longer lets us in after dropping privileges), the
+// stop takes the 5 s. The connections stay open until the stop is done
+// (the caller closes `opened`): one closed before libmilter accepted it
+// would make libmilter log an accept() error and sleep a second.
+void wake_listener(std::vector<int>& opened) {
+    for (int fd = 0; fd < 1024; ++fd) {
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+        sockaddr_storage addr{};
+        socklen_t addr_len = sizeof addr;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+        if (addr.ss_family == AF_INET) {
+            auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+            if (in->sin_addr.s_addr == htonl(INADDR_ANY)) in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        } else if (addr.ss_family == AF_INET6) {
+            auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+            if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) in6->sin6_addr = in6addr_loopback;
+        } else if (addr.ss_family != AF_UNIX) {
+            continue;
+        }
+        const int s = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (s < 0) continue;
+        (void)connect(s, reinterpret_cast<sockaddr*>(&addr), addr_len);
+        opened.push_back(s);
+    }
+}
+
 void drain_and_stop(std::chrono::seconds timeout) {
     auto& registry = milter::Registry::instance();
     registry.start_draining();
@@ -127,7 +161,20 @@ void drain_and_stop(std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    smfi_stop();
+    std::atomic<bool> stopped{false};
+    std::thread stopper([&stopped] {
+        smfi_stop();
+        stopped = true;
+    });
+    // The wake-up must come after smfi_stop() has marked the stop, which
+    // happens on the other thread: repeat it until the stop went through.
+    std::vector<int> wake_ups;
+    for (int i = 0; i < 100 && !stopped; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(i == 0 ? 2 : 50));
+        if (!stopped) wake_listener(wake_ups);
+    }
+    stopper.join();
+    for (int fd : wake_ups) close(fd);
     release_libmilter_signal_thread();
 }
 

@@ -56,10 +56,11 @@ constexpr const char* kShuttingDownPrefix = "421 4.3.2 ";
 // The drain_timeout the fixture writes into every config ([milter]
 // drain_timeout = "3s", tests/protocol/daemon_fixture.cpp).
 constexpr auto kDrainTimeout = 3s;
-// What "within drain_timeout + a few seconds" means here: libmilter's
-// listener notices smfi_stop() only when its accept poll times out, once
-// every 5 s (MI_CHK_TIME in libmilter/listener.c), plus a second of margin
-// for a loaded machine.
+// What "within drain_timeout + a few seconds" means here. libmilter's
+// listener notices smfi_stop() only when its accept poll returns, which
+// without a connection is once every 5 s (MI_CHK_TIME in listener.c); the
+// daemon ends that wait with a connection to itself, so this slack is for
+// a loaded machine and sanitizer builds.
 constexpr auto kExitSlack = 6s;
 
 // Connection limits off: the load tests open hundreds of connections from
@@ -702,6 +703,22 @@ TEST_F(SigtermTest, NewConnectionsDuringTheDrainGet421_4_3_2) {
     EXPECT_TRUE(rcpt.proceeds()) << describe(rcpt);
     in_flight.quit();
     expect_exit_within_bound(sigterm_at);
+}
+
+// An idle daemon stops at once. Without the daemon's wake-up connection,
+// libmilter's listener would sit out the rest of its 5 s accept poll, which
+// began when the daemon started, just before this SIGTERM.
+TEST_F(SigtermTest, IdleDaemonExitsAtOnceNotAfterLibmiltersFiveSecondPoll) {
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend));
+    const auto sigterm_at = Clock::now();
+    ASSERT_NO_FATAL_FAILURE(sigterm_daemon());
+    const CommandResult r = daemon_->stop(8s, false);
+    const auto took = Clock::now() - sigterm_at;
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << tail_lines(r.output, 30);
+    // Typically under 0.1 s; the bound leaves room for a loaded machine.
+    EXPECT_LT(took, 2500ms) << "an idle daemon took " << seconds(took) << " to exit after SIGTERM\n--- daemon output ---\n"
+                        << tail_lines(r.output, 30);
+    daemon_.reset();
 }
 
 // The drain is bounded: a session that never finishes (an MTA that hangs)
