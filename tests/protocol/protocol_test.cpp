@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -722,11 +723,18 @@ TEST_F(AbuseTest, FiftyMebibyteBodyGetsAnAnswerWithoutBeingHeldInMemory) {
     const long after = peak_rss_kib(daemon_->pid());
     RecordProperty("peak_rss_before_kib", std::to_string(before));
     RecordProperty("peak_rss_after_kib", std::to_string(after));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // Under a sanitizer, freed chunks sit in its quarantine (256 MiB by
+    // default for ASan): RSS measures the sanitizer's allocator, not ours.
+    // The plain build checks the bound.
+    std::cout << "[ note ] peak RSS " << before << " -> " << after << " KiB; bound not checked in a sanitizer build\n";
+#else
     if (before > 0 && after > 0) {
         // Keeping the whole body would cost 50 MiB; a streaming filter needs
         // a few chunks.
         EXPECT_LT(after - before, 25L * 1024L) << "peak RSS grew from " << before << " KiB to " << after << " KiB";
     }
+#endif
     expect_normal_session_served();
 }
 
