@@ -25,6 +25,8 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+
+#include "auth/dkim_key_cache.hpp"
 #include <stdexcept>
 
 namespace auth {
@@ -311,6 +313,9 @@ DkimVerifier::DkimVerifier(std::shared_ptr<dns::Resolver> resolver, config::Dkim
         dkim_set_prescreen(lib, prescreen) != DKIM_STAT_OK)
         throw std::runtime_error("libopendkim refused its verification options");
     lib_->ed25519 = dkim_libfeature(lib, DKIM_FEATURE_ED25519);
+    // Parsed public keys are shared between messages (dkim_key_cache.hpp):
+    // room for the keys of the busiest few thousand signers, a few MiB.
+    dkim_key_cache::enable(4096);
 }
 
 DkimVerifier::~DkimVerifier() = default;

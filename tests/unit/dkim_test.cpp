@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "auth/dkim.hpp"
+#include "auth/dkim_key_cache.hpp"
 #include "dkim_fake_resolver.hpp"
 #include "dkim_message_io.hpp"
 
@@ -206,12 +207,16 @@ TEST_F(DkimTest, ModifiedBodyFailsOnBodyHash) {
     EXPECT_EQ(results[0].reason, "body hash did not verify");
 }
 
-TEST_F(DkimTest, ModifiedSignedHeaderFails) {
-    const std::string sig = signed_and_published(SignSpec{});
-    RawMessage m = with_signatures(kMessage, {sig});
+// `m` with its signed Subject changed after signing.
+RawMessage with_forged_subject(RawMessage m) {
     for (auto& [n, v] : m.headers)
         if (n == "Subject") v = " urgent: new bank details";
-    const auto results = verify(m);
+    return m;
+}
+
+TEST_F(DkimTest, ModifiedSignedHeaderFails) {
+    const std::string sig = signed_and_published(SignSpec{});
+    const auto results = verify(with_forged_subject(with_signatures(kMessage, {sig})));
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results[0].result, "fail");
     EXPECT_EQ(results[0].reason, "signature did not verify");
@@ -510,6 +515,72 @@ TEST_F(DkimTest, MessagesVerifyConcurrentlyOnSeveralThreads) {
     EXPECT_EQ(passes.load(), 100);
 }
 
+// The parsed-key cache (dkim_key_cache.hpp) sits under libopendkim: these
+// tests check that it is used, and that it never changes a verdict.
+TEST_F(DkimTest, KeyCacheParsesASendersKeyOnceForManyMessages) {
+    const std::string sig = signed_and_published(SignSpec{});
+    auth::dkim_key_cache::clear();
+    for (int i = 0; i < 3; ++i) {
+        const auto results = verify(with_signatures(kMessage, {sig}));
+        ASSERT_EQ(results.size(), 1u);
+        EXPECT_EQ(results[0].result, "pass") << results[0].reason;
+        EXPECT_EQ(results[0].key_bits, 2048u);
+    }
+    const auto st = auth::dkim_key_cache::stats();
+    EXPECT_EQ(st.misses, 1u);
+    EXPECT_EQ(st.hits, 2u);
+    EXPECT_EQ(st.entries, 1u);
+}
+
+TEST_F(DkimTest, CachedKeyStillFailsATamperedMessage) {
+    const std::string sig = signed_and_published(SignSpec{});
+    auth::dkim_key_cache::clear();
+    ASSERT_EQ(verify(with_signatures(kMessage, {sig})).at(0).result, "pass");
+    const auto results = verify(with_forged_subject(with_signatures(kMessage, {sig})));
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, "fail");
+    EXPECT_EQ(results[0].reason, "signature did not verify");
+    EXPECT_EQ(auth::dkim_key_cache::stats().hits, 1u);  // the key came from the cache
+}
+
+TEST_F(DkimTest, RotatedKeyIsParsedAfreshAndOldSignaturesFail) {
+    SignSpec spec;
+    const std::string old_sig = signed_and_published(spec);
+    auth::dkim_key_cache::clear();
+    ASSERT_EQ(verify(with_signatures(kMessage, {old_sig})).at(0).result, "pass");
+    // The domain publishes a different key under the same selector.
+    spec.bits = 1024;
+    auto fresh = std::make_shared<FakeResolver>();
+    fresh->add_txt("s1._domainkey.example.com", publish(spec));
+    dns = fresh;
+    const auto stale = verify(with_signatures(kMessage, {old_sig}));
+    ASSERT_EQ(stale.size(), 1u);
+    EXPECT_EQ(stale[0].result, "fail");
+    EXPECT_EQ(stale[0].key_bits, 1024u);
+    const auto now = verify(with_signatures(kMessage, {sign(kMessage, spec)}));
+    ASSERT_EQ(now.size(), 1u);
+    EXPECT_EQ(now[0].result, "pass") << now[0].reason;
+    const auto st = auth::dkim_key_cache::stats();
+    EXPECT_EQ(st.misses, 2u);
+    EXPECT_EQ(st.hits, 1u);
+    EXPECT_EQ(st.entries, 2u);
+}
+
+TEST_F(DkimTest, UndecodableKeyIsPermerrorAndNotCached) {
+    const std::string sig = sign(kMessage, SignSpec{});
+    // Valid base64, but not a SubjectPublicKeyInfo.
+    dns->add_txt("s1._domainkey.example.com", "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwXyZ");
+    auth::dkim_key_cache::clear();
+    for (int i = 0; i < 2; ++i) {
+        const auto results = verify(with_signatures(kMessage, {sig}));
+        ASSERT_EQ(results.size(), 1u);
+        EXPECT_EQ(results[0].result, "permerror");
+    }
+    const auto st = auth::dkim_key_cache::stats();
+    EXPECT_EQ(st.hits, 0u);
+    EXPECT_EQ(st.entries, 0u);
+}
+
 TEST_F(DkimTest, Rfc8463Ed25519AndRsaExampleSignaturesBothPass) {
     const char* dir = std::getenv("TESTDATA_DIR");
     ASSERT_NE(dir, nullptr) << "TESTDATA_DIR is not set (export TESTDATA_DIR=/work/shared/testdata)";
@@ -529,7 +600,9 @@ TEST_F(DkimTest, Rfc8463Ed25519AndRsaExampleSignaturesBothPass) {
     EXPECT_EQ(by_alg["ed25519-sha256"], "pass");
     EXPECT_EQ(by_alg["rsa-sha256"], "pass");
     for (const auto& r : results)
-        if (r.algorithm == "ed25519-sha256") EXPECT_EQ(r.key_bits, 256u);
+        if (r.algorithm == "ed25519-sha256") {
+            EXPECT_EQ(r.key_bits, 256u);
+        }
 }
 
 }  // namespace
