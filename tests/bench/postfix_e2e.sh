@@ -1,7 +1,11 @@
 # The end-to-end figure of scripts/bench (sourced there; bash): Postfix's
 # smtp-source -> a private Postfix on loopback -> smtp-sink, with no milter,
 # with connector-milter, and with the OpenDKIM + OpenDMARC pair in
-# smtpd_milters, alternating rounds.  Reuses the private-instance helpers of
+# smtpd_milters, alternating rounds; and with tests/bench/null_milter, which
+# negotiates the same stages as connector-milter and does nothing, so that
+# the cost of the milter protocol inside Postfix is told apart from the
+# filter's own work.  Each round also records the CPU time the milter
+# processes used.  Reuses the private-instance helpers of
 # the end-to-end tests (tests/e2e/lib/postfix.sh).
 #
 # smtp-source writes its own unsigned messages, so this figure measures the
@@ -21,11 +25,12 @@ postfix_e2e() {
     . "$HERE/tests/e2e/lib/common.sh"
     # shellcheck source=/dev/null
     . "$HERE/tests/e2e/lib/postfix.sh"
-    local sink_port=2526 ours_spec pk_spec pm_spec
+    local sink_port=2526 ours_spec pk_spec pm_spec null_spec
     # Globals, not locals: the EXIT trap runs after the function returned.
     E2E_PIDS=()
     trap 'pf_stop; stop "${E2E_PIDS[@]}"' EXIT
     ours_spec=$(spec_for inet 11); pk_spec=$(spec_for inet 12); pm_spec=$(spec_for inet 13)
+    null_spec=$(spec_for inet 14)
 
     # Postfix's port 2525 is a binding of the Default Frontend here.
     write_ours_conf "$W/e2e-ours.conf" "$ours_spec" "$STATIC_DNS"
@@ -40,11 +45,15 @@ postfix_e2e() {
     start e2e-ours "$ours_spec" "$DAEMON" -R -f -c "$W/e2e-ours.conf" -p "$ours_spec"; E2E_PIDS+=("$STARTED_PID")
     start e2e-opendkim "$pk_spec" opendkim -f -x "$W/e2e-opendkim.conf" -p "$pk_spec"; E2E_PIDS+=("$STARTED_PID")
     start e2e-opendmarc "$pm_spec" opendmarc -f -c "$W/e2e-opendmarc.conf" -p "$pm_spec"; E2E_PIDS+=("$STARTED_PID")
+    local ours_pid=${E2E_PIDS[0]} pair_pids="${E2E_PIDS[1]} ${E2E_PIDS[2]}" null_pid
+    start e2e-null "$null_spec" "$BUILD_DIR/tests/bench/null_milter" "$null_spec"; E2E_PIDS+=("$STARTED_PID")
+    null_pid=$STARTED_PID
     smtp-sink -u nobody 127.0.0.1:$sink_port 256 >"$W/smtp-sink.log" 2>&1 &
     E2E_PIDS+=("$!")
 
     # Postfix's milter clients speak inet:HOST:PORT.
-    local ours_pf pair_pf
+    local ours_pf pair_pf null_pf
+    null_pf="inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$null_spec")"
     ours_pf="inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$ours_spec")"
     pair_pf="inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$pk_spec"), inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$pm_spec")"
     pf_setup "$W/postfix" 2525 ""
@@ -56,19 +65,21 @@ postfix_e2e() {
     echo "smtp      unix  -       -       n       -       -       smtp" >>"$PF_CONF/master.cf"
     pf_start || return 1
 
-    local r variant milters t0 t1 t2 queued i
+    local r variant milters pids t0 t1 t2 queued i cpu0 cpu1
     for r in $(seq 1 "$rounds"); do
-        for variant in postfix-alone postfix+ours postfix+pair; do
+        for variant in postfix-alone postfix+null postfix+ours postfix+pair; do
             case $variant in
-                postfix-alone) milters="" ;;
-                postfix+ours) milters=$ours_pf ;;
-                postfix+pair) milters=$pair_pf ;;
+                postfix-alone) milters="" pids="" ;;
+                postfix+null) milters=$null_pf pids=$null_pid ;;
+                postfix+ours) milters=$ours_pf pids=$ours_pid ;;
+                postfix+pair) milters=$pair_pf pids=$pair_pids ;;
             esac
             postconf -c "$PF_CONF" -e "smtpd_milters = $milters"
             pf_postfix reload >/dev/null 2>&1
             sleep 1
             local sent0 sent1
             sent0=$(grep -c 'status=sent' "$PF_LOG" || true)
+            cpu0=$(cpu_ticks $pids)
             t0=$(date +%s.%N)
             timeout 120 smtp-source -s "$sessions" -m "$messages" -l "$size" -f "bench@sender0.example" \
                 -t "user@contoso.test" -M "mail.sender0.example" 127.0.0.1:2525 2>>"$W/smtp-source.err" || true
@@ -80,6 +91,7 @@ postfix_e2e() {
                 sleep 0.05
             done
             t2=$(date +%s.%N)
+            cpu1=$(cpu_ticks $pids)
             sent1=$(grep -c 'status=sent' "$PF_LOG" || true)
             local rejected delivered=$((sent1 - sent0))
             rejected=$(grep -c 'milter-reject\|reject:' "$PF_LOG" || true)
@@ -89,7 +101,19 @@ postfix_e2e() {
                  "sessions=$sessions size=$size accept_secs=$(echo "$t1 - $t0" | bc) total_secs=$(echo "$t2 - $t0" | bc)" \
                  "accept_mps=$(echo "scale=1; $delivered / ($t1 - $t0)" | bc)" \
                  "delivered_mps=$(echo "scale=1; $delivered / ($t2 - $t0)" | bc) left_in_queue=$queued" \
-                 "rejects_in_log_so_far=$rejected" | tee -a "$RESULTS"
+                 "rejects_in_log_so_far=$rejected milter_cpu_s=$(echo "scale=3; ($cpu1 - $cpu0) / $(getconf CLK_TCK)" | bc)" \
+                 | tee -a "$RESULTS"
         done
     done
+}
+
+# The CPU clock ticks (user + system, all threads) used so far by PIDS.
+cpu_ticks() {
+    local total=0 pid f
+    for pid in "$@"; do
+        f=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null) || continue
+        # After "pid (comm)": field 14 (utime) and 15 (stime) are words 12, 13.
+        total=$((total + $(awk '{print $12 + $13}' <<<"$f")))
+    done
+    echo "$total"
 }
