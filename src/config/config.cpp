@@ -265,9 +265,11 @@ bool valid_socket_spec(std::string_view spec, std::string* why) {
 }
 
 // RFC 8601 section 2.2: the authserv-id is a "value" (RFC 2045 token or
-// quoted-string). We write it unquoted, so it must be a token.
+// quoted-string). We write it unquoted, so it must be a token. Ids are
+// compared without a trailing dot (a root-terminated host name), so "." alone
+// would compare as nothing and never match a forged header: refused.
 bool valid_authserv_id(std::string_view id) {
-    if (id.empty()) return false;
+    if (id.empty() || id == ".") return false;
     for (const unsigned char c : id) {
         if (c <= 0x20 || c >= 0x7f) return false;
         if (std::string_view("()<>@,;:\\\"[]?=").find(static_cast<char>(c)) != std::string_view::npos)

@@ -486,6 +486,15 @@ TEST(ConfigErrors, AuthservIdWithBlankIsRejected) {
     expect_one_error(r, "t.conf:2", "authserv_id");
 }
 
+// Found by fuzz_authres: "." is a token, but compared without its trailing
+// dot it is empty, so headers forging it could never be recognised.
+TEST(ConfigErrors, AuthservIdThatIsOnlyADotIsRejected) {
+    const auto r = load(std::string("[milter]\nauthserv_id = \".\"\n") + kMinimalConnector);
+    expect_one_error(r, "t.conf:2", "authserv_id");
+    const auto s = load(std::string("[milter]\nstrip_authserv_ids = [\".\"]\n") + kMinimalConnector);
+    expect_one_error(s, "t.conf:2", "strip_authserv_ids");
+}
+
 TEST(ConfigErrors, CertificateMapToAnonymousUsersIsRejected) {
     const auto r = load(std::string(kMinimalConnector) +
                         "[[certificate_map]]\nsubject = \"CN=x\"\ngroup = \"AnonymousUsers\"\n");
