@@ -6,15 +6,26 @@
 #include <sys/socket.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
+#include <openssl/crypto.h>
+#if defined(__SANITIZE_ADDRESS__)
+#define CM_LEAK_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CM_LEAK_CHECK 1
+#endif
+#endif
+#ifndef CM_LEAK_CHECK
+#define CM_LEAK_CHECK 0
+#endif
+#if CM_LEAK_CHECK
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -23,7 +34,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "config.h"
 #include "daemon/spf_log.hpp"
@@ -105,54 +115,22 @@ void reload() {
 // sessions that wait for their next command. Which of two waiting threads
 // the kernel hands a process signal to is not defined, so instead of racing
 // it, the daemon takes sigwait() from libmilter (below): libmilter's signal
-// thread stays parked until the daemon has drained and called smfi_stop(),
-// and every signal goes to our thread, which waits with sigwaitinfo().
-std::mutex g_park_mutex;
-std::condition_variable g_park_cv;
-bool g_release_libmilter = false;
+// thread stays parked for good, and every signal goes to our thread, which
+// waits with sigwaitinfo().
+//
+// The stop does not go through libmilter either. smfi_stop() closes the
+// listening socket under a lock that libmilter's listener holds for its
+// whole accept poll of up to 5 s, and the listener destroys that lock, and
+// libmilter's atexit handler its other one, while a stopping thread may
+// still be using them (ThreadSanitizer reports each). After the drain no
+// session is left to serve, so the daemon ends the process itself: it
+// removes its pid file and unix socket, runs the leak check in sanitizer
+// builds, and _exit()s, leaving libmilter's threads and their memory to the
+// kernel.
+std::string g_pidfile;
+std::optional<std::string> g_socket_path;
 
-void release_libmilter_signal_thread() {
-    {
-        std::lock_guard lock(g_park_mutex);
-        g_release_libmilter = true;
-    }
-    g_park_cv.notify_all();
-}
-
-// smfi_stop() marks libmilter as stopping at once, then closes the listening
-// socket, which needs the lock libmilter's listener holds while it waits up
-// to 5 s for a connection (MI_CHK_TIME in listener.c): a stop would take that
-// long. A connection to our own listening socket ends the wait; the listener
-// then sees the stop and leaves. Best effort: when we cannot connect (a unix
-// socket whose mode no longer lets us in after dropping privileges), the
-// stop takes the 5 s. The connections stay open until the stop is done
-// (the caller closes `opened`): one closed before libmilter accepted it
-// would make libmilter log an accept() error and sleep a second.
-void wake_listener(std::vector<int>& opened) {
-    for (int fd = 0; fd < 1024; ++fd) {
-        int listening = 0;
-        socklen_t len = sizeof listening;
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-        sockaddr_storage addr{};
-        socklen_t addr_len = sizeof addr;
-        if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
-        if (addr.ss_family == AF_INET) {
-            auto* in = reinterpret_cast<sockaddr_in*>(&addr);
-            if (in->sin_addr.s_addr == htonl(INADDR_ANY)) in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        } else if (addr.ss_family == AF_INET6) {
-            auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
-            if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) in6->sin6_addr = in6addr_loopback;
-        } else if (addr.ss_family != AF_UNIX) {
-            continue;
-        }
-        const int s = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (s < 0) continue;
-        (void)connect(s, reinterpret_cast<sockaddr*>(&addr), addr_len);
-        opened.push_back(s);
-    }
-}
-
-void drain_and_stop(std::chrono::seconds timeout) {
+[[noreturn]] void drain_and_exit(std::chrono::seconds timeout) {
     auto& registry = milter::Registry::instance();
     registry.start_draining();
     daemon_log::info("stopping: new connections get 421 4.3.2; waiting up to " +
@@ -160,22 +138,21 @@ void drain_and_stop(std::chrono::seconds timeout) {
                      " session(s) in flight");
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::atomic<bool> stopped{false};
-    std::thread stopper([&stopped] {
-        smfi_stop();
-        stopped = true;
-    });
-    // The wake-up must come after smfi_stop() has marked the stop, which
-    // happens on the other thread: repeat it until the stop went through.
-    std::vector<int> wake_ups;
-    for (int i = 0; i < 100 && !stopped; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(i == 0 ? 2 : 50));
-        if (!stopped) wake_listener(wake_ups);
-    }
-    stopper.join();
-    for (int fd : wake_ups) close(fd);
-    release_libmilter_signal_thread();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Sessions still open are cut short: the MTA then applies its
+    // milter_default_action (tempfail) to them.
+    const int left = registry.active_sessions();
+    daemon_log::info("stopped" + (left > 0 ? ", " + std::to_string(left) + " session(s) cut short after the drain timeout"
+                                           : std::string()));
+    if (!g_pidfile.empty()) unlink(g_pidfile.c_str());
+    struct stat st{};
+    if (g_socket_path && lstat(g_socket_path->c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(g_socket_path->c_str());
+    std::fflush(nullptr);
+#if CM_LEAK_CHECK
+    __lsan_do_leak_check();
+#endif
+    _exit(0);
 }
 
 void signal_thread() {
@@ -190,8 +167,7 @@ void signal_thread() {
             continue;
         }
         auto runtime = milter::Registry::instance().runtime();
-        drain_and_stop(runtime->config->milter.drain_timeout);
-        return;
+        drain_and_exit(runtime->config->milter.drain_timeout);
     }
 }
 
@@ -271,6 +247,11 @@ bool daemonize() {
 }  // namespace
 
 int run_daemon(int argc, char** argv) {
+    // OpenSSL (DKIM) would tear itself down in an atexit handler while
+    // libmilter's worker threads may still be alive and hold OpenSSL
+    // per-thread state; the daemon leaves that memory to the kernel at exit
+    // instead. The first OpenSSL call decides, so this comes first.
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
     Options opt;
     int c;
     opterr = 0;
@@ -383,6 +364,8 @@ int run_daemon(int argc, char** argv) {
     }
     if (!opt.user.empty() && !drop_privileges(opt.user)) return 1;
 
+    g_pidfile = opt.pidfile;
+    g_socket_path = path;
     if (!start_signal_thread()) {
         daemon_log::error(std::string("cannot set up signal handling: ") + std::strerror(errno));
         return 1;
@@ -392,32 +375,24 @@ int run_daemon(int argc, char** argv) {
                      std::to_string(loaded.runtime->config->connectors.connectors().size()) + " connectors, " +
                      std::to_string(loaded.runtime->config->accepted_domains.entries().size()) +
                      " accepted domains, authserv-id " + loaded.runtime->authserv_id + ")");
-    int rc = smfi_main();
-
-    // Normally the signal thread drained before stopping libmilter. If
-    // libmilter's own thread took the signal, its workers have stopped
-    // serving sessions: those still open are cut short, and the MTA answers
-    // them with its milter_default_action (tempfail).
-    int left = milter::Registry::instance().active_sessions();
-    daemon_log::info("stopped" + (left > 0 ? ", " + std::to_string(left) + " session(s) cut short after the drain timeout"
-                                           : std::string()));
+    // smfi_main() returns only when libmilter gives up (its listener failed);
+    // a signal ends the process in drain_and_exit().
+    const int rc = smfi_main();
+    daemon_log::error("libmilter stopped serving (smfi_main returned " + std::to_string(rc) + ")");
     if (!opt.pidfile.empty()) unlink(opt.pidfile.c_str());
-    return rc == MI_SUCCESS ? 0 : 1;
+    return 1;
 }
 
 }  // namespace daemon_main
 
 // libmilter's signal thread calls sigwait() for SIGHUP/SIGTERM/SIGINT; this
 // definition in the executable takes precedence over the C library's for
-// calls from libmilter. It parks that thread until the daemon releases it
-// after its own drain (see signal_thread), then reports SIGTERM so that
-// libmilter finishes its stop. Any other caller gets the real behaviour.
+// calls from libmilter. It parks that thread for good (see signal_thread:
+// the daemon drains and ends the process itself). Any other caller gets the
+// real behaviour.
 extern "C" int sigwait(const sigset_t* set, int* sig) {
     if (sigismember(set, SIGTERM) == 1) {
-        std::unique_lock lock(daemon_main::g_park_mutex);
-        daemon_main::g_park_cv.wait(lock, [] { return daemon_main::g_release_libmilter; });
-        *sig = SIGTERM;
-        return 0;
+        for (;;) pause();  // every signal is blocked in this thread
     }
     const int got = sigwaitinfo(set, nullptr);
     if (got < 0) return errno;
