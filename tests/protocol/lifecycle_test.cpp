@@ -918,6 +918,17 @@ TEST_F(PrivilegeTest, UnixSocketHasTheConfiguredModeAndGroup) {
     const gid_t mail_gid = gr->gr_gid;
     const std::string path = (dir_.path() / "milter.sock").string();
     ASSERT_NO_FATAL_FAILURE(start_with({"-R"}, "socket_mode = \"0660\"\nsocket_group = \"mail\"\n", "unix:" + path));
+    // The socket accepts connections as soon as libmilter opened it (owner
+    // only, umask 0177); mode and group are set just after, before the
+    // daemon logs that it is listening. Wait for that line (under
+    // ThreadSanitizer the gap was wide enough to see group root).
+    LogFollower log((dir_.path() / "daemon.log").string(), {" listening on "});
+    const auto deadline = Clock::now() + 10s;
+    while (log.count(0) == 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+        log.poll();
+    }
+    ASSERT_EQ(log.count(0), 1) << daemon_->log();
     struct stat st{};
     ASSERT_EQ(::lstat(path.c_str(), &st), 0) << path;
     EXPECT_TRUE(S_ISSOCK(st.st_mode));
