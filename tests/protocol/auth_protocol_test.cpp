@@ -53,26 +53,6 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-std::string describe(const Response& r) {
-    std::string s(milterclient::to_string(r.action));
-    if (!r.smtp_reply().empty()) s += " \"" + r.smtp_reply() + "\"";
-    if (r.quarantine) s += " quarantine \"" + *r.quarantine + "\"";
-    return s;
-}
-
-// Control characters shown visibly in failure messages.
-std::string visible(std::string_view s) {
-    std::string out;
-    for (const char c : s) {
-        if (c == '\r') out += "\\r";
-        else if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += "\\x" + std::to_string(static_cast<int>(c));
-        else out += c;
-    }
-    return out;
-}
-
 // ===========================================================================
 // An RFC 8601 section 2.2 parser for the checks (independent of src/auth).
 // ===========================================================================
@@ -579,17 +559,8 @@ const std::string DkimDaemonTest::kConfig = R"(
 [[accepted_domain]]
 domain = "shopping.example.net"
 type = "authoritative"
-
-[[connector]]
-name = "Default Frontend"
-bindings = ["0.0.0.0:25", "[::]:25"]
-remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
-permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
-auth_mechanisms = ["Tls", "BasicAuth", "BasicAuthRequireTLS"]
-tarpit_interval = 0
-[connector.deny]
-AnonymousUsers = ["Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender"]
-)";
+)" + internet_connector("Default Frontend", "tarpit_interval = 0\n[connector.deny]\n"
+                                     "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n");
 
 // ---- issue 4: DKIM and DMARC through the daemon ----
 
@@ -697,33 +668,23 @@ TEST_F(DmarcRejectDomainTest, AuthenticatedSessionIsNotVerifiedAndGetsAuthPass) 
 // header we write.
 // ===========================================================================
 
-const std::string kInjectionConfig = R"(
-[[accepted_domain]]
-domain = "contoso.com"
-type = "authoritative"
-
-[[connector]]
-name = "Default Frontend"
-bindings = ["0.0.0.0:25", "[::]:25"]
-remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
-permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
-tarpit_interval = 0
-)";
+const std::string kInjectionConfig =
+    authoritative_domain("contoso.com") + internet_connector("Default Frontend", "tarpit_interval = 0\n");
 
 struct Injection {
     const char* name = "";
     std::string helo = "mail.fabrikam.example";
     std::string mail_from = "<bob@fabrikam.example>";
     // A DKIM-Signature field value to add (none when empty).
-    std::string dkim_signature;
+    std::string dkim_signature{};
     // RFC 5321 has no such domain: the daemon may refuse the MAIL command
     // (501 5.1.3) instead of accepting it.
     bool invalid_mail_from = false;
     // When set: the property of our header that carries the injected text
     // ("smtp.helo", "header.s", ...) and the value it must parse back to,
     // intact (quoted and escaped, neither cut short nor spilling over).
-    std::string property;
-    std::string property_value;
+    std::string property{};
+    std::string property_value{};
 };
 
 // GoogleTest names a failing row with this.
@@ -735,111 +696,45 @@ std::string signature_with(const std::string& d, const std::string& s, const std
 }
 
 std::vector<Injection> injections() {
-    std::vector<Injection> v;
-    {
-        Injection i;
-        i.name = "HeloWithCrLf";
-        i.helo = "mail.fabrikam.example\r\nX-Injected: yes";
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "HeloWithLfAndResult";
-        i.helo = "mail.fabrikam.example\n; dkim=pass header.d=contoso.com";
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "HeloWithSemicolon";
-        i.helo = "mail.fabrikam.example; dkim=pass header.d=contoso.com";
-        i.property = "smtp.helo";
-        i.property_value = i.helo;
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "HeloWithQuote";
-        i.helo = "mail.fabrikam.example\"; dkim=pass header.d=\"contoso.com";
-        i.property = "smtp.helo";
-        i.property_value = i.helo;
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "HeloWithParenthesis";
-        i.helo = "mail.fabrikam.example(\"; dkim=pass";
-        i.property = "smtp.helo";
-        i.property_value = i.helo;
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "MailFromDomainWithSemicolon";
-        i.mail_from = "<bob@fabrikam.example;dkim=pass>";
-        i.invalid_mail_from = true;
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "MailFromDomainWithQuote";
-        i.mail_from = "<bob@fabrikam.example\"; dkim=pass>";
-        i.invalid_mail_from = true;
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "MailFromDomainWithCrLf";
-        i.mail_from = "<bob@fabrikam.example\r\n; dkim=pass>";
-        i.invalid_mail_from = true;
-        v.push_back(i);
-    }
-    {
+    // A HELO name that must come back intact in smtp.helo.
+    const auto helo_kept = [](const char* name, const std::string& helo) {
+        return Injection{.name = name, .helo = helo, .property = "smtp.helo", .property_value = helo};
+    };
+    // A MAIL FROM domain RFC 5321 does not allow.
+    const auto bad_mail_from = [](const char* name, const std::string& from) {
+        return Injection{.name = name, .mail_from = from, .invalid_mail_from = true};
+    };
+    return {
+        {.name = "HeloWithCrLf", .helo = "mail.fabrikam.example\r\nX-Injected: yes"},
+        {.name = "HeloWithLfAndResult", .helo = "mail.fabrikam.example\n; dkim=pass header.d=contoso.com"},
+        helo_kept("HeloWithSemicolon", "mail.fabrikam.example; dkim=pass header.d=contoso.com"),
+        helo_kept("HeloWithQuote", "mail.fabrikam.example\"; dkim=pass header.d=\"contoso.com"),
+        helo_kept("HeloWithParenthesis", "mail.fabrikam.example(\"; dkim=pass"),
+        bad_mail_from("MailFromDomainWithSemicolon", "<bob@fabrikam.example;dkim=pass>"),
+        bad_mail_from("MailFromDomainWithQuote", "<bob@fabrikam.example\"; dkim=pass>"),
+        bad_mail_from("MailFromDomainWithCrLf", "<bob@fabrikam.example\r\n; dkim=pass>"),
         // A quoted local part may hold all of these (RFC 5321 section 4.1.2);
         // smtp.mailfrom may carry the address or only its domain.
-        Injection i;
-        i.name = "MailFromQuotedLocalPartWithSemicolonAndQuote";
-        i.mail_from = "<\"bob\\\";dkim=pass\"@fabrikam.example>";
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "DkimSelectorWithQuote";
-        i.dkim_signature = signature_with("fabrikam.example", "sel\"dkim=pass");
-        i.property = "header.s";
-        i.property_value = "sel\"dkim=pass";
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "DkimSelectorWithParenthesisAndEquals";
-        i.dkim_signature = signature_with("fabrikam.example", "sel(x)=\"dkim=pass");
-        i.property = "header.s";
-        i.property_value = "sel(x)=\"dkim=pass";
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "DkimSelectorWithFold";
-        i.dkim_signature = signature_with("fabrikam.example", "sel\r\n\tdkim=pass");
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "DkimDomainWithQuote";
-        i.dkim_signature = signature_with("fabrikam.example\"dkim=pass", "sel");
-        i.property = "header.d";
-        i.property_value = "fabrikam.example\"dkim=pass";
-        v.push_back(i);
-    }
-    {
-        Injection i;
-        i.name = "DkimSignatureValueWithQuote";
-        i.dkim_signature = signature_with("fabrikam.example", "sel", "\"(dkim=pass");
-        i.property = "header.b";
-        i.property_value = "\"(dkim=p";  // RFC 8601 section 2.7.1: the first characters of b=
-        v.push_back(i);
-    }
-    return v;
+        {.name = "MailFromQuotedLocalPartWithSemicolonAndQuote", .mail_from = "<\"bob\\\";dkim=pass\"@fabrikam.example>"},
+        {.name = "DkimSelectorWithQuote",
+         .dkim_signature = signature_with("fabrikam.example", "sel\"dkim=pass"),
+         .property = "header.s",
+         .property_value = "sel\"dkim=pass"},
+        {.name = "DkimSelectorWithParenthesisAndEquals",
+         .dkim_signature = signature_with("fabrikam.example", "sel(x)=\"dkim=pass"),
+         .property = "header.s",
+         .property_value = "sel(x)=\"dkim=pass"},
+        {.name = "DkimSelectorWithFold", .dkim_signature = signature_with("fabrikam.example", "sel\r\n\tdkim=pass")},
+        {.name = "DkimDomainWithQuote",
+         .dkim_signature = signature_with("fabrikam.example\"dkim=pass", "sel"),
+         .property = "header.d",
+         .property_value = "fabrikam.example\"dkim=pass"},
+        // RFC 8601 section 2.7.1: header.b holds the first characters of b=.
+        {.name = "DkimSignatureValueWithQuote",
+         .dkim_signature = signature_with("fabrikam.example", "sel", "\"(dkim=pass"),
+         .property = "header.b",
+         .property_value = "\"(dkim=p"},
+    };
 }
 
 // One daemon serves every row (each on its own milter connection).

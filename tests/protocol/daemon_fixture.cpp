@@ -100,4 +100,55 @@ void DaemonTest::TearDown() {
     daemon_.reset();
 }
 
+std::string describe(const milterclient::Response& r) {
+    std::string s(milterclient::to_string(r.action));
+    if (!r.smtp_reply().empty()) s += " \"" + r.smtp_reply() + "\"";
+    if (r.quarantine) s += " quarantine \"" + *r.quarantine + "\"";
+    return s;
+}
+
+std::string visible(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (u < 0x20 || u == 0x7f) {
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string authoritative_domain(const std::string& domain) {
+    return "\n[[accepted_domain]]\ndomain = \"" + domain + "\"\ntype = \"authoritative\"\n";
+}
+
+std::string internet_connector(const std::string& name, const std::string& extra) {
+    return "\n[[connector]]\nname = \"" + name + "\"\n"
+           "bindings = [\"0.0.0.0:25\", \"[::]:25\"]\n"
+           "remote_ip_ranges = [\"0.0.0.0-255.255.255.255\", \"::/0\"]\n"
+           "permission_groups = [\"AnonymousUsers\", \"ExchangeUsers\", \"ExchangeServers\"]\n"
+           "auth_mechanisms = [\"Tls\", \"BasicAuth\", \"BasicAuthRequireTLS\"]\n" +
+           extra;
+}
+
+std::string anonymous_relay(const std::string& ranges, const std::string& extra, const std::string& name) {
+    return "\n[[connector]]\nname = \"" + name + "\"\n"
+           "bindings = [\"10.0.0.50:25\"]\n"
+           "remote_ip_ranges = [" + ranges + "]\n"
+           "permission_groups = [\"AnonymousUsers\"]\n" +
+           extra +
+           "[connector.grant]\nAnonymousUsers = [\"Ms-Exch-SMTP-Accept-Any-Recipient\"]\n";
+}
+
 }  // namespace protocol_test

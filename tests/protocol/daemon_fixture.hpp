@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -52,5 +53,31 @@ protected:
 
 // The static zone every test uses.
 extern const char* const kZone;
+
+// ---- Helpers shared by the protocol test files ----
+
+// Exchange's reply texts (issue 2, "Exchange semantics to reproduce").
+inline constexpr const char* kRelayDenied = "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain";
+inline constexpr const char* kTooLarge = "552 5.3.4 Message size exceeds fixed maximum message size";
+
+// A milter response in a failure message: action, SMTP reply, quarantine.
+std::string describe(const milterclient::Response& r);
+// `s` with CR, LF and TAB spelled out and other control bytes as \xNN.
+std::string visible(std::string_view s);
+
+// Configuration pieces (TOML), as an administrator would write them.
+// One authoritative accepted domain.
+std::string authoritative_domain(const std::string& domain);
+// Exchange's internet-facing receive connector (its "Default Frontend"):
+// port 25 on every address, every client, the AnonymousUsers, ExchangeUsers
+// and ExchangeServers groups and Exchange's auth mechanisms. `extra` adds
+// lines at the end of its table (keys first, then [connector.grant] or
+// [connector.deny]).
+std::string internet_connector(const std::string& name, const std::string& extra);
+// Exchange's "anonymous relay" connector: 10.0.0.50:25 for the devices at
+// `ranges` (a TOML array body), Accept-Any-Recipient granted to
+// AnonymousUsers; `extra` adds keys before the grant.
+std::string anonymous_relay(const std::string& ranges, const std::string& extra,
+                            const std::string& name = "Anonymous Relay");
 
 }  // namespace protocol_test

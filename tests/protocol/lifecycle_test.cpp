@@ -47,9 +47,6 @@ using milterclient::EomResult;
 using milterclient::Response;
 using Clock = std::chrono::steady_clock;
 
-// ---- Exchange reply texts (issue 2) ----
-constexpr const char* kRelayDenied = "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain";
-constexpr const char* kTooLarge = "552 5.3.4 Message size exceeds fixed maximum message size";
 // Issue 2/7 and connector-milter(8): new connections during the drain.
 constexpr const char* kShuttingDownPrefix = "421 4.3.2 ";
 
@@ -77,36 +74,17 @@ max_inbound_connection_percentage_per_source = "unlimited"
 tarpit_interval = 0
 )";
 
-const std::string kAcceptedDomains = R"(
-[[accepted_domain]]
-domain = "contoso.com"
-type = "authoritative"
-)";
+const std::string kAcceptedDomains = authoritative_domain("contoso.com");
 
 // Exchange's "Default Frontend", with a 1 KB size limit so that the SIGTERM
 // test can have messages that must be refused at end of message.
-const std::string kDefaultFrontend = R"(
-[[connector]]
-name = "Default Frontend"
-bindings = ["0.0.0.0:25", "[::]:25"]
-remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
-permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
-auth_mechanisms = ["Tls", "BasicAuth", "BasicAuthRequireTLS"]
-max_message_size = "1KB"
-)" + kNoConnectionLimits;
+const std::string kDefaultFrontend =
+    internet_connector("Default Frontend", "max_message_size = \"1KB\"\n" + kNoConnectionLimits);
 
 // An "Anonymous Relay" receive connector for the devices in `ranges`
 // (TOML array items, e.g. "\"10.0.0.80\"").
 std::string anonymous_relay(const std::string& ranges, const std::string& name = "Anonymous Relay") {
-    return R"(
-[[connector]]
-name = ")" + name + R"("
-bindings = ["10.0.0.50:25"]
-remote_ip_ranges = [)" + ranges + R"(]
-permission_groups = ["AnonymousUsers"]
-)" + kNoConnectionLimits + R"([connector.grant]
-AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
-)";
+    return protocol_test::anonymous_relay(ranges, kNoConnectionLimits, name);
 }
 
 SmtpClient client_at(const std::string& ip, std::uint16_t port = 40001) {
@@ -116,12 +94,6 @@ SmtpClient client_at(const std::string& ip, std::uint16_t port = 40001) {
     c.port = port;
     c.helo = "device.contoso.com";
     return c;
-}
-
-std::string describe(const Response& r) {
-    std::string s(milterclient::to_string(r.action));
-    if (!r.smtp_reply().empty()) s += " \"" + r.smtp_reply() + "\"";
-    return s;
 }
 
 std::string seconds(Clock::duration d) {

@@ -38,42 +38,19 @@ using milterclient::Response;
 using Clock = std::chrono::steady_clock;
 
 // ---- Exchange reply texts (issue 2, "Exchange semantics to reproduce") ----
-constexpr const char* kRelayDenied = "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain";
 constexpr const char* kNoConnector = "421 4.3.2 Service not available";
-constexpr const char* kTooLarge = "552 5.3.4 Message size exceeds fixed maximum message size";
 
 // ---- Configuration pieces ----
-const std::string kAcceptedDomains = R"(
-[[accepted_domain]]
-domain = "contoso.com"
-type = "authoritative"
-)";
+const std::string kAcceptedDomains = authoritative_domain("contoso.com");
 
 // Exchange's "Default Frontend" receive connector, with a small size limit so
 // that the size tests need no big messages.
-const std::string kDefaultFrontend = R"(
-[[connector]]
-name = "Default Frontend"
-bindings = ["0.0.0.0:25", "[::]:25"]
-remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
-permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
-auth_mechanisms = ["Tls", "BasicAuth", "BasicAuthRequireTLS"]
-max_message_size = "1KB"
-tarpit_interval = 0
-)";
+const std::string kDefaultFrontend =
+    internet_connector("Default Frontend", "max_message_size = \"1KB\"\ntarpit_interval = 0\n");
 
 // Exchange's "anonymous relay" receive connector for a device at `ranges`.
 std::string anonymous_relay(const std::string& ranges) {
-    return R"(
-[[connector]]
-name = "Anonymous Relay"
-bindings = ["10.0.0.50:25"]
-remote_ip_ranges = [)" + ranges + R"(]
-permission_groups = ["AnonymousUsers"]
-tarpit_interval = 0
-[connector.grant]
-AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
-)";
+    return protocol_test::anonymous_relay(ranges, "tarpit_interval = 0\n");
 }
 
 // A partner or appliance that Exchange treats as one of its own servers
@@ -115,12 +92,6 @@ void drain(milterclient::Session& s, std::chrono::milliseconds quiet) {
     } catch (const milterclient::Error&) {
         // closed: nothing more to drain
     }
-}
-
-std::string describe(const Response& r) {
-    std::string s(milterclient::to_string(r.action));
-    if (!r.smtp_reply().empty()) s += " \"" + r.smtp_reply() + "\"";
-    return s;
 }
 
 // ===========================================================================

@@ -31,28 +31,6 @@ using milterclient::EomResult;
 using milterclient::Response;
 using Clock = std::chrono::steady_clock;
 
-std::string describe(const Response& r) {
-    std::string s(milterclient::to_string(r.action));
-    if (!r.smtp_reply().empty()) s += " \"" + r.smtp_reply() + "\"";
-    return s;
-}
-
-std::string visible(std::string_view s) {
-    std::string out;
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            static const char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 // The enhanced status code (RFC 3463) of a reply "550 5.7.54 text", or "".
 std::string enhanced_code(const std::string& reply) {
     const std::size_t sp = reply.find(' ');
@@ -84,16 +62,8 @@ type = "authoritative"
 domain = "*.wild.example"
 type = "authoritative"
 
-[[connector]]
-name = "Internet Frontend"
-bindings = ["0.0.0.0:25", "[::]:25"]
-remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
-permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
-auth_mechanisms = ["Tls", "BasicAuth", "BasicAuthRequireTLS"]
-tarpit_interval = 0
-[connector.deny]
-AnonymousUsers = ["Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender"]
-)";
+)" + internet_connector("Internet Frontend", "tarpit_interval = 0\n[connector.deny]\n"
+                                      "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n");
 
 struct RelayTrick {
     const char* name;
@@ -235,18 +205,8 @@ TEST_F(NullSenderTest, NullSenderDeliversToAcceptedDomain) {
 
 class TarpitTest : public DaemonTest {};
 
-const std::string kTarpitConfig = R"(
-[[accepted_domain]]
-domain = "contoso.com"
-type = "authoritative"
-
-[[connector]]
-name = "Default Frontend"
-bindings = ["0.0.0.0:25", "[::]:25"]
-remote_ip_ranges = ["0.0.0.0-255.255.255.255", "::/0"]
-permission_groups = ["AnonymousUsers", "ExchangeUsers", "ExchangeServers"]
-tarpit_interval = "3s"
-)";
+const std::string kTarpitConfig =
+    authoritative_domain("contoso.com") + internet_connector("Default Frontend", "tarpit_interval = \"3s\"\n");
 
 TEST_F(TarpitTest, TarpittedRefusalDoesNotBlockAnotherSession) {
     ASSERT_NO_FATAL_FAILURE(start_daemon(kTarpitConfig));
