@@ -25,9 +25,9 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <stdexcept>
 
 #include "auth/dkim_key_cache.hpp"
-#include <stdexcept>
 
 namespace auth {
 
@@ -56,39 +56,33 @@ std::string c_str_or_empty(const unsigned char* s) {
     return s == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(s));
 }
 
+// Where the first LF at or after `from` that does not follow a CR is, or
+// npos. `prev_cr`: the byte before `text` (the end of the previous chunk)
+// was a CR.
+std::size_t bare_lf(std::string_view text, std::size_t from, bool prev_cr) {
+    while (from < text.size()) {
+        const void* hit = std::memchr(text.data() + from, '\n', text.size() - from);
+        if (!hit) return std::string_view::npos;
+        const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+        if (lf == 0 ? !prev_cr : text[lf - 1] != '\r') return lf;
+        from = lf + 1;
+    }
+    return std::string_view::npos;
+}
+
 // Appends `text` with every bare LF turned into CRLF. `prev_cr` carries
 // "the last byte appended was CR" across calls (a CRLF may be split between
 // two body chunks).
 void append_crlf(std::string& out, std::string_view text, bool& prev_cr) {
-    // Copies runs between line feeds at once; only a bare LF costs a byte.
+    // Copies the runs between bare LFs at once; only a bare LF costs a byte.
     std::size_t start = 0;
-    while (start < text.size()) {
-        const void* hit = std::memchr(text.data() + start, '\n', text.size() - start);
-        const std::size_t lf = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - text.data())
-                                   : text.size();
+    for (std::size_t lf = bare_lf(text, 0, prev_cr); lf != std::string_view::npos; lf = bare_lf(text, lf + 1, false)) {
         out.append(text.data() + start, lf - start);
-        if (lf == text.size()) break;
-        const bool cr_before = lf > start ? text[lf - 1] == '\r' : prev_cr;
-        if (!cr_before) out += '\r';
-        out += '\n';
+        out += "\r\n";
         start = lf + 1;
-        prev_cr = false;
     }
+    out.append(text.data() + start, text.size() - start);
     if (!text.empty()) prev_cr = text.back() == '\r';
-}
-
-// True when every LF in `text` already follows a CR (the usual case: MTAs
-// pass the body in SMTP's CRLF form), so it can go to libopendkim as it is.
-bool crlf_clean(std::string_view text, bool prev_cr) {
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const void* hit = std::memchr(text.data() + start, '\n', text.size() - start);
-        if (!hit) return true;
-        const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
-        if (lf == 0 ? !prev_cr : text[lf - 1] != '\r') return false;
-        start = lf + 1;
-    }
-    return true;
 }
 
 }  // namespace
@@ -379,7 +373,7 @@ void DkimVerifier::Message::body(std::string_view chunk) {
     State& st = *state_;
     if (!st.eoh_done) end_of_headers();
     if (st.finished || st.eoh_status != DKIM_STAT_OK || chunk.empty()) return;
-    if (crlf_clean(chunk, st.prev_cr)) {
+    if (bare_lf(chunk, 0, st.prev_cr) == std::string_view::npos) {
         // libopendkim only reads the buffer; no copy for clean chunks.
         st.prev_cr = chunk.back() == '\r';
         (void)dkim_body(st.dkim.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data())),
