@@ -762,6 +762,7 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
     }
     if (t.get("remote_ip_ranges_file") != nullptr) has_ranges_key = true;
     if (const auto path = get_path(t, "remote_ip_ranges_file", where, true)) {
+        config_.ranges_files.push_back(*path);
         std::vector<std::string> lines;
         if (!read_lines(*path, &lines)) {
             error(*t.get("remote_ip_ranges_file"), "connector.remote_ip_ranges_file: cannot read " + *path);
@@ -948,7 +949,7 @@ void Loader::load_dns(const toml::node& node) {
     if (const auto v = get_duration(*t, "message_time_budget", "dns", milliseconds(1), milliseconds(600'000)))
         d.message_time_budget = *v;
     if (d.offline && d.static_zone.empty() && t->get("static_zone") == nullptr)
-        config_.notes.push_back(file_ + ": dns.offline without dns.static_zone: every name is NXDOMAIN");
+        config_.warnings.push_back(file_ + ": dns.offline without dns.static_zone: every name is NXDOMAIN");
 }
 
 void Loader::load_spf(const toml::node& node) {
@@ -1025,11 +1026,11 @@ LoadResult Loader::run(std::string_view text) {
         config_.milter.authserv_id = local_host_name();
         if (config_.milter.authserv_id.empty()) {
             config_.milter.authserv_id = "localhost";
-            config_.notes.push_back(file_ + ": the host has no name: authserv_id is \"localhost\"; set milter.authserv_id");
+            config_.warnings.push_back(file_ + ": the host has no name: authserv_id is \"localhost\"; set milter.authserv_id");
         }
     }
     if (config_.accepted_domains.empty())
-        config_.notes.push_back(file_ + ": no [[accepted_domain]]: every recipient is a relay recipient");
+        config_.warnings.push_back(file_ + ": no [[accepted_domain]]: every recipient is a relay recipient");
 
     if (!errors_.empty()) {
         // In file order: the configuration file's errors by line, then those

@@ -29,6 +29,12 @@ struct Config {
     // What loading found out that the administrator should see in the log
     // (accepted domains discovered from the MTA, ignored settings).
     std::vector<std::string> notes;
+    // What is probably a mistake although the config loads (no accepted
+    // domain, a host without a name): logged at LOG_WARNING.
+    std::vector<std::string> warnings;
+    // Every connector's remote_ip_ranges_file: who may relay is decided by
+    // them, so the daemon checks their permissions like the config's own.
+    std::vector<std::string> ranges_files;
 };
 
 struct ConfigError {

@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include <fcntl.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -40,6 +42,7 @@
 #include "daemon/config_loader.hpp"
 #include "daemon/log.hpp"
 #include "milter/adapter.hpp"
+#include "util/plural.hpp"
 
 namespace daemon_main {
 
@@ -47,6 +50,7 @@ namespace {
 
 struct Options {
     std::string config_path = kDefaultConfigPath;
+    bool config_given = false;  // -c: the file must exist
     bool foreground = false;
     bool check_only = false;
     bool print_default = false;
@@ -60,15 +64,18 @@ void usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: connector-milter [-c FILE] [-f] [-n] [-p SOCKET] [-u USER[:GROUP] | -R] [-P PIDFILE] [-V] [-d]\n"
                  "       connector-milter explain [-c FILE] --local ADDR:PORT --client IP [options]\n"
-                 "  -c FILE   configuration (default %s; if absent, the embedded default policy)\n"
+                 "  -c FILE   configuration; it must exist and be readable. Without -c: %s,\n"
+                 "            or the embedded default policy when that file does not exist\n"
                  "  -f        stay in the foreground and log to stderr\n"
                  "  -n        check the configuration and exit (non-zero with file:line: message on error)\n"
                  "  -p SOCKET listen on SOCKET: inet:PORT@HOST, inet6:PORT@HOST, unix:/path or local:/path\n"
                  "  -u USER[:GROUP]  drop privileges to USER after opening the socket\n"
                  "  -R        keep running as root (refused otherwise when started as root without -u)\n"
-                 "  -P FILE   write the process id to FILE\n"
+                 "  -P FILE   write the process id to FILE (with -u, in a folder USER may write to,\n"
+                 "            so that it can be removed at exit; a missing last folder is created)\n"
                  "  -d        print the embedded default configuration for this host and exit\n"
-                 "  -V        print the version and exit\n",
+                 "  -V, --version  print the version and exit\n"
+                 "  -h, --help     print this help and exit\n",
                  kDefaultConfigPath);
 }
 
@@ -95,19 +102,34 @@ std::optional<std::string> unix_path(const std::string& spec) {
 }
 
 std::string g_config_path;
+// Whether a reload may fall back to the embedded default: only when it runs
+// already (no -c, no default file). A policy read from a file is never
+// replaced by another one because the file went missing.
+std::atomic<bool> g_reload_may_embed{false};
+
+void log_findings(const Loaded& loaded) {
+    for (auto& w : loaded.warnings) daemon_log::warning(w);
+    for (auto& n : loaded.notes) daemon_log::info(n);
+}
+
+std::string policy_summary(const Loaded& loaded) {
+    const auto& config = *loaded.runtime->config;
+    return util::count_of(config.connectors.connectors().size(), "connector") + ", " +
+           util::count_of(config.accepted_domains.entries().size(), "accepted domain");
+}
 
 void reload() {
-    auto loaded = load(g_config_path);
+    auto loaded = load(g_config_path, g_reload_may_embed ? MissingFile::MeansEmbeddedDefault : MissingFile::IsAnError);
     if (!loaded.runtime) {
         daemon_log::error("reload of " + g_config_path + " failed; keeping the running configuration:");
         for (auto& e : loaded.errors) daemon_log::error("  " + e);
         return;
     }
-    for (auto& n : loaded.notes) daemon_log::info(n);
+    log_findings(loaded);
     milter::Registry::instance().set_runtime(loaded.runtime);
+    g_reload_may_embed = loaded.embedded;
     daemon_log::info("reloaded " + (loaded.embedded ? std::string("the embedded default policy") : g_config_path) +
-                     ": " + std::to_string(loaded.runtime->config->connectors.connectors().size()) +
-                     " connector(s); new connections use it, sessions in flight keep theirs");
+                     ": " + policy_summary(loaded) + "; new connections use it, sessions in flight keep theirs");
 }
 
 // Signals. libmilter starts a thread of its own that waits with sigwait()
@@ -127,24 +149,41 @@ void reload() {
 // removes its pid file and unix socket, runs the leak check in sanitizer
 // builds, and _exit()s, leaving libmilter's threads and their memory to the
 // kernel.
-std::string g_pidfile;
 std::optional<std::string> g_socket_path;
+
+// The pid file. It is written as root before -u drops privileges, and
+// removed at exit as USER: that needs write access to its folder, so a
+// missing last folder is created for USER. Where USER cannot remove the file
+// (a folder only root may write to), the descriptor kept open from before
+// the drop empties it, so that no stale process id is left behind.
+std::string g_pidfile;
+int g_pidfile_fd = -1;
+
+void remove_pidfile() {
+    if (g_pidfile.empty()) return;
+    if (unlink(g_pidfile.c_str()) == 0 || errno == ENOENT) return;
+    // check_pidfile_removable() warned at start; leave no stale process id.
+    if (g_pidfile_fd >= 0) (void)!ftruncate(g_pidfile_fd, 0);
+}
 
 [[noreturn]] void drain_and_exit(std::chrono::seconds timeout) {
     auto& registry = milter::Registry::instance();
     registry.start_draining();
     daemon_log::info("stopping: new connections get 421 4.3.2; waiting up to " +
-                     std::to_string(timeout.count()) + " s for " + std::to_string(registry.active_sessions()) +
-                     " session(s) in flight");
+                     std::to_string(timeout.count()) + " s for " +
+                     util::count_of(static_cast<std::size_t>(registry.active_sessions()), "session") + " in flight");
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     // Sessions still open are cut short: the MTA then applies its
     // milter_default_action (tempfail) to them.
     const int left = registry.active_sessions();
-    daemon_log::info("stopped" + (left > 0 ? ", " + std::to_string(left) + " session(s) cut short after the drain timeout"
-                                           : std::string()));
-    if (!g_pidfile.empty()) unlink(g_pidfile.c_str());
+    if (left > 0)
+        daemon_log::warning("stopped, " + util::count_of(static_cast<std::size_t>(left), "session") +
+                            " cut short after the drain timeout");
+    else
+        daemon_log::info("stopped");
+    remove_pidfile();
     struct stat st{};
     if (g_socket_path && lstat(g_socket_path->c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(g_socket_path->c_str());
@@ -195,7 +234,14 @@ void disable_nagle_on_listeners() {
     }
 }
 
-bool drop_privileges(const std::string& spec) {
+struct User {
+    std::string name;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+// -u USER[:GROUP]; logs why not.
+std::optional<User> find_user(const std::string& spec) {
     std::string user = spec, group;
     if (auto colon = spec.find(':'); colon != std::string::npos) {
         user = spec.substr(0, colon);
@@ -205,27 +251,71 @@ bool drop_privileges(const std::string& spec) {
     passwd* pw = getpwnam(user.c_str());
     if (!pw) {
         daemon_log::error("-u " + spec + ": no such user " + user);
-        return false;
+        return std::nullopt;
     }
-    gid_t gid = pw->pw_gid;
+    User found{pw->pw_name, pw->pw_uid, pw->pw_gid};
     if (!group.empty()) {
         struct group* gr = getgrnam(group.c_str());
         if (!gr) {
             daemon_log::error("-u " + spec + ": no such group " + group);
-            return false;
+            return std::nullopt;
         }
-        gid = gr->gr_gid;
+        found.gid = gr->gr_gid;
     }
+    return found;
+}
+
+bool drop_privileges(const std::string& spec, const User& user) {
     if (getuid() != 0) {
-        if (getuid() == pw->pw_uid) return true;
+        if (getuid() == user.uid) return true;
         daemon_log::error("-u " + spec + ": only root can change user");
         return false;
     }
-    if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+    if (initgroups(user.name.c_str(), user.gid) != 0 || setgid(user.gid) != 0 || setuid(user.uid) != 0) {
         daemon_log::error("-u " + spec + ": cannot change to that user: " + std::strerror(errno));
         return false;
     }
     return true;
+}
+
+std::string folder_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Writes the pid file before the drop to `user` (if any). A missing last
+// folder is created for that user. O_NOFOLLOW: the folder may belong to the
+// unprivileged user, who must not be able to point root at another file.
+void write_pidfile(const std::string& path, const std::optional<User>& user) {
+    const std::string folder = folder_of(path);
+    struct stat st{};
+    if (stat(folder.c_str(), &st) != 0 && errno == ENOENT) {
+        if (mkdir(folder.c_str(), 0755) != 0)
+            daemon_log::warning("cannot create the pid file's folder " + folder + ": " + std::strerror(errno));
+        else if (user && geteuid() == 0 && chown(folder.c_str(), user->uid, user->gid) != 0)
+            daemon_log::warning("cannot give " + folder + " to " + user->name + ": " + std::strerror(errno));
+    }
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        daemon_log::warning("cannot write pid file " + path + ": " + std::strerror(errno));
+        return;
+    }
+    const std::string pid = std::to_string(getpid()) + "\n";
+    if (::write(fd, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
+        daemon_log::warning("cannot write pid file " + path + ": " + std::strerror(errno));
+    g_pidfile = path;
+    g_pidfile_fd = fd;
+}
+
+// After the drop: can this process remove its pid file at exit?
+void check_pidfile_removable(const std::string& user) {
+    if (g_pidfile.empty()) return;
+    const std::string folder = folder_of(g_pidfile);
+    if (access(folder.c_str(), W_OK | X_OK) == 0) return;
+    daemon_log::warning("pid file " + g_pidfile + ": " + user + " may not write to " + folder +
+                        ", so the file cannot be removed at exit (it will be emptied instead); give -P a path in a "
+                        "folder " + user + " may write to, e.g. /run/connector-milter/connector-milter.pid");
 }
 
 bool daemonize() {
@@ -255,9 +345,14 @@ int run_daemon(int argc, char** argv) {
     Options opt;
     int c;
     opterr = 0;
-    while ((c = getopt(argc, argv, "c:fnp:u:P:RVdh")) != -1) {
+    static const option long_options[] = {
+        {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
+    while ((c = getopt_long(argc, argv, "c:fnp:u:P:RVdh", long_options, nullptr)) != -1) {
         switch (c) {
-            case 'c': opt.config_path = optarg; break;
+            case 'c':
+                opt.config_path = optarg;
+                opt.config_given = true;
+                break;
             case 'f': opt.foreground = true; break;
             case 'n': opt.check_only = true; break;
             case 'p': opt.socket = optarg; break;
@@ -268,7 +363,10 @@ int run_daemon(int argc, char** argv) {
             case 'V': std::printf("connector-milter %s\n", PACKAGE_VERSION); return 0;
             case 'h': usage(stdout); return 0;
             default:
-                std::fprintf(stderr, "connector-milter: unknown option or missing argument: -%c\n", optopt);
+                if (optopt != 0)
+                    std::fprintf(stderr, "connector-milter: unknown option or missing argument: -%c\n", optopt);
+                else
+                    std::fprintf(stderr, "connector-milter: unknown option: %s\n", argv[optind - 1]);
                 usage(stderr);
                 return 2;
         }
@@ -286,21 +384,25 @@ int run_daemon(int argc, char** argv) {
     daemon_log::init(opt.foreground || opt.check_only);
     route_libspf2_messages();
     g_config_path = opt.config_path;
-    auto loaded = load(opt.config_path);
+    auto loaded = load(opt.config_path, opt.config_given ? MissingFile::IsAnError : MissingFile::MeansEmbeddedDefault);
     if (!loaded.runtime) {
-        for (auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+        for (auto& e : loaded.errors) {
+            // In the foreground the log is stderr already.
+            if (opt.check_only || !opt.foreground) std::fprintf(stderr, "%s\n", e.c_str());
+            if (!opt.check_only) daemon_log::error(e);
+        }
         if (!opt.check_only) daemon_log::error("configuration has errors; not starting");
         return 1;
     }
     if (opt.check_only) {
+        for (auto& w : loaded.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
         for (auto& n : loaded.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
-        std::printf("%s: OK (%zu connectors, %zu accepted domains)\n",
-                    loaded.embedded ? "(embedded default)" : opt.config_path.c_str(),
-                    loaded.runtime->config->connectors.connectors().size(),
-                    loaded.runtime->config->accepted_domains.entries().size());
+        std::printf("%s: OK (%s)\n", loaded.embedded ? "(embedded default)" : opt.config_path.c_str(),
+                    policy_summary(loaded).c_str());
         return 0;
     }
-    for (auto& n : loaded.notes) daemon_log::info(n);
+    log_findings(loaded);
+    g_reload_may_embed = loaded.embedded;
     // A filter that parses every byte a client sends should not do so as
     // root: refuse unless told where to go (-u) or told explicitly (-R).
     if (geteuid() == 0 && opt.user.empty() && !opt.stay_root) {
@@ -354,32 +456,31 @@ int run_daemon(int argc, char** argv) {
         daemon_log::error(std::string("cannot become a daemon: ") + std::strerror(errno));
         return 1;
     }
-    if (!opt.pidfile.empty()) {
-        if (std::FILE* f = std::fopen(opt.pidfile.c_str(), "w")) {
-            std::fprintf(f, "%d\n", static_cast<int>(getpid()));
-            std::fclose(f);
-        } else {
-            daemon_log::warning("cannot write pid file " + opt.pidfile + ": " + std::strerror(errno));
+    std::optional<User> user;
+    if (!opt.user.empty() && !(user = find_user(opt.user))) return 1;
+    if (!opt.pidfile.empty()) write_pidfile(opt.pidfile, user);
+    if (user) {
+        if (!drop_privileges(opt.user, *user)) {
+            remove_pidfile();
+            return 1;
         }
+        check_pidfile_removable(user->name);
     }
-    if (!opt.user.empty() && !drop_privileges(opt.user)) return 1;
 
-    g_pidfile = opt.pidfile;
     g_socket_path = path;
     if (!start_signal_thread()) {
         daemon_log::error(std::string("cannot set up signal handling: ") + std::strerror(errno));
+        remove_pidfile();
         return 1;
     }
     daemon_log::info(std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket + " with " +
                      (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
-                     std::to_string(loaded.runtime->config->connectors.connectors().size()) + " connectors, " +
-                     std::to_string(loaded.runtime->config->accepted_domains.entries().size()) +
-                     " accepted domains, authserv-id " + loaded.runtime->authserv_id + ")");
+                     policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id + ")");
     // smfi_main() returns only when libmilter gives up (its listener failed);
     // a signal ends the process in drain_and_exit().
     const int rc = smfi_main();
     daemon_log::error("libmilter stopped serving (smfi_main returned " + std::to_string(rc) + ")");
-    if (!opt.pidfile.empty()) unlink(opt.pidfile.c_str());
+    remove_pidfile();
     return 1;
 }
 

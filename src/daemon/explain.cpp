@@ -58,6 +58,7 @@ int run_explain(int argc, char** argv) {
                 header_from, size;
     std::vector<std::string> rcpts;
     bool tls = false;
+    bool config_given = false;
     static const option long_options[] = {
         {"config", required_argument, nullptr, 'c'}, {"local", required_argument, nullptr, 'l'},
         {"client", required_argument, nullptr, 'C'}, {"auth", required_argument, nullptr, 'a'},
@@ -69,7 +70,10 @@ int run_explain(int argc, char** argv) {
     int c;
     while ((c = getopt_long(argc, argv, "c:h", long_options, nullptr)) != -1) {
         switch (c) {
-            case 'c': config_path = optarg; break;
+            case 'c':
+                config_path = optarg;
+                config_given = true;
+                break;
             case 'l': local_text = optarg; break;
             case 'C': client_text = optarg; break;
             case 'a': auth = optarg; break;
@@ -93,12 +97,13 @@ int run_explain(int argc, char** argv) {
         std::fprintf(stderr, "explain: --client needs an IP address\n");
         return 2;
     }
-    auto loaded = load(config_path);
+    auto loaded = load(config_path, config_given ? MissingFile::IsAnError : MissingFile::MeansEmbeddedDefault);
     if (!loaded.runtime) {
         for (auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
         return 2;
     }
     std::printf("configuration: %s\n", loaded.embedded ? "(embedded default)" : config_path.c_str());
+    for (auto& w : loaded.warnings) std::printf("  warning: %s\n", w.c_str());
     for (auto& n : loaded.notes) std::printf("  note: %s\n", n.c_str());
     std::printf("connection:    local %s, client %s\n\n", local_text.c_str(), facts.client->to_string().c_str());
 

@@ -1,11 +1,13 @@
 #include "daemon/log.hpp"
 
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -14,26 +16,57 @@ namespace daemon_log {
 
 namespace {
 std::atomic<bool> g_stderr{true};
+std::atomic<bool> g_journal{false};
 std::mutex g_stderr_mutex;
 std::string g_ident = "connector-milter";
 }  // namespace
 
+int syslog_priority(Level level) {
+    switch (level) {
+        case Level::Error: return LOG_ERR;
+        case Level::Warning: return LOG_WARNING;
+        case Level::Info: return LOG_INFO;
+        case Level::Debug: break;
+    }
+    return LOG_DEBUG;
+}
+
+// systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected
+// to the service's stderr (systemd.exec(5)). Comparing it with stderr itself
+// tells a service started by systemd from a child that merely inherited the
+// variable with another stderr (a terminal, a file).
+bool stderr_is_journal() {
+    const char* value = std::getenv("JOURNAL_STREAM");
+    if (value == nullptr) return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(value, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st{};
+    if (fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
 void init(bool to_stderr, std::string_view ident) {
     g_ident = std::string(ident);
     g_stderr = to_stderr;
+    g_journal = to_stderr && stderr_is_journal();
     if (!to_stderr) openlog(g_ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
 void write(Level level, std::string_view message) {
     if (!g_stderr) {
-        int priority = level == Level::Error     ? LOG_ERR
-                       : level == Level::Warning ? LOG_WARNING
-                       : level == Level::Info    ? LOG_INFO
-                                                 : LOG_DEBUG;
-        syslog(priority, "%.*s", static_cast<int>(message.size()), message.data());
+        syslog(syslog_priority(level), "%.*s", static_cast<int>(message.size()), message.data());
         return;
     }
     const char* tag = level == Level::Error ? "error: " : level == Level::Warning ? "warning: " : "";
+    if (g_journal) {
+        // The journal stamps every line and records the pid itself; a
+        // "<N>" prefix gives the line its syslog priority (sd-daemon(3)).
+        std::lock_guard lock(g_stderr_mutex);
+        std::fprintf(stderr, "<%d>%s%.*s\n", syslog_priority(level), tag, static_cast<int>(message.size()),
+                     message.data());
+        std::fflush(stderr);
+        return;
+    }
     std::time_t now = std::time(nullptr);
     std::tm tm{};
     localtime_r(&now, &tm);

@@ -1,4 +1,9 @@
 // Logging: syslog facility mail, or stderr when running in the foreground.
+// Levels: errors (the daemon cannot do what it was asked) at LOG_ERR,
+// warnings (it runs, but probably not as the administrator meant: unsafe
+// file permissions, the fallback policy, no accepted domains) at
+// LOG_WARNING, decisions and lifecycle at LOG_INFO. Under systemd (stderr is
+// the journal) the lines carry a "<N>" priority prefix and no time stamp.
 #pragma once
 #include <string_view>
 
@@ -6,6 +11,7 @@ namespace daemon_log {
 
 enum class Level { Error, Warning, Info, Debug };
 
+int syslog_priority(Level level);
 void init(bool to_stderr, std::string_view ident = "connector-milter");
 void write(Level level, std::string_view message);
 inline void error(std::string_view m) { write(Level::Error, m); }

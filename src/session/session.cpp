@@ -9,6 +9,7 @@
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
 #include "policy/address.hpp"
+#include "util/plural.hpp"
 
 namespace session {
 
@@ -358,8 +359,8 @@ Outcome Session::on_end_of_message() {
         return outcome;
     }
     policy::Verdict accepted;
-    accepted.reason = "accepted: " + std::to_string(message_->recipients.size()) + " recipient(s), " +
-                      std::to_string(message_->size) + " octets" + summary_;
+    accepted.reason = "accepted: " + util::count_of(message_->recipients.size(), "recipient") + ", " +
+                      util::count_of(message_->size, "octet") + summary_;
     log_line("EOM", accepted);
     reset_message();
     return outcome;

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +29,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -945,6 +948,285 @@ TEST_F(PrivilegeTest, WorldWritableStaticZoneIsReportedInTheLog) {
     config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
     ASSERT_NO_FATAL_FAILURE(start_written({"-R"}));
     EXPECT_FALSE(writable_warnings(zone).empty()) << "no warning about " << zone << "\n" << daemon_->log();
+}
+
+
+// ===========================================================================
+// (d) A missing or unreadable configuration file (issue 11, item 6)
+// ===========================================================================
+//
+// A typo in -c, or a file renamed while it is edited, must not turn into the
+// embedded default policy: a file named with -c must exist and be readable,
+// and a reload keeps the running policy when the file cannot be read. The
+// embedded default runs only without -c when the default file does not
+// exist, and then the daemon says so at warning level.
+
+// The lines of `text` that contain every one of `needles`.
+std::vector<std::string> lines_with(const std::string& text, const std::vector<std::string>& needles) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (std::all_of(needles.begin(), needles.end(),
+                        [&](const std::string& n) { return line.find(n) != std::string::npos; }))
+            out.push_back(line);
+    return out;
+}
+
+class ConfigFileTest : public LifecycleTest {
+protected:
+    void SetUp() override {
+        ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set: run through `make check`, or export "
+                                               "DAEMON=/path/to/build/connector-milter";
+    }
+    // -R when the tests run as root (the daemon refuses root without it).
+    static std::vector<std::string> root_flag() {
+        return ::geteuid() == 0 ? std::vector<std::string>{"-R"} : std::vector<std::string>{};
+    }
+};
+
+TEST_F(ConfigFileTest, CheckModeWithAMissingNamedFileFailsAndSaysWhy) {
+    const std::string missing = (dir_.path() / "connector-milter.conf.typo").string();
+    const CommandResult r = run_command({daemon_path(), "-n", "-c", missing}, 10s);
+    ASSERT_FALSE(r.timed_out) << "-n did not finish within 10 s";
+    EXPECT_TRUE(r.exited && r.exit_code != 0) << "exit " << r.exit_code << "\n" << r.output;
+    EXPECT_EQ(r.output.find("OK"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("embedded default"), std::string::npos) << r.output;
+    EXPECT_EQ(lines_with(r.output, {missing, std::strerror(ENOENT)}).size(), 1U)
+        << "expected one line naming " << missing << " and saying \"" << std::strerror(ENOENT) << "\":\n"
+        << r.output;
+}
+
+// Not only ENOENT: whatever keeps the file from being read is the reason
+// given (here a path through a regular file, ENOTDIR; root reads any file,
+// so a mode cannot make it unreadable for the test).
+TEST_F(ConfigFileTest, CheckModeWithAnUnreadableNamedFileFailsWithTheSystemsReason) {
+    const std::string file = dir_.write("plain", "not a folder\n");
+    const std::string path = file + "/connector-milter.conf";
+    const CommandResult r = run_command({daemon_path(), "-n", "-c", path}, 10s);
+    ASSERT_FALSE(r.timed_out);
+    EXPECT_TRUE(r.exited && r.exit_code != 0) << "exit " << r.exit_code << "\n" << r.output;
+    EXPECT_EQ(lines_with(r.output, {path, std::strerror(ENOTDIR)}).size(), 1U) << r.output;
+}
+
+TEST_F(ConfigFileTest, StartWithAMissingNamedFileRefusesToStart) {
+    const std::string missing = (dir_.path() / "connector-milter.conf.typo").string();
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    std::vector<std::string> argv{daemon_path(), "-f", "-c", missing, "-p", socket_spec_};
+    for (const auto& f : root_flag()) argv.push_back(f);
+    const CommandResult r = run_command(argv, 10s);
+    ASSERT_FALSE(r.timed_out) << "the daemon runs without its configuration file:\n" << r.output;
+    EXPECT_TRUE(r.exited && r.exit_code != 0) << "exit " << r.exit_code << "\n" << r.output;
+    EXPECT_EQ(r.output.find("listening on"), std::string::npos) << r.output;
+    EXPECT_FALSE(lines_with(r.output, {"error: ", missing, std::strerror(ENOENT)}).empty())
+        << "no error line naming the file and the reason:\n" << r.output;
+}
+
+// The file is removed (or renamed during an edit) and SIGUSR1 arrives: the
+// running policy stays (10.0.0.80 still relays, which the embedded default
+// would refuse) and the failure is logged as an error with the reason.
+TEST_F(ConfigFileTest, ReloadAfterTheFileWasRemovedKeepsThePolicyAndLogsAnError) {
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend + anonymous_relay("\"10.0.0.80\"")));
+    ASSERT_EQ(relay_session(socket_spec(), 0, 1, 1, nullptr).decision, Decision::Relayed) << daemon_->log();
+    ASSERT_EQ(::unlink(config_path_.c_str()), 0);
+    LogFollower log((dir_.path() / "daemon.log").string(), {"reload of ", "]: reloaded "});
+    daemon_->signal(SIGUSR1);
+    const auto deadline = Clock::now() + 10s;
+    while (log.count(0) == 0 && log.count(1) == 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+        log.poll();
+    }
+    EXPECT_EQ(log.count(1), 0) << "a reload without its file succeeded:\n" << daemon_->log();
+    ASSERT_EQ(log.count(0), 1) << "no reload outcome within 10 s:\n" << daemon_->log();
+    const std::string text = daemon_->log();
+    EXPECT_EQ(lines_with(text, {"error: ", "reload of " + config_path_, "failed"}).size(), 1U) << text;
+    EXPECT_EQ(lines_with(text, {"error: ", config_path_, std::strerror(ENOENT)}).size(), 1U) << text;
+    const SessionRecord after = relay_session(socket_spec(), 0, 1, 2, nullptr);
+    EXPECT_TRUE(after.error.empty()) << after.error;
+    EXPECT_EQ(after.decision, Decision::Relayed) << "the policy in force changed:\n" << text;
+}
+
+// ===========================================================================
+// (e) Operations (issue 11, item 9)
+// ===========================================================================
+
+// A relay connector's remote_ip_ranges_file decides who may relay, like
+// the configuration itself: a copy anyone may edit opens the relay.
+TEST_F(PrivilegeTest, WorldWritableRemoteIpRangesFileIsReportedAsAWarning) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    const std::string ranges = dir_.write("relay-hosts", "10.0.0.80\n");
+    ASSERT_EQ(::chmod(ranges.c_str(), 0666), 0);
+    config_path_ = dir_.write("connector-milter.conf",
+                              config_text(kAcceptedDomains + kDefaultFrontend +
+                                          "\n[[connector]]\nname = \"Relay From File\"\nbindings = [\"10.0.0.51:25\"]\n"
+                                          "remote_ip_ranges_file = \"" + ranges + "\"\n"
+                                          "permission_groups = [\"AnonymousUsers\"]\n"));
+    ASSERT_NO_FATAL_FAILURE(start_written({"-R"}));
+    EXPECT_FALSE(writable_warnings(ranges).empty()) << "no warning about " << ranges << "\n" << daemon_->log();
+}
+
+TEST_F(PrivilegeTest, WorldWritableSenderLoginMapIsReportedAsAWarning) {
+    const std::string map = dir_.write("sender-logins", "carol@contoso.com carol\n");
+    ASSERT_EQ(::chmod(map.c_str(), 0666), 0);
+    ASSERT_NO_FATAL_FAILURE(start_with({"-R"}, "sender_login_map = \"" + map + "\"\n"));
+    EXPECT_FALSE(writable_warnings(map).empty()) << "no warning about " << map << "\n" << daemon_->log();
+}
+
+// A file with safe permissions in a folder anyone may write to can be
+// replaced by anyone: the folder is reported.
+TEST_F(PrivilegeTest, ConfigInAWorldWritableFolderIsReportedAsAWarning) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    std::filesystem::create_directory(dir_.path() / "open");
+    const std::string folder = (dir_.path() / "open").string();
+    ASSERT_EQ(::chmod(folder.c_str(), 0777), 0);
+    config_path_ = dir_.write("open/connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
+    ASSERT_NO_FATAL_FAILURE(start_written({"-R"}));
+    std::vector<std::string> folder_lines;
+    for (const auto& line : writable_warnings(config_path_))
+        if (line.find(folder + " ") != std::string::npos) folder_lines.push_back(line);
+    EXPECT_EQ(folder_lines.size(), 1U) << "no warning about the folder " << folder << "\n" << daemon_->log();
+}
+
+// Under systemd (JOURNAL_STREAM names the daemon's stderr) the journal
+// stamps each line itself: no second time stamp, and a "<N>" prefix gives
+// each line its syslog priority (sd-daemon(3)): warnings 4, decisions and
+// lifecycle 6.
+TEST_F(PrivilegeTest, UnderSystemdLinesCarryTheirPriorityAndNoTimeStamp) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    // No accepted domain: a warning the administrator must see.
+    config_path_ = dir_.write("connector-milter.conf", config_text(kDefaultFrontend));
+    const std::string log_path = (dir_.path() / "daemon.log").string();
+    { std::ofstream create(log_path); }
+    struct stat st{};
+    ASSERT_EQ(::stat(log_path.c_str(), &st), 0);
+    const std::string stream = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    ::setenv("JOURNAL_STREAM", stream.c_str(), 1);
+    start_written({"-R"});
+    ::unsetenv("JOURNAL_STREAM");
+    if (HasFatalFailure()) return;
+    LogFollower follower(log_path, {" listening on "});
+    const auto deadline = Clock::now() + 10s;
+    while (follower.count(0) == 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+        follower.poll();
+    }
+    const std::string text = daemon_->log();
+    ASSERT_EQ(follower.count(0), 1) << text;
+    // What the stderr lines outside systemd start with: "Dec  4 05:14:03".
+    const std::regex time_stamp(R"(^<[0-7]>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} )");
+    std::istringstream in(text);
+    int lines = 0;
+    for (std::string line; std::getline(in, line); ++lines) {
+        ASSERT_TRUE(line.size() > 3 && line[0] == '<' && line[2] == '>' && line[1] >= '0' && line[1] <= '7')
+            << "no priority prefix: " << line;
+        EXPECT_FALSE(std::regex_search(line, time_stamp)) << "a second time stamp: " << line;
+        EXPECT_EQ(line.find("connector-milter["), std::string::npos) << "the journal records the pid itself: " << line;
+    }
+    EXPECT_GT(lines, 0);
+    EXPECT_EQ(lines_with(text, {"<4>warning: ", "no [[accepted_domain]]"}).size(), 1U) << text;
+    EXPECT_EQ(lines_with(text, {"<6>connector-milter ", " listening on "}).size(), 1U) << text;
+}
+
+
+// Without -c, and only when the default file does not exist, the embedded
+// default runs, and the daemon says so as a warning, not as a note.
+TEST_F(ConfigFileTest, WithoutDashCAndNoDefaultFileTheEmbeddedDefaultRunsWithAWarning) {
+    const char* default_path = "/etc/connector-milter/connector-milter.conf";
+    if (::access(default_path, F_OK) == 0) GTEST_SKIP() << default_path << " exists on this host";
+    const CommandResult r = run_command({daemon_path(), "-n"}, 30s);
+    ASSERT_FALSE(r.timed_out);
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << "exit " << r.exit_code << "\n" << r.output;
+    EXPECT_NE(r.output.find("(embedded default): OK"), std::string::npos) << r.output;
+    EXPECT_EQ(lines_with(r.output, {"warning: ", default_path, "embedded default"}).size(), 1U) << r.output;
+}
+
+// --help is how administrators ask; it is not a usage error.
+TEST_F(ConfigFileTest, HelpPrintsTheUsageAndExitsZero) {
+    for (const char* flag : {"--help", "-h"}) {
+        const CommandResult r = run_command({daemon_path(), flag}, 10s);
+        ASSERT_FALSE(r.timed_out) << flag;
+        EXPECT_TRUE(r.exited && r.exit_code == 0) << flag << ": exit " << r.exit_code << "\n" << r.output;
+        EXPECT_EQ(r.output.rfind("usage: connector-milter", 0), 0U) << flag << ":\n" << r.output;
+        EXPECT_NE(r.output.find("-c FILE"), std::string::npos) << flag << ":\n" << r.output;
+    }
+    const CommandResult bad = run_command({daemon_path(), "--no-such-option"}, 10s);
+    EXPECT_TRUE(bad.exited && bad.exit_code == 2) << "exit " << bad.exit_code << "\n" << bad.output;
+}
+
+// Counts read as English: "1 connector", "1 recipient", not "1 connectors"
+// or "1 recipient(s)".
+TEST_F(ConfigFileTest, CountsInMessagesAreSingularForOne) {
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend));
+    Mta mta(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(mta.connect().proceeds());
+    const EomResult r = mta.send(SimpleMessage{});
+    EXPECT_TRUE(r.proceeds()) << describe(r);
+    mta.quit();
+    LogFollower log((dir_.path() / "daemon.log").string(), {"accepted: "});
+    const auto deadline = Clock::now() + 10s;
+    while (log.count(0) == 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+        log.poll();
+    }
+    const std::string text = daemon_->log();
+    EXPECT_EQ(lines_with(text, {" listening on ", "(1 connector, 1 accepted domain, "}).size(), 1U) << text;
+    EXPECT_EQ(lines_with(text, {"accepted: 1 recipient, "}).size(), 1U) << text;
+    EXPECT_EQ(text.find("(s)"), std::string::npos) << text;
+    const CommandResult check = run_command({daemon_path(), "-n", "-c", config_path_}, 10s);
+    EXPECT_NE(check.output.find(": OK (1 connector, 1 accepted domain)"), std::string::npos) << check.output;
+}
+
+// -u with -P: the pid file is written as root, and removed at exit by the
+// unprivileged user. A missing last folder is created for that user (as
+// systemd's RuntimeDirectory would), so removing works.
+TEST_F(PrivilegeTest, PidFileInAFolderItCreatesForTheUserIsRemovedAfterSigterm) {
+    const passwd* pw = ::getpwnam("nobody");
+    if (pw == nullptr) GTEST_SKIP() << "no user nobody on this system";
+    const uid_t nobody = pw->pw_uid;
+    const std::string folder = (dir_.path() / "run").string();
+    const std::string pidfile = folder + "/connector-milter.pid";
+    ASSERT_NO_FATAL_FAILURE(start_with({"-u", "nobody", "-P", pidfile}));
+    std::string content;
+    const auto deadline = Clock::now() + 5s;
+    while (content.empty() && Clock::now() < deadline) {
+        std::ifstream in(pidfile);
+        std::getline(in, content);
+        if (content.empty()) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(content, std::to_string(daemon_->pid())) << pidfile;
+    struct stat st{};
+    ASSERT_EQ(::stat(folder.c_str(), &st), 0) << folder;
+    EXPECT_EQ(st.st_uid, nobody) << folder << " does not belong to nobody";
+    const CommandResult r = daemon_->stop(12s);
+    daemon_.reset();
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << "exit " << r.exit_code << "\n" << r.output;
+    EXPECT_NE(::access(pidfile.c_str(), F_OK), 0) << pidfile << " is still there after SIGTERM\n" << r.output;
+}
+
+// A folder only root may write to: the unprivileged daemon cannot remove
+// its pid file there. It says so at start, and at exit it empties the file
+// through the descriptor it kept, so that no stale process id remains.
+TEST_F(PrivilegeTest, PidFileTheUserCannotRemoveIsReportedAndEmptiedAtExit) {
+    if (::getpwnam("nobody") == nullptr) GTEST_SKIP() << "no user nobody on this system";
+    const std::string pidfile = (dir_.path() / "connector-milter.pid").string();  // dir_ is root's, 0755
+    ASSERT_NO_FATAL_FAILURE(start_with({"-u", "nobody", "-P", pidfile}));
+    LogFollower log((dir_.path() / "daemon.log").string(), {" listening on "});
+    const auto deadline = Clock::now() + 10s;
+    while (log.count(0) == 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+        log.poll();
+    }
+    EXPECT_EQ(lines_with(daemon_->log(), {"warning: ", "pid file " + pidfile, "cannot be removed"}).size(), 1U)
+        << daemon_->log();
+    const CommandResult r = daemon_->stop(12s);
+    daemon_.reset();
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << "exit " << r.exit_code << "\n" << r.output;
+    std::ifstream in(pidfile);
+    std::string content;
+    std::getline(in, content);
+    EXPECT_EQ(content, "") << pidfile << " still names a process after SIGTERM";
 }
 
 }  // namespace
