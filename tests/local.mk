@@ -3,6 +3,7 @@ include tests/unit/config.mk
 include tests/unit/dns.mk
 include tests/unit/auth.mk
 include tests/unit/session.mk
+include tests/unit/milter.mk
 include tests/protocol/local.mk
 include tests/e2e/local.mk
 

@@ -5,5 +5,6 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/daemon/log.cpp src/daemon/log.hpp \
 	src/daemon/spf_log.cpp src/daemon/spf_log.hpp \
-	src/milter/adapter.cpp src/milter/adapter.hpp
+	src/milter/adapter.cpp src/milter/adapter.hpp \
+	src/milter/reply_gate.cpp src/milter/reply_gate.hpp
 connector_milter_LDADD = $(CORE_LDADD) $(MILTER_LIBS)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/log.hpp"
+#include "milter/reply_gate.hpp"
 #include "session/session.hpp"
 
 namespace milter {
@@ -40,20 +41,33 @@ struct Connection {
     // SMFIP_HDR_LEADSPC in effect: header values arrive with their leading
     // space and the MTA adds none to the headers we insert.
     bool leading_space = false;
+    // The stages negotiated without a reply (SMFIP_NR_HDR, SMFIP_NR_BODY)
+    // and a refusal reached at one of them, held for the next stage that
+    // may answer.
+    ReplyGate gate;
     std::unique_ptr<session::Session> session;
+
+    void negotiated(unsigned long protocol) {
+        leading_space = (protocol & SMFIP_HDR_LEADSPC) != 0;
+        gate.set_no_reply((protocol & SMFIP_NR_HDR) != 0, (protocol & SMFIP_NR_BODY) != 0);
+    }
 };
 
-// What the last negotiation agreed. A milter connection the MTA reuses after
-// QUIT_NC is not negotiated again, and libmilter has called xxfi_close (which
-// frees our Connection) in between; it keeps the flags negotiated before,
-// which this remembers. One MTA per daemon is the normal set-up.
-std::atomic<bool> g_last_leading_space{false};
+// The protocol flags (SMFIP_*) the last negotiation agreed. A milter
+// connection the MTA reuses after QUIT_NC is not negotiated again, and
+// libmilter has called xxfi_close (which frees our Connection) in between;
+// it keeps the flags negotiated before, which this remembers. One MTA per
+// daemon is the normal set-up; and libmilter offers SMFIP_NR_HDR and
+// SMFIP_NR_BODY to every filter whatever the MTA supports (it answers
+// "continue" itself to an MTA that does not know them), so the "no reply"
+// flags we ask for are agreed on every connection alike.
+std::atomic<unsigned long> g_last_protocol{0};
 
 Connection* ensure_connection(SMFICTX* ctx) {
     auto* c = static_cast<Connection*>(smfi_getpriv(ctx));
     if (!c) {
         c = new Connection;
-        c->leading_space = g_last_leading_space.load();
+        c->negotiated(g_last_protocol.load());
         smfi_setpriv(ctx, c);
     }
     return c;
@@ -103,20 +117,68 @@ sfsistat apply(SMFICTX* ctx, const session::Outcome& outcome) {
     return v.action == policy::Verdict::Action::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
-// No exception may cross into libmilter: log it and ask the MTA to try again
-// later, so that nothing is accepted unchecked.
+std::string queue_id_or_noqueue(SMFICTX* ctx) {
+    std::string id = macro(ctx, "i");
+    return id.empty() ? std::string("NOQUEUE") : id;
+}
+
+// Answers `outcome` at `stage` as the negotiation allows: nothing at a stage
+// agreed without a reply (SMFIP_NOREPLY; libmilter would drop any other
+// answer there and log it at LOG_ERR), where a refusal is held; a held
+// refusal at the next stage that may answer (see ReplyGate).
+sfsistat answer(SMFICTX* ctx, Stage stage, session::Outcome outcome) {
+    auto* c = ensure_connection(ctx);
+    std::optional<Stage> held_from;
+    auto now = c->gate.answer(stage, std::move(outcome), &held_from);
+    if (!now) return SMFIS_NOREPLY;
+    if (held_from) {
+        daemon_log::info(queue_id_or_noqueue(ctx) + ": stage=" + std::string(stage_name(stage)) +
+                         " giving the refusal reached at " + std::string(stage_name(*held_from)) + " (" +
+                         now->verdict.reply.to_string() + "), where no reply was negotiated");
+    }
+    return apply(ctx, *now);
+}
+
+// The session decides at `stage` (`decide` returns its Outcome) unless a
+// refusal is already held for the next stage that may answer: then the
+// events in between need no work.
 template <typename F>
-sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) {
+sfsistat decide_and_answer(SMFICTX* ctx, Stage stage, F&& decide) {
+    if (ensure_connection(ctx)->gate.holding()) return answer(ctx, stage, {});
+    return answer(ctx, stage, decide());
+}
+
+// Ask the MTA to try again later, so that nothing is accepted unchecked.
+session::Outcome temporary_failure(std::string reason) {
+    session::Outcome outcome;
+    outcome.verdict.action = policy::Verdict::Action::TempFail;
+    outcome.verdict.reply = {"451", "4.3.0", "Temporary local problem, try again later"};
+    outcome.verdict.reason = std::move(reason);
+    return outcome;
+}
+
+// An event before connect, or after a connection the MTA reuses without
+// connect: a protocol error by the MTA.
+sfsistat no_session(SMFICTX* ctx, Stage stage) {
+    return answer(ctx, stage, temporary_failure("no session: event before connect"));
+}
+
+// No exception may cross into libmilter: log it and answer a tempfail.
+template <typename F>
+sfsistat guarded(SMFICTX* ctx, Stage stage, F&& body) {
+    const std::string label(stage_name(stage));
     try {
         return body();
     } catch (const std::exception& e) {
-        daemon_log::error(std::string(stage) + ": internal error: " + e.what());
+        daemon_log::error(label + ": internal error: " + e.what());
     } catch (...) {
-        daemon_log::error(std::string(stage) + ": internal error");
+        daemon_log::error(label + ": internal error");
     }
-    smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.3.0"),
-                  const_cast<char*>("Temporary local problem, try again later"));
-    return SMFIS_TEMPFAIL;
+    try {
+        return answer(ctx, stage, temporary_failure("internal error"));
+    } catch (...) {
+        return SMFIS_TEMPFAIL;
+    }
 }
 
 std::optional<policy::IpAddress> address_of(const sockaddr* sa) {
@@ -141,7 +203,7 @@ std::vector<std::string> arguments(char** argv) {
 std::atomic<bool> g_warned_no_binding{false};
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
-    return guarded(ctx, "connect", [&] {
+    return guarded(ctx, Stage::Connect, [&] {
         if (Registry::instance().draining()) {
             // Shutting down: the MTA tells its client to come back later.
             smfi_setreply(ctx, const_cast<char*>("421"), const_cast<char*>("4.3.2"),
@@ -188,17 +250,18 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
 }
 
 sfsistat on_helo(SMFICTX* ctx, char* helo) {
-    return guarded(ctx, "helo", [&] {
+    return guarded(ctx, Stage::Helo, [&] {
         auto* c = session_of(ctx);
-        if (!c) return SMFIS_TEMPFAIL;
+        if (!c) return no_session(ctx, Stage::Helo);
         return apply(ctx, c->on_helo(helo ? helo : "", security_facts(ctx)));
     });
 }
 
 sfsistat on_mail(SMFICTX* ctx, char** argv) {
-    return guarded(ctx, "mail", [&] {
+    return guarded(ctx, Stage::Mail, [&] {
+        ensure_connection(ctx)->gate.forget_message();
         auto* c = session_of(ctx);
-        if (!c) return SMFIS_TEMPFAIL;
+        if (!c) return no_session(ctx, Stage::Mail);
         note_queue_id(ctx, c);
         return apply(ctx, c->on_mail(arguments(argv), security_facts(ctx),
                                              std::chrono::steady_clock::now()));
@@ -206,44 +269,53 @@ sfsistat on_mail(SMFICTX* ctx, char** argv) {
 }
 
 sfsistat on_rcpt(SMFICTX* ctx, char** argv) {
-    return guarded(ctx, "rcpt", [&] {
+    return guarded(ctx, Stage::Rcpt, [&] {
         auto* c = session_of(ctx);
-        if (!c) return SMFIS_TEMPFAIL;
+        if (!c) return no_session(ctx, Stage::Rcpt);
         note_queue_id(ctx, c);
         return apply(ctx, c->on_rcpt(arguments(argv)));
     });
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
-    return guarded(ctx, "header", [&] {
+    return guarded(ctx, Stage::Header, [&] {
         auto* c = session_of(ctx);
-        if (!c) return SMFIS_TEMPFAIL;
-        return apply(ctx, c->on_header(name ? name : "", value ? value : ""));
+        if (!c) return no_session(ctx, Stage::Header);
+        return decide_and_answer(ctx, Stage::Header,
+                                 [&] { return c->on_header(name ? name : "", value ? value : ""); });
     });
 }
 
 sfsistat on_eoh(SMFICTX* ctx) {
-    return guarded(ctx, "eoh", [&] {
+    return guarded(ctx, Stage::EndOfHeaders, [&] {
         auto* c = session_of(ctx);
-        if (!c) return SMFIS_TEMPFAIL;
+        if (!c) return no_session(ctx, Stage::EndOfHeaders);
         note_queue_id(ctx, c);
-        return apply(ctx, c->on_end_of_headers());
+        return decide_and_answer(ctx, Stage::EndOfHeaders, [&] { return c->on_end_of_headers(); });
     });
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) {
-    return guarded(ctx, "body", [&] {
+    // libmilter also hands us body data that comes with the end of message
+    // (SMFIC_BODYEOB) through this callback, and then calls on_eom only when
+    // it returned SMFIS_CONTINUE: an SMFIS_NOREPLY there would leave the MTA
+    // without an answer. Postfix and sendmail send SMFIC_BODYEOB empty.
+    return guarded(ctx, Stage::Body, [&] {
         auto* c = session_of(ctx);
-        if (!c) return SMFIS_TEMPFAIL;
-        return apply(ctx, c->on_body(std::string_view(reinterpret_cast<const char*>(data), len)));
+        if (!c) return no_session(ctx, Stage::Body);
+        return decide_and_answer(ctx, Stage::Body, [&] {
+            return c->on_body(std::string_view(reinterpret_cast<const char*>(data), len));
+        });
     });
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
-    return guarded(ctx, "eom", [&] {
+    return guarded(ctx, Stage::EndOfMessage, [&] {
         auto* c = session_of(ctx);
-        if (!c) return SMFIS_TEMPFAIL;
+        if (!c) return no_session(ctx, Stage::EndOfMessage);
         note_queue_id(ctx, c);
+        // A refusal reached at a stage without a reply is the answer.
+        if (ensure_connection(ctx)->gate.holding()) return answer(ctx, Stage::EndOfMessage, {});
         auto outcome = c->on_end_of_message();
         const bool leading_space = static_cast<Connection*>(smfi_getpriv(ctx))->leading_space;
         if (!outcome.verdict.ok()) return apply(ctx, outcome);
@@ -270,11 +342,19 @@ sfsistat on_eom(SMFICTX* ctx) {
     });
 }
 
+// libmilter sends no answer to an abort, whatever this returns.
 sfsistat on_abort(SMFICTX* ctx) {
-    return guarded(ctx, "abort", [&] {
-        if (auto* c = session_of(ctx)) c->on_abort();
-        return SMFIS_CONTINUE;
-    });
+    try {
+        if (auto* conn = static_cast<Connection*>(smfi_getpriv(ctx))) {
+            conn->gate.forget_message();
+            if (conn->session) conn->session->on_abort();
+        }
+    } catch (const std::exception& e) {
+        daemon_log::error(std::string("abort: internal error: ") + e.what());
+    } catch (...) {
+        daemon_log::error("abort: internal error");
+    }
+    return SMFIS_CONTINUE;
 }
 
 sfsistat on_close(SMFICTX* ctx) {
@@ -321,9 +401,8 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     *pf2 = 0;
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) request_macros(ctx);
-    const bool leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
-    g_last_leading_space = leading_space;
-    ensure_connection(ctx)->leading_space = leading_space;
+    g_last_protocol = *pf1;
+    ensure_connection(ctx)->negotiated(*pf1);
     return SMFIS_CONTINUE;
 }
 

@@ -8,8 +8,16 @@
  *   null_milter SOCKET      e.g. inet:8899@127.0.0.1 (runs in the foreground)
  */
 #include <libmilter/mfapi.h>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
+
+/* The protocol flags the last negotiation agreed.  libmilter offers
+ * SMFIP_NR_HDR and SMFIP_NR_BODY to every filter (it answers "continue"
+ * itself to an MTA that lacks them), so they are agreed on every connection;
+ * a filter that then answers anyway costs libmilter a LOG_ERR syslog line
+ * per header and body chunk, which is not the protocol's cost. */
+static std::atomic<unsigned long> negotiated_protocol{0};
 
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                              unsigned long f3, unsigned long *pf0, unsigned long *pf1,
@@ -21,6 +29,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     *pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NOUNKNOWN | SMFIP_NODATA);
     *pf2 = 0;
     *pf3 = 0;
+    negotiated_protocol = *pf1;
     return SMFIS_CONTINUE;
 }
 
@@ -38,7 +47,7 @@ static sfsistat on_args(SMFICTX *ctx, char **argv) {
 }
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
     (void)ctx; (void)name; (void)value;
-    return SMFIS_CONTINUE;
+    return (negotiated_protocol & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 static sfsistat on_eoh(SMFICTX *ctx) {
     (void)ctx;
@@ -46,7 +55,7 @@ static sfsistat on_eoh(SMFICTX *ctx) {
 }
 static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len) {
     (void)ctx; (void)chunk; (void)len;
-    return SMFIS_CONTINUE;
+    return (negotiated_protocol & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 static sfsistat on_eom(SMFICTX *ctx) {
     smfi_addheader(ctx, const_cast<char*>("X-Null-Milter"), const_cast<char*>(" seen"));

@@ -20,3 +20,7 @@ EXTRA_DIST += \
 # the milter killed and restarted while a client sends and retries.
 TESTS += tests/e2e/no_loss.test
 EXTRA_DIST += tests/e2e/no_loss.test
+# Nothing at LOG_ERR in syslog while Postfix sends mail (issue 11, item 2):
+# the daemon in syslog mode with a private /dev/log.
+TESTS += tests/e2e/syslog.test
+EXTRA_DIST += tests/e2e/syslog.test

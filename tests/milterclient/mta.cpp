@@ -2,8 +2,8 @@
 
 namespace milterclient {
 
-Mta::Mta(const std::string& socket_spec, SmtpClient client)
-    : session_(socket_spec), client_(std::move(client)) {
+Mta::Mta(const std::string& socket_spec, SmtpClient client, Options options)
+    : session_(socket_spec, std::move(options)), client_(std::move(client)) {
     session_.negotiate();
 }
 

@@ -49,7 +49,8 @@ struct SimpleMessage {
 // the message (SMFIR_ACCEPT), as the MTAs do.
 class Mta {
 public:
-    Mta(const std::string& socket_spec, SmtpClient client);
+    // `options`: what this MTA offers (default: everything, as Postfix).
+    Mta(const std::string& socket_spec, SmtpClient client, Options options = {});
     // Sends QUIT when the connection is still open, as the MTAs do when the
     // SMTP session ends.
     ~Mta();

@@ -1,0 +1,8 @@
+# unit tests of the pure part of src/milter (GoogleTest)
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/milter_test
+TESTS += tests/unit/milter_test
+tests_unit_milter_test_SOURCES = tests/unit/milter_reply_gate_test.cpp src/milter/reply_gate.cpp
+tests_unit_milter_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_milter_test_LDADD = $(UNIT_TEST_LIBS)
+endif
