@@ -58,6 +58,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "strip_authserv_ids"},
     {"milter", "auth_user_in_header"},
     {"milter", "drain_timeout"},
+    {"milter", "mta_command_timeout"},
     {"milter", "sender_login_map"},
 
     {"accepted_domain", "domain"},
@@ -606,6 +607,9 @@ void Loader::load_milter(const toml::node& node) {
         else
             m.drain_timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
+    if (const auto d = get_duration(*t, "mta_command_timeout", "milter", milliseconds(1000),
+                                    milliseconds(3'600'000)))
+        m.mta_command_timeout = *d;
     if (const auto path = get_path(*t, "sender_login_map", "milter", true)) {
         m.sender_login_map = *path;
         std::vector<std::string> lines;
@@ -838,10 +842,23 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
         else error(*t.get("message_rate_source"),
                    "connector.message_rate_source: \"" + *source + "\": use IPAddress, User or All");
     }
-    // Exchange allows 0 to 10 minutes; anything long also runs into the
-    // MTA's milter timeouts (see connector-milter.conf(5)).
-    if (const auto d = get_duration(t, "tarpit_interval", where, milliseconds(0), milliseconds(600'000)))
-        c.tarpit_interval = *d;
+    // Exchange allows 0 to 10 minutes. Here the refusal is the answer to a
+    // milter command, which the MTA waits for only milter.mta_command_timeout
+    // (read before the connectors): a longer tarpit would turn the refusal
+    // into the MTA's default action. At most half of it, the rest being for
+    // the work of that stage (DNS within [dns] message_time_budget).
+    if (const auto d = get_duration(t, "tarpit_interval", where, milliseconds(0), milliseconds(600'000))) {
+        const milliseconds limit = config_.milter.mta_command_timeout / 2;
+        if (*d > limit) {
+            error(*t.get("tarpit_interval"),
+                  "connector.tarpit_interval: " + std::to_string(d->count()) + "ms is more than half of "
+                  "milter.mta_command_timeout (" + std::to_string(config_.milter.mta_command_timeout.count()) +
+                  "ms): at most " + std::to_string(limit.count()) + "ms, or the MTA gives up waiting for the "
+                  "refusal; raise the MTA's timeout and mta_command_timeout together");
+        } else {
+            c.tarpit_interval = *d;
+        }
+    }
     if (const toml::node* grant = t.get("grant")) load_permissions(*grant, "connector.grant", &c.grants);
     if (const toml::node* deny = t.get("deny")) load_permissions(*deny, "connector.deny", &c.denies);
     if (const toml::node* replies = t.get("replies")) load_replies(*replies, &c.replies);

@@ -19,6 +19,12 @@ struct MilterSettings {
     std::vector<std::string> strip_authserv_ids;
     bool auth_user_in_header = false;      // smtp.auth=USER in Authentication-Results
     std::chrono::seconds drain_timeout{30};  // SIGTERM: how long in-flight sessions may finish
+    // How long the MTA waits for one milter reply: Postfix's
+    // milter_command_timeout (default 30s), sendmail's T=R: (default 10s;
+    // conf/sendmail.mc.snippet sets 30s). tarpit_interval stays at most half
+    // of it, so that a tarpitted refusal reaches the MTA before it gives up
+    // and applies its default action.
+    std::chrono::milliseconds mta_command_timeout{30'000};
     std::string sender_login_map;           // file path, empty = none
 };
 

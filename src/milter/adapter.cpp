@@ -8,7 +8,6 @@
 #include <chrono>
 #include <exception>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "daemon/log.hpp"
@@ -30,6 +29,19 @@ void Registry::set_runtime(std::shared_ptr<const session::Runtime> runtime) {
 std::shared_ptr<const session::Runtime> Registry::runtime() const {
     std::lock_guard lock(mutex_);
     return runtime_;
+}
+
+void Registry::start_draining() {
+    {
+        std::lock_guard lock(drain_mutex_);
+        draining_ = true;
+    }
+    drain_started_.notify_all();
+}
+
+bool Registry::wait_unless_draining(std::chrono::milliseconds delay) {
+    std::unique_lock lock(drain_mutex_);
+    return !drain_started_.wait_for(lock, delay, [this] { return draining_.load(); });
 }
 
 namespace {
@@ -111,7 +123,7 @@ std::string escape_percent(std::string_view text) {
 sfsistat apply(SMFICTX* ctx, const session::Outcome& outcome) {
     const auto& v = outcome.verdict;
     if (v.ok()) return SMFIS_CONTINUE;
-    if (outcome.tarpit) std::this_thread::sleep_for(outcome.tarpit_delay);
+    if (outcome.tarpit) Registry::instance().wait_unless_draining(outcome.tarpit_delay);
     std::string code = v.reply.code, xcode = v.reply.xcode, text = escape_percent(v.reply.text);
     smfi_setreply(ctx, code.data(), xcode.empty() ? nullptr : xcode.data(), text.data());
     return v.action == policy::Verdict::Action::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;

@@ -2,6 +2,8 @@
 // and verdicts back into smfi_* calls. Nothing else lives here.
 #pragma once
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 
@@ -23,9 +25,12 @@ public:
     void session_opened() { ++active_; }
     void session_closed() { --active_; }
     // Set on SIGTERM: new connections are refused with a tempfail while the
-    // sessions in flight finish.
-    void start_draining() { draining_ = true; }
+    // sessions in flight finish; tarpits in progress end at once.
+    void start_draining();
     bool draining() const { return draining_.load(); }
+    // A tarpit: waits `delay`, or less when the drain starts (then a refusal
+    // reaches the MTA before the daemon exits). True when it waited it all.
+    bool wait_unless_draining(std::chrono::milliseconds delay);
 
 private:
     mutable std::mutex mutex_;
@@ -33,6 +38,8 @@ private:
     std::shared_ptr<session::Shared> shared_ = std::make_shared<session::Shared>();
     std::atomic<int> active_{0};
     std::atomic<bool> draining_{false};
+    std::mutex drain_mutex_;
+    std::condition_variable drain_started_;
 };
 
 // The filter description registered with smfi_register().

@@ -739,6 +739,54 @@ TEST_F(SigtermTest, SessionThatNeverFinishesDoesNotHoldTheDaemonPastDrainTimeout
     }
 }
 
+// Issue 11, item 8: a tarpit holds the refusal back for tarpit_interval
+// while the MTA waits; SIGTERM must not make the drain wait it out (nor cut
+// the session at drain_timeout): the tarpit ends at once and the refusal
+// still reaches the MTA.
+TEST_F(SigtermTest, SigtermDuringATarpitEndsItPromptlyAndTheRefusalIsStillGiven) {
+    constexpr auto kTarpit = 10s;  // over the fixture's 3 s drain_timeout
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains +
+                                         internet_connector("Default Frontend", "tarpit_interval = \"10s\"\n")));
+    Mta mta(socket_spec(), SmtpClient{});  // anonymous internet client
+    ASSERT_TRUE(mta.connect().proceeds());
+    ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
+    std::optional<Response> rcpt;
+    std::string error;
+    Clock::time_point answered{};
+    ThreadGroup client;
+    client.spawn([&] {
+        try {
+            rcpt = mta.rcpt("<someone@external.example>");  // relay: refused, tarpitted
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        answered = Clock::now();
+    });
+    // The session logs its decision before the tarpit starts.
+    LogFollower log((dir_.path() / "daemon.log").string(), {"stage=RCPT", "action=reject"});
+    bool decided = false;
+    for (const auto deadline = Clock::now() + 10s; !decided && Clock::now() < deadline;) {
+        log.poll();
+        decided = log.count(0) > 0 && log.count(1) > 0;
+        if (!decided) std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_TRUE(decided) << "no RCPT refusal in the log within 10 s\n" << daemon_->log();
+    const auto sigterm_at = Clock::now();
+    daemon_->signal(SIGTERM);
+    sigterm_sent_ = true;
+    client.join();
+    ASSERT_TRUE(error.empty()) << "the tarpitted RCPT got no answer: " << error;
+    ASSERT_TRUE(rcpt.has_value());
+    EXPECT_EQ(rcpt->reply, kRelayDenied) << describe(*rcpt);
+    const auto waited = answered - sigterm_at;
+    // Typically a few milliseconds; far from the 10 s tarpit and under the
+    // 3 s drain_timeout.
+    EXPECT_LT(waited, 1500ms) << "the refusal came " << seconds(waited) << " after SIGTERM (tarpit "
+                              << seconds(kTarpit) << ")";
+    mta.quit();
+    expect_exit_within_bound(sigterm_at);
+}
+
 // An administrator's "reload, then stop" (systemctl reload; systemctl stop)
 // must drain like a plain stop. This used to fail in about half the runs:
 // while the daemon's signal thread still had the SIGUSR1 pending, Linux

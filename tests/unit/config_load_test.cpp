@@ -216,6 +216,7 @@ TEST(ConfigLoad, OmittedSettingsKeepDocumentedDefaults) {
     const config::Config& c = *r.config;
     EXPECT_EQ(c.milter.socket, "inet:8894@127.0.0.1");
     EXPECT_EQ(c.milter.drain_timeout, std::chrono::seconds(30));
+    EXPECT_EQ(c.milter.mta_command_timeout, std::chrono::seconds(30));  // Postfix's milter_command_timeout
     EXPECT_EQ(c.dns.timeout, std::chrono::milliseconds(3000));
     EXPECT_EQ(c.spf.fail_action, config::Action::Reject);
     const policy::Connector& front = c.connectors.connectors().at(0);
@@ -580,10 +581,43 @@ TEST(ConfigValues, DurationInMilliseconds) {
 }
 
 TEST(ConfigValues, DurationInMinutes) {
+    // A 2-minute tarpit needs an MTA that waits more than 4 minutes.
+    const auto r = load(std::string("[milter]\nmta_command_timeout = \"5m\"\n") + kMinimalConnector +
+                        "tarpit_interval = \"2m\"\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->milter.mta_command_timeout, std::chrono::milliseconds(300'000));
+    EXPECT_EQ(r.config->connectors.connectors().at(0).tarpit_interval, std::chrono::milliseconds(120'000));
+}
+
+// Issue 11, item 8: the MTA waits milter_command_timeout (Postfix, 30s) or
+// T=R: (sendmail) for the refusal; a longer tarpit turns it into the MTA's
+// default action. The limit is half of milter.mta_command_timeout.
+TEST(ConfigValues, TarpitOverHalfTheMtaCommandTimeoutIsRefusedAtItsLine) {
     config::LoadResult r;
-    const auto* c = load_connector_with("tarpit_interval = \"2m\"", &r);
+    EXPECT_EQ(load_connector_with("tarpit_interval = \"16s\"", &r), nullptr);
+    expect_one_error(r, "t.conf:6", "at most 15000ms");
+    EXPECT_NE(join_errors(r).find("mta_command_timeout"), std::string::npos) << join_errors(r);
+}
+
+TEST(ConfigValues, TarpitOfHalfTheMtaCommandTimeoutIsAccepted) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("tarpit_interval = \"15s\"", &r);
     ASSERT_NE(c, nullptr) << join_errors(r);
-    EXPECT_EQ(c->tarpit_interval, std::chrono::milliseconds(120'000));
+    EXPECT_EQ(c->tarpit_interval, std::chrono::milliseconds(15'000));
+}
+
+TEST(ConfigValues, TarpitLimitFollowsTheMtaCommandTimeoutSetting) {
+    // sendmail's default read timeout (T=R:10s) allows 5 s.
+    const std::string milter = "[milter]\nmta_command_timeout = \"10s\"\n";
+    const auto ok = load(milter + kMinimalConnector + "tarpit_interval = \"5s\"\n");
+    EXPECT_NE(ok.config, nullptr) << join_errors(ok);
+    const auto r = load(milter + kMinimalConnector + "tarpit_interval = \"6s\"\n");
+    expect_one_error(r, "t.conf:8", "at most 5000ms");
+}
+
+TEST(ConfigValues, MtaCommandTimeoutUnderOneSecondIsRejected) {
+    const auto r = load(std::string("[milter]\nmta_command_timeout = \"500ms\"\n") + kMinimalConnector);
+    expect_one_error(r, "t.conf:2", "mta_command_timeout");
 }
 
 TEST(ConfigValues, ZeroTarpitDisablesIt) {
