@@ -86,7 +86,9 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connector", "replies"},
 
     {"certificate_map", "subject"},
+    {"certificate_map", "subject_cn"},
     {"certificate_map", "issuer"},
+    {"certificate_map", "issuer_cn"},
     {"certificate_map", "group"},
 
     {"dns", "timeout"},
@@ -905,19 +907,71 @@ void Loader::load_certificate_map(const toml::node& node) {
     for (const toml::node& element : *array) {
         const toml::table& t = *element.as_table();
         check_keys(t, "certificate_map", "[[certificate_map]]");
+        const std::string origin = file_ + ":" + std::to_string(line_of(t));
         policy::CertificateMapping mapping;
         bool ok = true;
-        if (const auto subject = get_string(t, "subject", "certificate_map")) {
-            if (subject->empty()) {
-                error(*t.get("subject"), "certificate_map.subject: must not be empty");
+        // One side of the entry: NAME_cn (a common name) or NAME (a
+        // distinguished name, or "CN=..." as in earlier versions).
+        const auto name = [&](std::string_view side, bool required) -> std::optional<policy::CertificateName> {
+            const std::string cn_key = std::string(side) + "_cn";
+            const toml::node* dn_node = t.get(side);
+            const toml::node* cn_node = t.get(cn_key);
+            if (dn_node != nullptr && cn_node != nullptr) {
+                error(*cn_node, "certificate_map: give either '" + std::string(side) + "' or '" + cn_key + "'");
+                ok = false;
+                return std::nullopt;
+            }
+            if (cn_node != nullptr) {
+                const auto cn = get_string(t, cn_key, "certificate_map");
+                if (!cn) {
+                    ok = false;
+                } else if (cn->empty() || std::any_of(cn->begin(), cn->end(), [](unsigned char ch) {
+                               return ch < 0x20 || ch == 0x7f;
+                           })) {
+                    // Postfix sends no name with control characters, and an
+                    // empty one means no CN at all.
+                    error(*cn_node, "certificate_map." + cn_key + ": must be a non-empty name without control characters");
+                    ok = false;
+                } else {
+                    if (cn->size() > 3 && (cn->starts_with("CN=") || cn->starts_with("cn=")))
+                        config_.notes.push_back("warning: " + origin + ": certificate_map." + cn_key + " \"" + *cn +
+                                                "\" is compared with the common name itself: did you mean \"" +
+                                                cn->substr(3) + "\"?");
+                    return policy::CertificateName::common_name(*cn);
+                }
+                return std::nullopt;
+            }
+            if (dn_node != nullptr) {
+                const auto dn = get_string(t, side, "certificate_map");
+                std::string why;
+                if (!dn) {
+                    ok = false;
+                } else if (auto parsed = policy::CertificateName::parse_dn(*dn, &why)) {
+                    if (parsed->kind == policy::CertificateName::Kind::DistinguishedName) {
+                        // Postfix reports only common names ({cert_subject} is
+                        // the subject's CN): a whole DN can match on sendmail only.
+                        const std::string cn = parsed->common_name_part();
+                        config_.notes.push_back(
+                            "warning: " + origin + ": certificate_map." + std::string(side) + " \"" + *dn +
+                            "\" is a whole distinguished name: only sendmail reports one, Postfix never matches it" +
+                            (cn.empty() ? std::string("; it has no CN, so no common-name entry can replace it")
+                                        : "; " + cn_key + " = \"" + cn + "\" matches on both"));
+                    }
+                    return parsed;
+                } else {
+                    error(*dn_node, "certificate_map." + std::string(side) + ": " + why);
+                    ok = false;
+                }
+                return std::nullopt;
+            }
+            if (required) {
+                error(t, "certificate_map: 'subject_cn' (or 'subject') is required");
                 ok = false;
             }
-            mapping.subject = *subject;
-        } else {
-            if (t.get("subject") == nullptr) error(t, "certificate_map: 'subject' is required");
-            ok = false;
-        }
-        if (const auto issuer = get_string(t, "issuer", "certificate_map")) mapping.issuer = *issuer;
+            return std::nullopt;
+        };
+        if (auto subject = name("subject", true)) mapping.subject = std::move(*subject);
+        mapping.issuer = name("issuer", false);
         if (const auto group = get_string(t, "group", "certificate_map")) {
             const auto g = policy::parse_permission_group(*group);
             if (g == policy::PermissionGroup::ExchangeServers || g == policy::PermissionGroup::Partners) {
@@ -930,7 +984,15 @@ void Loader::load_certificate_map(const toml::node& node) {
             if (t.get("group") == nullptr) error(t, "certificate_map: 'group' is required");
             ok = false;
         }
-        if (ok) config_.certificate_map.push_back(std::move(mapping));
+        if (!ok) continue;
+        const bool listed = std::any_of(connectors_.begin(), connectors_.end(), [&](const policy::Connector& c) {
+            return c.has_group(mapping.group);
+        });
+        if (!listed)
+            config_.notes.push_back("warning: " + origin + ": certificate_map: no connector lists " +
+                                    std::string(policy::permission_group_name(mapping.group)) +
+                                    " in permission_groups: this entry gives no rights");
+        config_.certificate_map.push_back(std::move(mapping));
     }
 }
 
@@ -1030,7 +1092,6 @@ LoadResult Loader::run(std::string_view text) {
     check_keys(root, "", "");
     if (const toml::node* n = root.get("milter")) load_milter(*n);
     if (const toml::node* n = root.get("accepted_domain")) load_accepted_domains(*n);
-    if (const toml::node* n = root.get("certificate_map")) load_certificate_map(*n);
     if (const toml::node* n = root.get("dns")) load_dns(*n);
     if (const toml::node* n = root.get("spf")) load_spf(*n);
     if (const toml::node* n = root.get("dkim")) load_dkim(*n);
@@ -1038,6 +1099,8 @@ LoadResult Loader::run(std::string_view text) {
     const toml::node* connectors = root.get("connector");
     if (connectors != nullptr) load_connectors(*connectors);
     else error(0, "no [[connector]] is defined: at least one is required");
+    // After the connectors: an entry whose group no connector lists is reported.
+    if (const toml::node* n = root.get("certificate_map")) load_certificate_map(*n);
 
     if (config_.milter.authserv_id.empty()) {
         config_.milter.authserv_id = local_host_name();

@@ -102,9 +102,15 @@ session::SecurityFacts security_facts(SMFICTX* ctx) {
     id.auth_user = macro(ctx, "{auth_authen}");
     id.auth_type = macro(ctx, "{auth_type}");
     id.tls = !macro(ctx, "{tls_version}").empty() || !macro(ctx, "{cipher}").empty();
-    id.certificate_verified = macro(ctx, "{verify}") == "OK";
-    id.cert_subject = macro(ctx, "{cert_subject}");
-    id.cert_issuer = macro(ctx, "{cert_issuer}");
+    // Postfix and sendmail describe the certificate differently (see
+    // policy/client_certificate.hpp): an absent macro must stay absent.
+    const auto optional_macro = [ctx](const char* name) -> std::optional<std::string> {
+        const char* value = smfi_getsymval(ctx, const_cast<char*>(name));
+        return value ? std::optional<std::string>(value) : std::nullopt;
+    };
+    id.certificate = policy::ClientCertificate::from_macros(
+        {optional_macro("{verify}"), optional_macro("{cert_subject}"), optional_macro("{cert_issuer}"),
+         optional_macro("{cn_subject}"), optional_macro("{cn_issuer}")});
     return facts;
 }
 
@@ -390,10 +396,11 @@ void request_macros(SMFICTX* ctx) {
     smfi_setsymlist(ctx, SMFIM_CONNECT,
                     const_cast<char*>("j {daemon_name} {daemon_addr} {daemon_port} {client_addr} {if_addr}"));
     smfi_setsymlist(ctx, SMFIM_HELO,
-                    const_cast<char*>("{tls_version} {cipher} {verify} {cert_subject} {cert_issuer}"));
+                    const_cast<char*>("{tls_version} {cipher} {verify} {cert_subject} {cert_issuer} "
+                                      "{cn_subject} {cn_issuer}"));
     smfi_setsymlist(ctx, SMFIM_ENVFROM,
                     const_cast<char*>("i {auth_type} {auth_authen} {tls_version} {cipher} {verify} "
-                                      "{cert_subject} {cert_issuer}"));
+                                      "{cert_subject} {cert_issuer} {cn_subject} {cn_issuer}"));
     smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i {rcpt_addr}"));
     smfi_setsymlist(ctx, SMFIM_EOH, const_cast<char*>("i"));
     smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));

@@ -9,6 +9,7 @@ libpolicy_a_SOURCES = \
 	src/policy/replies.cpp src/policy/replies.hpp \
 	src/policy/connector.cpp src/policy/connector.hpp \
 	src/policy/connector_map.cpp src/policy/connector_map.hpp \
+	src/policy/client_certificate.cpp src/policy/client_certificate.hpp \
 	src/policy/session_rights.cpp src/policy/session_rights.hpp \
 	src/policy/sender_login_map.cpp src/policy/sender_login_map.hpp \
 	src/policy/checks.cpp src/policy/checks.hpp \

@@ -76,10 +76,18 @@ SessionRights resolve_session_rights(const Connector& connector, const ClientIde
                     append_note(s.note, "connector does not list ExchangeUsers");
             }
         }
-        if (client.certificate_verified && !client.cert_subject.empty()) {
+        const ClientCertificate& cert = client.certificate;
+        if (!cert.trusted && !cert.subject_dn.empty()) {
+            append_note(s.note, "client certificate " + cert.subject_dn + " not verified by the MTA ({verify}=" +
+                                    cert.verify + ")");
+        } else if (cert.trusted && std::none_of(certificate_map.begin(), certificate_map.end(),
+                                                [&](const CertificateMapping& m) { return m.matches(cert); })) {
+            append_note(s.note, "trusted client certificate CN=" + cert.subject_cn + " (issuer CN=" + cert.issuer_cn +
+                                    ") matches no [[certificate_map]] entry");
+        }
+        if (cert.trusted) {
             for (const auto& m : certificate_map) {
-                if (m.subject != client.cert_subject) continue;
-                if (!m.issuer.empty() && m.issuer != client.cert_issuer) continue;
+                if (!m.matches(cert)) continue;
                 if (m.group != PermissionGroup::ExchangeServers && m.group != PermissionGroup::Partners) continue;
                 if (!connector.has_group(m.group)) {
                     append_note(s.note, "certificate maps to " + std::string(permission_group_name(m.group)) +

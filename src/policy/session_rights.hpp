@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/client_certificate.hpp"
 #include "policy/connector.hpp"
 #include "policy/rights.hpp"
 
@@ -15,17 +16,19 @@ struct ClientIdentity {
     std::string auth_user;          // {auth_authen}; empty = not authenticated
     std::string auth_type;          // {auth_type}
     bool tls = false;               // {tls_version} or {cipher} present
-    bool certificate_verified = false;  // {verify} == "OK"
-    std::string cert_subject;       // {cert_subject}
-    std::string cert_issuer;        // {cert_issuer}
+    ClientCertificate certificate;  // {verify} {cert_subject} {cert_issuer} {cn_subject} {cn_issuer}
 };
 
-// A verified client certificate mapped to a permission group by the config
-// ([[certificate_map]]): subject and, when set, issuer must equal.
+// A trusted client certificate mapped to a permission group by the config
+// ([[certificate_map]]): subject and, when set, issuer must match.
 struct CertificateMapping {
-    std::string subject;
-    std::string issuer;  // empty: any issuer
+    CertificateName subject;
+    std::optional<CertificateName> issuer;  // none: any issuer the MTA trusts
     PermissionGroup group = PermissionGroup::Partners;
+    bool matches(const ClientCertificate& c) const {
+        return c.trusted && subject.matches(c.subject_cn, c.subject_dn) &&
+               (!issuer || issuer->matches(c.issuer_cn, c.issuer_dn));
+    }
 };
 
 struct SessionRights {
@@ -45,7 +48,7 @@ struct SessionRights {
 //   Integrated (BasicAuthRequireTLS: only over TLS); then principals are
 //   AuthenticatedUsers and user:LOGIN, with ExchangeUsers' rights when the
 //   connector lists ExchangeUsers.
-// - A verified certificate mapped to ExchangeServers or Partners, when the
+// - A trusted certificate mapped to ExchangeServers or Partners, when the
 //   connector lists that group, gives that group's rights.
 // - Otherwise AnonymousUsers, with its rights when the connector lists it.
 // Then grants for any of the principals are added and denies removed

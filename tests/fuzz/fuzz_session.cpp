@@ -238,7 +238,7 @@ bool relay_allowed(const std::string& connector, const session::SecurityFacts& s
     if (connector == "Default Frontend" || connector == "Client Frontend") return !id.auth_user.empty();
     if (connector == "Anonymous Relay" || connector == "Application Server") return true;
     if (connector == "User Relay") return fuzz::lower(id.auth_user) == "alice";
-    if (connector == "Partner") return id.certificate_verified && id.cert_subject == "CN=partner";
+    if (connector == "Partner") return id.certificate.trusted && fuzz::lower(id.certificate.subject_cn) == "partner";
     return false;  // "Denied", and anything unexpected
 }
 
@@ -264,8 +264,13 @@ session::SecurityFacts make_security(FuzzedDataProvider& in) {
     f.identity.auth_user = pick < 6 ? kUsers[pick] : in.ConsumeRandomLengthString(24);
     if (!f.identity.auth_user.empty()) f.identity.auth_type = "PLAIN";
     f.identity.tls = in.ConsumeBool();
-    f.identity.certificate_verified = in.ConsumeBool();
-    if (in.ConsumeBool()) f.identity.cert_subject = in.ConsumeBool() ? "CN=partner" : in.ConsumeRandomLengthString(20);
+    // The certificate macros as Postfix (no {verify}) or sendmail sends them.
+    policy::CertificateMacros macros;
+    if (in.ConsumeBool()) macros.verify = in.ConsumeBool() ? "OK" : in.ConsumeRandomLengthString(8);
+    if (in.ConsumeBool()) macros.cert_subject = in.ConsumeBool() ? "partner" : in.ConsumeRandomLengthString(20);
+    if (in.ConsumeBool()) macros.cn_subject = in.ConsumeBool() ? "PARTNER" : in.ConsumeRandomLengthString(20);
+    if (in.ConsumeBool()) macros.cert_issuer = in.ConsumeRandomLengthString(20);
+    f.identity.certificate = policy::ClientCertificate::from_macros(macros);
     return f;
 }
 

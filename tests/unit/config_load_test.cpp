@@ -185,7 +185,12 @@ bad_from_action = "tempfail"
 
     ASSERT_EQ(c.certificate_map.size(), 1u);
     EXPECT_EQ(c.certificate_map[0].group, policy::PermissionGroup::Partners);
-    EXPECT_EQ(c.certificate_map[0].issuer, "CN=Partner CA");
+    // "CN=..." (the form of earlier versions) is a common name, which both
+    // Postfix and sendmail report.
+    EXPECT_EQ(c.certificate_map[0].subject.kind, policy::CertificateName::Kind::CommonName);
+    EXPECT_EQ(c.certificate_map[0].subject.value, "mx.partner.example");
+    ASSERT_TRUE(c.certificate_map[0].issuer.has_value());
+    EXPECT_EQ(c.certificate_map[0].issuer->value, "Partner CA");
 
     EXPECT_EQ(c.dns.timeout, std::chrono::milliseconds(2000));
     EXPECT_EQ(c.dns.nameservers.size(), 2u);
@@ -500,6 +505,93 @@ TEST(ConfigErrors, CertificateMapToAnonymousUsersIsRejected) {
     const auto r = load(std::string(kMinimalConnector) +
                         "[[certificate_map]]\nsubject = \"CN=x\"\ngroup = \"AnonymousUsers\"\n");
     expect_one_error(r, "t.conf:8", "AnonymousUsers");
+}
+
+// ---------------------------------------------------------------- [[certificate_map]] (issue 11 item 5)
+
+namespace {
+
+// A connector that lists Partners, then the given [[certificate_map]] entry
+// (its first line is line 7).
+config::LoadResult load_certificate_entry(const std::string& entry) {
+    return load(std::string("[[connector]]\nname = \"Partner\"\nbindings = [\"0.0.0.0:25\"]\n"
+                            "remote_ip_ranges = [\"0.0.0.0/0\"]\npermission_groups = [\"Partners\"]\n\n") +
+                "[[certificate_map]]\n" + entry + "group = \"Partners\"\n");
+}
+
+std::string notes_of(const config::LoadResult& r) {
+    std::string out;
+    if (r.config)
+        for (const auto& n : r.config->notes) out += n + "\n";
+    return out;
+}
+
+}  // namespace
+
+TEST(ConfigCertificateMap, CommonNameEntryLoadsWithoutWarning) {
+    const auto r = load_certificate_entry("subject_cn = \"mx.partner.example\"\nissuer_cn = \"Partner CA\"\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    ASSERT_EQ(r.config->certificate_map.size(), 1u);
+    const auto& m = r.config->certificate_map[0];
+    EXPECT_EQ(m.subject.kind, policy::CertificateName::Kind::CommonName);
+    EXPECT_EQ(m.subject.value, "mx.partner.example");
+    ASSERT_TRUE(m.issuer.has_value());
+    EXPECT_EQ(m.issuer->value, "Partner CA");
+    EXPECT_EQ(notes_of(r).find("certificate_map"), std::string::npos) << notes_of(r);
+}
+
+TEST(ConfigCertificateMap, WholeDistinguishedNameWarnsThatPostfixNeverMatchesIt) {
+    const auto r = load_certificate_entry("subject = \"/O=Partner Inc/CN=mx.partner.example\"\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    const std::string notes = notes_of(r);
+    EXPECT_NE(notes.find("t.conf:7: certificate_map.subject \"/O=Partner Inc/CN=mx.partner.example\""),
+              std::string::npos) << notes;
+    EXPECT_NE(notes.find("Postfix never matches it"), std::string::npos) << notes;
+    EXPECT_NE(notes.find("subject_cn = \"mx.partner.example\""), std::string::npos) << notes;
+}
+
+TEST(ConfigCertificateMap, DistinguishedNameWithoutCommonNameIsNoted) {
+    const auto r = load_certificate_entry("subject_cn = \"mx.partner.example\"\nissuer = \"/C=US/O=Partner Inc\"\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_NE(notes_of(r).find("certificate_map.issuer \"/C=US/O=Partner Inc\" is a whole distinguished name"),
+              std::string::npos) << notes_of(r);
+    EXPECT_NE(notes_of(r).find("it has no CN"), std::string::npos) << notes_of(r);
+}
+
+TEST(ConfigCertificateMap, CommonNameWrittenWithCnPrefixIsNoted) {
+    const auto r = load_certificate_entry("subject_cn = \"CN=mx.partner.example\"\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_NE(notes_of(r).find("did you mean \"mx.partner.example\""), std::string::npos) << notes_of(r);
+}
+
+TEST(ConfigCertificateMap, GroupThatNoConnectorListsIsNoted) {
+    const auto r = load(std::string(kMinimalConnector) +
+                        "[[certificate_map]]\nsubject_cn = \"mx.partner.example\"\ngroup = \"Partners\"\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_NE(notes_of(r).find("t.conf:6: certificate_map: no connector lists Partners"), std::string::npos)
+        << notes_of(r);
+}
+
+TEST(ConfigCertificateMap, BareSubjectIsRejectedWithTheCommonNameKeyAsHint) {
+    expect_one_error(load_certificate_entry("subject = \"mx.partner.example\"\n"), "t.conf:8", "subject_cn");
+}
+
+TEST(ConfigCertificateMap, CommaSeparatedDistinguishedNameIsRejected) {
+    expect_one_error(load_certificate_entry("subject = \"CN=mx.partner.example, O=Partner Inc\"\n"), "t.conf:8",
+                     "/C=US/O=Org/CN=name");
+}
+
+TEST(ConfigCertificateMap, SubjectAndSubjectCnTogetherAreRejected) {
+    expect_one_error(load_certificate_entry("subject = \"CN=a\"\nsubject_cn = \"a\"\n"), "t.conf:9",
+                     "either 'subject' or 'subject_cn'");
+}
+
+TEST(ConfigCertificateMap, MissingSubjectIsRejected) {
+    expect_one_error(load_certificate_entry("issuer_cn = \"Partner CA\"\n"), "t.conf:7", "'subject_cn'");
+}
+
+TEST(ConfigCertificateMap, CommonNameWithControlCharacterIsRejected) {
+    expect_one_error(load_certificate_entry("subject_cn = \"mx\\tpartner\"\n"), "t.conf:8", "control");
 }
 
 TEST(ConfigErrors, NameserverThatIsNotAnAddressIsRejected) {

@@ -6,6 +6,7 @@ tests_unit_policy_test_SOURCES = \
 	tests/unit/policy_ip_test.cpp \
 	tests/unit/policy_selection_test.cpp \
 	tests/unit/policy_rights_test.cpp \
+	tests/unit/policy_certificate_test.cpp \
 	tests/unit/policy_domains_test.cpp \
 	tests/unit/policy_replies_test.cpp \
 	tests/unit/policy_address_test.cpp \

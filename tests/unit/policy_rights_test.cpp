@@ -192,31 +192,33 @@ TEST(SessionRights, DenyWinsOverGrantWhateverTheOrder) {
     EXPECT_FALSE(resolve_session_rights(c, login("alice", true), {}).rights.has(Right::AcceptAnyRecipient));
 }
 
-TEST(SessionRights, VerifiedCertificateMapsToPartners) {
+TEST(SessionRights, TrustedCertificateMapsToPartners) {
     Connector c = frontend();
     c.permission_groups.push_back(PermissionGroup::Partners);
     ClientIdentity id;
     id.tls = true;
-    id.certificate_verified = true;
-    id.cert_subject = "CN=mx.partner.example";
-    id.cert_issuer = "CN=Partner CA";
-    const std::vector<CertificateMapping> map{{"CN=mx.partner.example", "CN=Partner CA", PermissionGroup::Partners}};
+    id.certificate.trusted = true;
+    id.certificate.subject_cn = "mx.partner.example";
+    id.certificate.issuer_cn = "Partner CA";
+    const std::vector<CertificateMapping> map{{CertificateName::common_name("mx.partner.example"),
+                                               CertificateName::common_name("Partner CA"), PermissionGroup::Partners}};
     const SessionRights s = resolve_session_rights(c, id, map);
     EXPECT_EQ(s.describe(), "Partners");
     EXPECT_EQ(s.rights, group_rights(PermissionGroup::Partners));
 }
 
-TEST(SessionRights, UnverifiedOrWrongIssuerCertificateStaysAnonymous) {
+TEST(SessionRights, UntrustedOrWrongIssuerCertificateStaysAnonymous) {
     Connector c = frontend();
     ClientIdentity id;
     id.tls = true;
-    id.cert_subject = "CN=mx.partner.example";
-    id.cert_issuer = "CN=Other CA";
-    const std::vector<CertificateMapping> map{
-        {"CN=mx.partner.example", "CN=Partner CA", PermissionGroup::ExchangeServers}};
+    id.certificate.subject_cn = "mx.partner.example";
+    id.certificate.issuer_cn = "Other CA";
+    const std::vector<CertificateMapping> map{{CertificateName::common_name("mx.partner.example"),
+                                               CertificateName::common_name("Partner CA"),
+                                               PermissionGroup::ExchangeServers}};
     EXPECT_EQ(resolve_session_rights(c, id, map).describe(), "AnonymousUsers");
-    id.certificate_verified = true;
+    id.certificate.trusted = true;
     EXPECT_EQ(resolve_session_rights(c, id, map).describe(), "AnonymousUsers");
-    id.cert_issuer = "CN=Partner CA";
+    id.certificate.issuer_cn = "Partner CA";
     EXPECT_EQ(resolve_session_rights(c, id, map).describe(), "ExchangeServers");
 }
