@@ -24,3 +24,7 @@ EXTRA_DIST += tests/e2e/no_loss.test
 # the daemon in syslog mode with a private /dev/log.
 TESTS += tests/e2e/syslog.test
 EXTRA_DIST += tests/e2e/syslog.test
+# TLS client certificates mapped by [[certificate_map]] (issue 11 item 5),
+# through Postfix and sendmail.
+TESTS += tests/e2e/certificates.test
+EXTRA_DIST += tests/e2e/certificates.test
