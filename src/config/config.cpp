@@ -934,7 +934,7 @@ void Loader::load_certificate_map(const toml::node& node) {
                     ok = false;
                 } else {
                     if (cn->size() > 3 && (cn->starts_with("CN=") || cn->starts_with("cn=")))
-                        config_.notes.push_back("warning: " + origin + ": certificate_map." + cn_key + " \"" + *cn +
+                        config_.warnings.push_back(origin + ": certificate_map." + cn_key + " \"" + *cn +
                                                 "\" is compared with the common name itself: did you mean \"" +
                                                 cn->substr(3) + "\"?");
                     return policy::CertificateName::common_name(*cn);
@@ -951,8 +951,8 @@ void Loader::load_certificate_map(const toml::node& node) {
                         // Postfix reports only common names ({cert_subject} is
                         // the subject's CN): a whole DN can match on sendmail only.
                         const std::string cn = parsed->common_name_part();
-                        config_.notes.push_back(
-                            "warning: " + origin + ": certificate_map." + std::string(side) + " \"" + *dn +
+                        config_.warnings.push_back(
+                            origin + ": certificate_map." + std::string(side) + " \"" + *dn +
                             "\" is a whole distinguished name: only sendmail reports one, Postfix never matches it" +
                             (cn.empty() ? std::string("; it has no CN, so no common-name entry can replace it")
                                         : "; " + cn_key + " = \"" + cn + "\" matches on both"));
@@ -989,7 +989,7 @@ void Loader::load_certificate_map(const toml::node& node) {
             return c.has_group(mapping.group);
         });
         if (!listed)
-            config_.notes.push_back("warning: " + origin + ": certificate_map: no connector lists " +
+            config_.warnings.push_back(origin + ": certificate_map: no connector lists " +
                                     std::string(policy::permission_group_name(mapping.group)) +
                                     " in permission_groups: this entry gives no rights");
         config_.certificate_map.push_back(std::move(mapping));

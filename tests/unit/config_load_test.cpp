@@ -519,10 +519,11 @@ config::LoadResult load_certificate_entry(const std::string& entry) {
                 "[[certificate_map]]\n" + entry + "group = \"Partners\"\n");
 }
 
-std::string notes_of(const config::LoadResult& r) {
+// The warnings (LOG_WARNING, "warning:" at -n) loading produced.
+std::string warnings_of(const config::LoadResult& r) {
     std::string out;
     if (r.config)
-        for (const auto& n : r.config->notes) out += n + "\n";
+        for (const auto& n : r.config->warnings) out += n + "\n";
     return out;
 }
 
@@ -537,13 +538,13 @@ TEST(ConfigCertificateMap, CommonNameEntryLoadsWithoutWarning) {
     EXPECT_EQ(m.subject.value, "mx.partner.example");
     ASSERT_TRUE(m.issuer.has_value());
     EXPECT_EQ(m.issuer->value, "Partner CA");
-    EXPECT_EQ(notes_of(r).find("certificate_map"), std::string::npos) << notes_of(r);
+    EXPECT_EQ(warnings_of(r).find("certificate_map"), std::string::npos) << warnings_of(r);
 }
 
 TEST(ConfigCertificateMap, WholeDistinguishedNameWarnsThatPostfixNeverMatchesIt) {
     const auto r = load_certificate_entry("subject = \"/O=Partner Inc/CN=mx.partner.example\"\n");
     ASSERT_NE(r.config, nullptr) << join_errors(r);
-    const std::string notes = notes_of(r);
+    const std::string notes = warnings_of(r);
     EXPECT_NE(notes.find("t.conf:7: certificate_map.subject \"/O=Partner Inc/CN=mx.partner.example\""),
               std::string::npos) << notes;
     EXPECT_NE(notes.find("Postfix never matches it"), std::string::npos) << notes;
@@ -553,23 +554,23 @@ TEST(ConfigCertificateMap, WholeDistinguishedNameWarnsThatPostfixNeverMatchesIt)
 TEST(ConfigCertificateMap, DistinguishedNameWithoutCommonNameIsNoted) {
     const auto r = load_certificate_entry("subject_cn = \"mx.partner.example\"\nissuer = \"/C=US/O=Partner Inc\"\n");
     ASSERT_NE(r.config, nullptr) << join_errors(r);
-    EXPECT_NE(notes_of(r).find("certificate_map.issuer \"/C=US/O=Partner Inc\" is a whole distinguished name"),
-              std::string::npos) << notes_of(r);
-    EXPECT_NE(notes_of(r).find("it has no CN"), std::string::npos) << notes_of(r);
+    EXPECT_NE(warnings_of(r).find("certificate_map.issuer \"/C=US/O=Partner Inc\" is a whole distinguished name"),
+              std::string::npos) << warnings_of(r);
+    EXPECT_NE(warnings_of(r).find("it has no CN"), std::string::npos) << warnings_of(r);
 }
 
 TEST(ConfigCertificateMap, CommonNameWrittenWithCnPrefixIsNoted) {
     const auto r = load_certificate_entry("subject_cn = \"CN=mx.partner.example\"\n");
     ASSERT_NE(r.config, nullptr) << join_errors(r);
-    EXPECT_NE(notes_of(r).find("did you mean \"mx.partner.example\""), std::string::npos) << notes_of(r);
+    EXPECT_NE(warnings_of(r).find("did you mean \"mx.partner.example\""), std::string::npos) << warnings_of(r);
 }
 
 TEST(ConfigCertificateMap, GroupThatNoConnectorListsIsNoted) {
     const auto r = load(std::string(kMinimalConnector) +
                         "[[certificate_map]]\nsubject_cn = \"mx.partner.example\"\ngroup = \"Partners\"\n");
     ASSERT_NE(r.config, nullptr) << join_errors(r);
-    EXPECT_NE(notes_of(r).find("t.conf:6: certificate_map: no connector lists Partners"), std::string::npos)
-        << notes_of(r);
+    EXPECT_NE(warnings_of(r).find("t.conf:6: certificate_map: no connector lists Partners"), std::string::npos)
+        << warnings_of(r);
 }
 
 TEST(ConfigCertificateMap, BareSubjectIsRejectedWithTheCommonNameKeyAsHint) {
