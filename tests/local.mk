@@ -17,3 +17,7 @@ include tests/bench/local.mk
 # Deployment pieces: make install DESTDIR, man pages, the systemd unit.
 TESTS += tests/deploy.test
 EXTRA_DIST += tests/deploy.test
+# The macro lists of the daemon, the MTA snippets and the man page, and the
+# minimum Postfix version they state, agree.
+TESTS += tests/macro_lists.test
+EXTRA_DIST += tests/macro_lists.test
