@@ -785,7 +785,17 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
             }
         }
     }
-    if (!has_ranges_key) {
+    // A connector bound only to "local" serves local submissions, which
+    // have no network client to compare ranges with.
+    const bool only_local = !c.bindings.empty() &&
+                            std::all_of(c.bindings.begin(), c.bindings.end(), [](const policy::Binding& b) {
+                                return b.kind() == policy::Binding::Kind::Local;
+                            });
+    if (only_local) {
+        if (has_ranges_key)
+            config_.notes.push_back(c.origin + ": connector '" + c.name +
+                                    "' binds only local: its remote IP ranges are not used");
+    } else if (!has_ranges_key) {
         error(line, label + ": 'remote_ip_ranges' or 'remote_ip_ranges_file' is required");
     } else if (c.remote_ranges.empty() && errors_.size() == errors_before) {
         config_.notes.push_back(c.origin + ": connector '" + c.name +

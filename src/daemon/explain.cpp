@@ -19,6 +19,7 @@ namespace {
 void explain_usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: connector-milter explain [-c FILE] --local ADDR:PORT|name:NAME --client IP\n"
+                 "       connector-milter explain [-c FILE] --local local  (a local submission)\n"
                  "           [--auth USER] [--tls] [--helo NAME] [--from ADDR] [--rcpt ADDR]...\n"
                  "           [--header-from ADDR] [--size OCTETS]\n");
 }
@@ -57,7 +58,7 @@ int run_explain(int argc, char** argv) {
     std::string config_path = kDefaultConfigPath, local_text, client_text, auth, helo = "client.invalid", from,
                 header_from, size;
     std::vector<std::string> rcpts;
-    bool tls = false;
+    bool tls = false, helo_given = false;
     bool config_given = false;
     static const option long_options[] = {
         {"config", required_argument, nullptr, 'c'}, {"local", required_argument, nullptr, 'l'},
@@ -78,7 +79,7 @@ int run_explain(int argc, char** argv) {
             case 'C': client_text = optarg; break;
             case 'a': auth = optarg; break;
             case 't': tls = true; break;
-            case 'H': helo = optarg; break;
+            case 'H': helo = optarg; helo_given = true; break;
             case 'f': from = optarg; break;
             case 'r': rcpts.emplace_back(optarg); break;
             case 'F': header_from = optarg; break;
@@ -88,8 +89,19 @@ int run_explain(int argc, char** argv) {
         }
     }
     session::ConnectFacts facts;
-    if (local_text.empty() || !parse_local(local_text, facts.local)) {
-        std::fprintf(stderr, "explain: --local needs ADDR:PORT ([v6]:PORT) or name:NAME\n");
+    const bool local_submission = local_text == "local";
+    if (local_submission) {
+        // What Postfix's cleanup(8) sends for mail from the sendmail
+        // command (non_smtpd_milters): client 127.0.0.1 port 0, its
+        // {daemon_addr} the same address, {daemon_port} 0.
+        if (client_text.empty()) client_text = "127.0.0.1";
+        facts.evidence.family = policy::ConnectEvidence::Family::Inet;
+        facts.evidence.address = policy::IpAddress::parse(client_text);
+        facts.evidence.client_addr = facts.evidence.daemon_addr = client_text;
+        facts.evidence.client_port = facts.evidence.daemon_port = "0";
+        if (!helo_given) helo = "localhost";  // what cleanup(8) says for the client
+    } else if (local_text.empty() || !parse_local(local_text, facts.local)) {
+        std::fprintf(stderr, "explain: --local needs ADDR:PORT ([v6]:PORT), name:NAME or local\n");
         return 2;
     }
     facts.client = policy::IpAddress::parse(client_text);
@@ -105,7 +117,11 @@ int run_explain(int argc, char** argv) {
     std::printf("configuration: %s\n", loaded.embedded ? "(embedded default)" : config_path.c_str());
     for (auto& w : loaded.warnings) std::printf("  warning: %s\n", w.c_str());
     for (auto& n : loaded.notes) std::printf("  note: %s\n", n.c_str());
-    std::printf("connection:    local %s, client %s\n\n", local_text.c_str(), facts.client->to_string().c_str());
+    if (local_submission)
+        std::printf("connection:    local submission (Postfix's stand-in client %s, port 0)\n\n",
+                    facts.client->to_string().c_str());
+    else
+        std::printf("connection:    local %s, client %s\n\n", local_text.c_str(), facts.client->to_string().c_str());
 
     std::vector<std::string> log_lines;
     session::Session s(loaded.runtime, std::make_shared<session::Shared>(),
@@ -129,6 +145,8 @@ int run_explain(int argc, char** argv) {
     std::printf("%-28s %s\n", "principal", s.rights().describe().c_str());
     std::printf("%-28s %s\n", "rights", s.rights().rights.to_string().c_str());
     if (!s.rights().note.empty()) std::printf("%-28s %s\n", "", s.rights().note.c_str());
+    if (s.local_submission() != policy::LocalSubmission::No)
+        std::printf("%-28s %s\n", "checks", "SPF, DKIM and DMARC are not run for a local submission");
     if (from.empty() && rcpts.empty()) return all_ok ? 0 : 1;
 
     std::vector<std::string> mail_args{"<" + from + ">"};

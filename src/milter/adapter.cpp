@@ -212,6 +212,26 @@ std::optional<policy::IpAddress> address_of(const sockaddr* sa) {
     return policy::IpAddress::parse(text);
 }
 
+// The connect event as the MTA sent it, for telling local submissions
+// apart (policy::recognise_local_submission). libmilter passes no hostaddr
+// for SMFIA_UNKNOWN and a sockaddr_un for SMFIA_UNIX.
+policy::ConnectEvidence connect_evidence(SMFICTX* ctx, const sockaddr* sa) {
+    policy::ConnectEvidence e;
+    if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+        e.family = policy::ConnectEvidence::Family::Inet;
+        e.address = address_of(sa);
+        e.port = ntohs(sa->sa_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(sa)->sin_port
+                                                : reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
+    } else if (sa && sa->sa_family == AF_UNIX) {
+        e.family = policy::ConnectEvidence::Family::Unix;
+    }
+    e.client_addr = macro(ctx, "{client_addr}");
+    e.client_port = macro(ctx, "{client_port}");
+    e.daemon_addr = macro(ctx, "{daemon_addr}");
+    e.daemon_port = macro(ctx, "{daemon_port}");
+    return e;
+}
+
 std::vector<std::string> arguments(char** argv) {
     std::vector<std::string> args;
     for (; argv && *argv; ++argv) args.emplace_back(*argv);
@@ -254,7 +274,11 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
         }
         facts.local.daemon_name = macro(ctx, "{daemon_name}");
         facts.mta_name = macro(ctx, "j");
+        facts.evidence = connect_evidence(ctx, hostaddr);
+        auto outcome = c->session->on_connect(facts);
+        // A local submission has no binding to report.
         if (!facts.local.address && !facts.local.port && facts.local.daemon_name.empty() &&
+            c->session->local_submission() == policy::LocalSubmission::No &&
             !g_warned_no_binding.exchange(true)) {
             daemon_log::warning(
                 "the MTA sends neither {daemon_addr}/{daemon_port} nor {daemon_name}: connectors "
@@ -263,7 +287,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
                 "define(`confMILTER_MACROS_CONNECT', confMILTER_MACROS_CONNECT`, {daemon_addr}, "
                 "{daemon_port}')");
         }
-        return apply(ctx, c->session->on_connect(facts));
+        return apply(ctx, outcome);
     });
 }
 
@@ -394,7 +418,7 @@ sfsistat on_close(SMFICTX* ctx) {
 // The macros each stage needs (smfi_setsymlist): only these are sent.
 void request_macros(SMFICTX* ctx) {
     smfi_setsymlist(ctx, SMFIM_CONNECT,
-                    const_cast<char*>("j {daemon_name} {daemon_addr} {daemon_port} {client_addr} {if_addr}"));
+                    const_cast<char*>("j {daemon_name} {daemon_addr} {daemon_port} {client_addr} {client_port} {if_addr}"));
     smfi_setsymlist(ctx, SMFIM_HELO,
                     const_cast<char*>("{tls_version} {cipher} {verify} {cert_subject} {cert_issuer} "
                                       "{cn_subject} {cn_issuer}"));

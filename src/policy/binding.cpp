@@ -21,6 +21,10 @@ bool iequals(std::string_view a, std::string_view b) {
 std::optional<Binding> Binding::parse(std::string_view text, std::string* error) {
     const std::string shown(text);
     Binding b;
+    if (iequals(text, "local")) {
+        b.kind_ = Kind::Local;
+        return b;
+    }
     if (text.size() >= 5 && iequals(text.substr(0, 5), "name:")) {
         const std::string_view name = text.substr(5);
         if (name.empty()) {
@@ -50,7 +54,7 @@ std::optional<Binding> Binding::parse(std::string_view text, std::string* error)
     } else {
         const auto colon = text.rfind(':');
         if (colon == std::string_view::npos || text.find(':') != colon) {
-            set_error(error, "binding '" + shown + "': expected ADDRESS:PORT, [IPv6]:PORT or name:DAEMON_NAME");
+            set_error(error, "binding '" + shown + "': expected ADDRESS:PORT, [IPv6]:PORT, name:DAEMON_NAME or local");
             return std::nullopt;
         }
         host = text.substr(0, colon);
@@ -78,6 +82,8 @@ std::optional<Binding> Binding::parse(std::string_view text, std::string* error)
 
 bool Binding::matches(const LocalEndpoint& local) const {
     switch (kind_) {
+    case Kind::Local:
+        return false;
     case Kind::DaemonName:
         return !local.daemon_name.empty() && iequals(local.daemon_name, daemon_name_);
     case Kind::Address:
@@ -97,6 +103,8 @@ bool Binding::matches(const LocalEndpoint& local) const {
 
 std::string Binding::to_string() const {
     switch (kind_) {
+    case Kind::Local:
+        return "local";
     case Kind::DaemonName:
         return "name:" + daemon_name_;
     case Kind::Address:

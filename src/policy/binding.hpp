@@ -1,6 +1,7 @@
 // A connector's local binding: the address and port the client connected to
-// ({daemon_addr}/{daemon_port}), a wildcard address of one family, or the
-// MTA's daemon name ({daemon_name}) for set-ups that pass no address.
+// ({daemon_addr}/{daemon_port}), a wildcard address of one family, the
+// MTA's daemon name ({daemon_name}) for set-ups that pass no address, or
+// "local": the local submissions of policy/local_submission.hpp.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -25,10 +26,10 @@ inline constexpr std::uint16_t kUnknownPortCountsAs = 25;
 
 class Binding {
 public:
-    enum class Kind : std::uint8_t { Address, Wildcard, DaemonName };
+    enum class Kind : std::uint8_t { Address, Wildcard, DaemonName, Local };
 
     // "10.0.0.50:25", "0.0.0.0:25", "[::]:25", "[2001:db8::1]:587",
-    // "name:MSA". Port 1-65535 required for address forms.
+    // "name:MSA", "local". Port 1-65535 required for address forms.
     static std::optional<Binding> parse(std::string_view text, std::string* error = nullptr);
 
     Kind kind() const { return kind_; }
@@ -40,7 +41,8 @@ public:
     // MTA did not send both). Wildcard: same family and port equal; when the
     // MTA sent no address the port alone decides, and a port it did not send
     // counts as 25 (kUnknownPortCountsAs). DaemonName: case-insensitive name
-    // equality.
+    // equality. Local: never (local submissions are matched by kind, see
+    // ConnectorMap::select_local).
     bool matches(const LocalEndpoint& local) const;
 
     std::string to_string() const;

@@ -47,6 +47,11 @@ std::string first_conflict(const Connector& a, const Connector& b) {
     for (const auto& ba : a.bindings) {
         for (const auto& bb : b.bindings) {
             if (!(ba == bb)) continue;
+            if (ba.kind() == Binding::Kind::Local) {
+                if (!a.enabled || !b.enabled) continue;
+                return describe(a) + " and " + describe(b) +
+                       " both bind local: local submissions have no client address to choose between them";
+            }
             for (const auto& ra : a.remote_ranges) {
                 for (const auto& rb : b.remote_ranges) {
                     const bool equal = ra == rb;
@@ -148,6 +153,37 @@ Selection ConnectorMap::select(const LocalEndpoint& local, const IpAddress& clie
             report.verdict = "lost to " + winner_name + ": equally specific, " + winner_name +
                              " comes first in the configuration";
         }
+    }
+    return selection;
+}
+
+Selection ConnectorMap::select_local() const {
+    Selection selection;
+    for (const Connector& c : connectors_) {
+        CandidateReport report;
+        report.connector = &c;
+        report.enabled = c.enabled;
+        for (const auto& b : c.bindings)
+            if (b.kind() == Binding::Kind::Local) report.matched_binding = &b;
+        if (!c.enabled) {
+            report.verdict = "disabled";
+        } else if (!report.matched_binding) {
+            report.verdict = "does not bind local";
+        } else if (selection.chosen) {
+            report.verdict = "binds local too, but '" + selection.chosen->name + "' comes first";
+        } else {
+            report.verdict = "chosen: binds local";
+            selection.chosen = &c;
+        }
+        selection.candidates.push_back(std::move(report));
+    }
+    if (!selection.chosen) {
+        CandidateReport report;
+        report.connector = &builtin_local_;
+        report.matched_binding = &builtin_local_.bindings.front();
+        report.verdict = "chosen: no connector binds local";
+        selection.chosen = &builtin_local_;
+        selection.candidates.push_back(std::move(report));
     }
     return selection;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "policy/connector.hpp"
+#include "policy/local_submission.hpp"
 
 namespace policy {
 
@@ -33,17 +34,26 @@ public:
     // ranges are equal or overlap without one containing the other. Returns
     // one message per conflict ("connector 'A' (file:12) and 'B' (file:30)
     // both bind 0.0.0.0:25 and their ranges 10.0.0.0/24 and 10.0.0.128-10.0.1.5 overlap").
+    // Two enabled connectors that bind "local" conflict whatever their
+    // ranges: local submissions have no client address to tell them apart.
     static std::vector<std::string> find_conflicts(const std::vector<Connector>& connectors);
 
     // Ties: a specific-address (or daemon-name) binding beats a wildcard one
     // unless the wildcard's range is strictly smaller; then configuration order.
     Selection select(const LocalEndpoint& local, const IpAddress& client) const;
 
+    // For a local submission: the first enabled connector that binds
+    // "local" (remote ranges are not consulted: there is no network
+    // client), otherwise builtin_local_submission_connector(). Never null.
+    Selection select_local() const;
+    const Connector& builtin_local() const { return builtin_local_; }
+
     const std::vector<Connector>& connectors() const { return connectors_; }
     const Connector* find(std::string_view name) const;
 
 private:
     std::vector<Connector> connectors_;
+    Connector builtin_local_ = builtin_local_submission_connector();
 };
 
 }  // namespace policy

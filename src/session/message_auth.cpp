@@ -75,7 +75,11 @@ Outcome Session::authenticate_message() {
     summary_.clear();
     out.quarantine_reason = m.quarantine_reason;
 
-    if (!m.checked) {
+    if (local_ != policy::LocalSubmission::No) {
+        // Nothing was authenticated: RFC 8601 section 2.2's "none". The log
+        // says why.
+        summary_ = " checks skipped (local submission)";
+    } else if (!m.checked) {
         // Sessions with Bypass-Anti-Spam (authenticated users, externally
         // secured servers) are not checked; the header says how they came in.
         auth::AuthResult r;

@@ -75,7 +75,9 @@ void Session::log_line(std::string_view stage, const policy::Verdict& verdict) {
     line += " connector=";
     line += quoted(connector_ ? connector_->name : std::string("(none)"));
     line += " client=[";
-    line += connect_.client ? connect_.client->to_string() : std::string("local");
+    line += local_ != policy::LocalSubmission::No ? std::string("local submission")
+            : connect_.client                     ? connect_.client->to_string()
+                                                  : std::string("local");
     line += "] rights=";
     line += rights_.describe();
     if (verdict.ok()) {
@@ -118,6 +120,8 @@ void Session::resolve_rights(const SecurityFacts& security) {
 Outcome Session::on_connect(const ConnectFacts& facts) {
     connect_ = facts;
     const auto& cfg = *runtime_->config;
+    local_ = policy::recognise_local_submission(facts.evidence);
+    if (local_ != policy::LocalSubmission::No) return connect_local();
     if (!facts.client) {
         // A local connection (sendmail -bs, a pipe) has no client IP to match
         // remote ranges against: no connector applies.
@@ -149,6 +153,28 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
     counted_connection_ = true;
     policy::Verdict accepted;
     accepted.reason = "connector chosen";
+    log_line("CONNECT", accepted);
+    return {};
+}
+
+// A program on this machine handed the mail to the MTA: the connector bound
+// to "local" (or the built-in one) applies, as to a session without login.
+// Exchange's Pickup directory works the same way: whoever may write to it
+// is not asked to pass the receive connectors.
+Outcome Session::connect_local() {
+    const auto& cfg = *runtime_->config;
+    selection_ = cfg.connectors.select_local();
+    connector_ = selection_.chosen;
+    rights_ = policy::resolve_session_rights(*connector_, {}, cfg.certificate_map);
+    connection_source_ = "local";
+    if (!shared_->connections.open(*connector_, connection_source_)) {
+        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::TooManyConnections),
+                                              "connection limit of the connector reached for local submissions"),
+                      "CONNECT");
+    }
+    counted_connection_ = true;
+    policy::Verdict accepted;
+    accepted.reason = "local submission: " + std::string(policy::describe(local_)) + "; connector chosen";
     log_line("CONNECT", accepted);
     return {};
 }
@@ -199,7 +225,11 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     }
     message_ = std::make_unique<Message>(cfg.dns);
     message_->sender = std::move(*parsed.path);
-    message_->checked = !rights_.rights.has(policy::Right::BypassAntiSpam);
+    // A local submission has no SMTP client whose address SPF could judge
+    // (RFC 7208 section 2.4 checks the client that sent MAIL FROM; the
+    // 127.0.0.1 the MTA shows is a stand-in), and the mail is the
+    // machine's own: SPF, DKIM and DMARC are not run for it.
+    message_->checked = !rights_.rights.has(policy::Right::BypassAntiSpam) && local_ == policy::LocalSubmission::No;
     if (message_->checked) {
         auto spf = check_spf();
         if (!spf.ok()) {

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "policy/checks.hpp"
 #include "policy/limits.hpp"
+#include "policy/local_submission.hpp"
 #include "session/runtime.hpp"
 
 namespace session {
@@ -41,6 +42,9 @@ struct ConnectFacts {
     std::string client_name;                  // reverse name or "[ip]"
     policy::LocalEndpoint local;
     std::string mta_name;                     // macro j
+    // The connect event as the MTA sent it: tells a local submission
+    // (policy::recognise_local_submission) from a network client.
+    policy::ConnectEvidence evidence;
 };
 
 struct SecurityFacts {
@@ -77,11 +81,14 @@ public:
     const policy::Connector* connector() const { return connector_; }
     const policy::SessionRights& rights() const { return rights_; }
     const policy::Selection& selection() const { return selection_; }
+    // Not No: the session is a local submission (no network client).
+    policy::LocalSubmission local_submission() const { return local_; }
     const Runtime& runtime() const { return *runtime_; }
 
 private:
     struct Message;
     Outcome finish(policy::Verdict verdict, std::string_view stage);
+    Outcome connect_local();
     void log_line(std::string_view stage, const policy::Verdict& verdict);
     void resolve_rights(const SecurityFacts& security);
     void reset_message();
@@ -95,6 +102,7 @@ private:
     std::string helo_;
     policy::Selection selection_;
     const policy::Connector* connector_ = nullptr;
+    policy::LocalSubmission local_ = policy::LocalSubmission::No;
     bool counted_connection_ = false;
     std::string connection_source_;
     policy::SessionRights rights_;

@@ -80,16 +80,20 @@ max_inbound_connection_per_source = 1
 message_rate_limit = 2
 )toml";
 
+// The runtime of a configuration text; null (and a test failure) on errors.
+std::shared_ptr<const session::Runtime> load_runtime(const std::string& text) {
+    auto loaded = config::load_string(text, "session-test.conf");
+    for (auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
+    if (!loaded.config) return nullptr;
+    return session::build_runtime(loaded.config).runtime;
+}
+
 struct Fixture : ::testing::Test {
     void SetUp() override {
         std::string text = kConfig;
         text.replace(text.find("@ZONE@"), 6, write_zone());
-        auto loaded = config::load_string(text, "session-test.conf");
-        for (auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
-        ASSERT_TRUE(loaded.config);
-        auto build = session::build_runtime(loaded.config);
-        ASSERT_TRUE(build.runtime);
-        runtime = build.runtime;
+        runtime = load_runtime(text);
+        ASSERT_TRUE(runtime);
     }
     std::unique_ptr<session::Session> open(const std::string& local, std::uint16_t port, const std::string& client,
                                            Outcome* connect = nullptr) {
@@ -389,6 +393,140 @@ TEST_F(Fixture, AuthenticatedSessionIsNotCheckedAndReportedAsAuthPass) {
     EXPECT_NE(ar->value.find("auth=pass"), std::string::npos) << ar->value;
     EXPECT_EQ(ar->value.find("spf="), std::string::npos) << ar->value;
     EXPECT_EQ(ar->value.find("alice"), std::string::npos) << "no user name unless configured: " << ar->value;
+}
+
+// --- local submissions (issue 11 item 7)
+
+// What Postfix's cleanup(8) sends for the sendmail command through pickup.
+session::ConnectFacts postfix_pickup_facts() {
+    session::ConnectFacts facts;
+    facts.client = IpAddress::parse("127.0.0.1");
+    facts.client_name = "localhost";
+    facts.local.address = IpAddress::parse("127.0.0.1");
+    facts.evidence.family = policy::ConnectEvidence::Family::Inet;
+    facts.evidence.address = facts.client;
+    facts.evidence.port = 0;
+    facts.evidence.client_addr = facts.evidence.daemon_addr = "127.0.0.1";
+    facts.evidence.client_port = facts.evidence.daemon_port = "0";
+    return facts;
+}
+
+struct LocalRun {
+    std::unique_ptr<session::Session> session;
+    Outcome connect, mail, rcpt, eoh, eom;
+};
+
+LocalRun submit_locally(const std::shared_ptr<const session::Runtime>& runtime,
+                        const std::shared_ptr<session::Shared>& shared, std::vector<std::string>& log,
+                        const session::ConnectFacts& facts, const std::string& from, const std::string& to) {
+    LocalRun r;
+    r.session = std::make_unique<session::Session>(runtime, shared, [&log](std::string_view l) { log.emplace_back(l); });
+    r.connect = r.session->on_connect(facts);
+    if (!r.connect.verdict.ok()) return r;
+    r.session->on_helo("localhost", {});
+    r.mail = r.session->on_mail({"<" + from + ">"}, {}, std::chrono::steady_clock::now());
+    if (!r.mail.verdict.ok()) return r;
+    r.rcpt = r.session->on_rcpt({"<" + to + ">"});
+    if (!r.rcpt.verdict.ok()) return r;
+    r.session->on_header("From", " " + from);
+    r.eoh = r.session->on_end_of_headers();
+    r.session->on_body("cron output\r\n");
+    r.eom = r.session->on_end_of_message();
+    return r;
+}
+
+TEST_F(Fixture, PostfixPickupSubmissionGetsTheBuiltInLocalConnectorNotTheWildcardOne) {
+    // The Default Frontend (0.0.0.0:25) would refuse root@example.com as an
+    // anonymous sender in our domain and refuse to relay.
+    auto r = submit_locally(runtime, shared, log, postfix_pickup_facts(), "root@example.com", "admin@outside.example");
+    ASSERT_TRUE(r.connect.verdict.ok()) << r.connect.verdict.reason;
+    EXPECT_EQ(r.session->connector()->name, policy::kBuiltinLocalConnectorName);
+    EXPECT_EQ(r.session->local_submission(), policy::LocalSubmission::PostfixStandIn);
+    EXPECT_TRUE(r.mail.verdict.ok()) << r.mail.verdict.reason;
+    EXPECT_TRUE(r.rcpt.verdict.ok()) << r.rcpt.verdict.reason;
+    EXPECT_TRUE(r.eoh.verdict.ok()) << r.eoh.verdict.reason;
+    ASSERT_TRUE(r.eom.verdict.ok()) << r.eom.verdict.reason;
+    EXPECT_FALSE(r.eom.tarpit);
+}
+
+TEST_F(Fixture, LocalSubmissionIsNotSpfCheckedAndItsHeaderClaimsNoAuthentication) {
+    // spf.example allows only 192.0.2.0/24: checked from 127.0.0.1 its SPF
+    // would fail (5.7.23 at MAIL).
+    auto r = submit_locally(runtime, shared, log, postfix_pickup_facts(), "news@spf.example", "user@example.com");
+    ASSERT_TRUE(r.mail.verdict.ok()) << r.mail.verdict.reason;
+    ASSERT_TRUE(r.eom.verdict.ok()) << r.eom.verdict.reason;
+    const auto* ar = inserted(r.eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_EQ(ar->value, "mx.example.com; none");
+    EXPECT_EQ(inserted(r.eom, "Received-SPF"), nullptr);
+}
+
+TEST_F(Fixture, LocalSubmissionLogLinesSayLocalSubmission) {
+    auto r = submit_locally(runtime, shared, log, postfix_pickup_facts(), "root@example.com", "user@example.com");
+    ASSERT_TRUE(r.eom.verdict.ok());
+    ASSERT_GE(log.size(), 2u);
+    EXPECT_NE(log.front().find("stage=CONNECT"), std::string::npos) << log.front();
+    EXPECT_NE(log.front().find("local submission: Postfix's stand-in client"), std::string::npos) << log.front();
+    for (const auto& line : log) EXPECT_NE(line.find("client=[local submission]"), std::string::npos) << line;
+    EXPECT_NE(log.back().find("checks skipped (local submission)"), std::string::npos) << log.back();
+}
+
+TEST_F(Fixture, SendmailBsWithoutClientAddressIsALocalSubmission) {
+    session::ConnectFacts facts;  // no hostaddr: SMFIA_UNKNOWN
+    facts.client_name = "localhost";
+    facts.evidence.client_addr = "0";
+    facts.evidence.client_port = "0";
+    auto r = submit_locally(runtime, shared, log, facts, "root@example.com", "admin@outside.example");
+    ASSERT_TRUE(r.connect.verdict.ok()) << r.connect.verdict.reason;
+    EXPECT_EQ(r.session->local_submission(), policy::LocalSubmission::NoNetworkPeer);
+    EXPECT_TRUE(r.rcpt.verdict.ok()) << r.rcpt.verdict.reason;
+    EXPECT_TRUE(r.eom.verdict.ok()) << r.eom.verdict.reason;
+}
+
+TEST_F(Fixture, LoopbackSmtpClientIsNotALocalSubmission) {
+    auto facts = postfix_pickup_facts();
+    facts.local.port = 25;
+    facts.evidence.port = 40312;
+    facts.evidence.client_port = "40312";
+    facts.evidence.daemon_port = "25";
+    auto r = submit_locally(runtime, shared, log, facts, "root@example.com", "admin@outside.example");
+    ASSERT_TRUE(r.connect.verdict.ok());
+    EXPECT_EQ(r.session->connector()->name, "Default Frontend");
+    EXPECT_EQ(r.mail.verdict.reply.xcode, "5.7.1");  // anonymous sender in our domain
+}
+
+TEST(LocalSubmissionConnector, ConnectorBoundToLocalStatesTheRightsOfLocalSubmissions) {
+    const char* text = R"toml(
+[milter]
+authserv_id = "mx.example.com"
+[dns]
+offline = true
+[[accepted_domain]]
+domain = "example.com"
+type = "authoritative"
+[[connector]]
+name = "Specific"
+bindings = ["203.0.113.5:25"]
+remote_ip_ranges = ["0.0.0.0/0"]
+permission_groups = ["AnonymousUsers"]
+[[connector]]
+name = "Cron"
+bindings = ["local"]
+permission_groups = ["AnonymousUsers"]
+tarpit_interval = 0
+)toml";
+    auto runtime = load_runtime(text);
+    ASSERT_TRUE(runtime);
+    auto shared = std::make_shared<session::Shared>();
+    std::vector<std::string> log;
+    // Local delivery is allowed by AnonymousUsers' rights; relaying is not,
+    // because this connector does not grant Accept-Any-Recipient.
+    auto inside = submit_locally(runtime, shared, log, postfix_pickup_facts(), "root@example.com", "user@example.com");
+    ASSERT_TRUE(inside.connect.verdict.ok()) << inside.connect.verdict.reason;
+    EXPECT_EQ(inside.session->connector()->name, "Cron");
+    EXPECT_TRUE(inside.eom.verdict.ok()) << inside.eom.verdict.reason;
+    auto outside = submit_locally(runtime, shared, log, postfix_pickup_facts(), "root@example.com", "a@outside.example");
+    EXPECT_EQ(outside.rcpt.verdict.reply.xcode, "5.7.54") << outside.rcpt.verdict.reason;
 }
 
 }  // namespace
