@@ -28,3 +28,7 @@ EXTRA_DIST += tests/e2e/syslog.test
 # through Postfix and sendmail.
 TESTS += tests/e2e/certificates.test
 EXTRA_DIST += tests/e2e/certificates.test
+# Local submissions (issue 11 item 7): Postfix's sendmail command through
+# pickup and non_smtpd_milters, Postfix's and sendmail's sendmail -bs.
+TESTS += tests/e2e/local_submission.test
+EXTRA_DIST += tests/e2e/local_submission.test

@@ -188,3 +188,20 @@ e2e_expect_macro() {
     e2e_fail "$check: macro $name at stage $stage is \"$got\", want \"$want\""
     return 1
 }
+
+# e2e_probe_connect LOGFILE FIELD: the last connect event's FIELD as the MTA
+# sent it (family: 4, 6, L or U; port; address; hostname).
+e2e_probe_connect() {
+    /usr/bin/python3 - "$@" <<'PY'
+import json, sys
+log, field = sys.argv[1:3]
+value = None
+with open(log, encoding="utf-8") as f:
+    for line in f:
+        entry = json.loads(line)
+        if entry["stage"] == "connect":
+            value = entry.get(field)
+if value is not None:
+    print(value)
+PY
+}

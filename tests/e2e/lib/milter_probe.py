@@ -70,6 +70,19 @@ def serve(conn, log, lock):
                 with lock:
                     log.write(json.dumps({"stage": stage, "macros": macros}) + "\n")
                     log.flush()
+            elif cmd == b"C":
+                # SMFIC_CONNECT: hostname, family ('4', '6', 'L', 'U'), then
+                # for all but 'U' the port (network order) and the address.
+                host, _, rest = data.partition(b"\0")
+                event = {"stage": "connect", "macros": {}, "hostname": host.decode(errors="replace"),
+                         "family": rest[:1].decode(errors="replace")}
+                if event["family"] != "U" and len(rest) >= 3:
+                    event["port"] = struct.unpack("!H", rest[1:3])[0]
+                    event["address"] = rest[3:].rstrip(b"\0").decode(errors="replace")
+                with lock:
+                    log.write(json.dumps(event) + "\n")
+                    log.flush()
+                send_packet(conn, b"c")
             elif cmd in (b"A", b"K"):
                 continue
             elif cmd == b"E":
