@@ -387,9 +387,8 @@ int run_daemon(int argc, char** argv) {
     auto loaded = load(opt.config_path, opt.config_given ? MissingFile::IsAnError : MissingFile::MeansEmbeddedDefault);
     if (!loaded.runtime) {
         for (auto& e : loaded.errors) {
-            // In the foreground the log is stderr already.
-            if (opt.check_only || !opt.foreground) std::fprintf(stderr, "%s\n", e.c_str());
-            if (!opt.check_only) daemon_log::error(e);
+            if (opt.check_only) std::fprintf(stderr, "%s\n", e.c_str());
+            else daemon_log::error(e);
         }
         if (!opt.check_only) daemon_log::error("configuration has errors; not starting");
         return 1;
@@ -410,6 +409,10 @@ int run_daemon(int argc, char** argv) {
                           "the socket, or -R to stay root on purpose");
         return 1;
     }
+    // Looked up before anything is opened or forked, so that a typo in -u
+    // ends the start with status 1 where the administrator sees it.
+    std::optional<User> user;
+    if (!opt.user.empty() && !(user = find_user(opt.user))) return 1;
     const auto& milter_settings = loaded.runtime->config->milter;
     std::string socket = opt.socket.empty() ? milter_settings.socket : opt.socket;
     if (!valid_socket_spec(socket)) {
@@ -452,12 +455,13 @@ int run_daemon(int argc, char** argv) {
                 daemon_log::warning("cannot give " + *path + " to group " + milter_settings.socket_group);
         }
     }
-    if (!opt.foreground && !daemonize()) {
-        daemon_log::error(std::string("cannot become a daemon: ") + std::strerror(errno));
-        return 1;
+    if (!opt.foreground) {
+        if (!daemonize()) {
+            daemon_log::error(std::string("cannot become a daemon: ") + std::strerror(errno));
+            return 1;
+        }
+        daemon_log::detached();
     }
-    std::optional<User> user;
-    if (!opt.user.empty() && !(user = find_user(opt.user))) return 1;
     if (!opt.pidfile.empty()) write_pidfile(opt.pidfile, user);
     if (user) {
         if (!drop_privileges(opt.user, *user)) {

@@ -17,6 +17,7 @@ namespace daemon_log {
 namespace {
 std::atomic<bool> g_stderr{true};
 std::atomic<bool> g_journal{false};
+std::atomic<bool> g_detached{false};
 std::mutex g_stderr_mutex;
 std::string g_ident = "connector-milter";
 }  // namespace
@@ -52,9 +53,18 @@ void init(bool to_stderr, std::string_view ident) {
     if (!to_stderr) openlog(g_ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void detached() { g_detached = true; }
+
 void write(Level level, std::string_view message) {
     if (!g_stderr) {
         syslog(syslog_priority(level), "%.*s", static_cast<int>(message.size()), message.data());
+        // Until the daemon detaches, whoever started it is watching the
+        // terminal: a start that fails says why there too.
+        if (!g_detached && (level == Level::Error || level == Level::Warning)) {
+            std::lock_guard lock(g_stderr_mutex);
+            std::fprintf(stderr, "%s: %s%.*s\n", g_ident.c_str(), level == Level::Error ? "error: " : "warning: ",
+                         static_cast<int>(message.size()), message.data());
+        }
         return;
     }
     const char* tag = level == Level::Error ? "error: " : level == Level::Warning ? "warning: " : "";

@@ -13,6 +13,9 @@ enum class Level { Error, Warning, Info, Debug };
 
 int syslog_priority(Level level);
 void init(bool to_stderr, std::string_view ident = "connector-milter");
+// Without stderr logging, errors and warnings also go to stderr until this
+// is called (the daemon has detached from the terminal).
+void detached();
 void write(Level level, std::string_view message);
 inline void error(std::string_view m) { write(Level::Error, m); }
 inline void warning(std::string_view m) { write(Level::Warning, m); }

@@ -1277,5 +1277,22 @@ TEST_F(PrivilegeTest, PidFileTheUserCannotRemoveIsReportedAndEmptiedAtExit) {
     EXPECT_EQ(content, "") << pidfile << " still names a process after SIGTERM";
 }
 
+
+// Started without -f, the daemon detaches from the terminal; a start that
+// fails before that (here an unknown -u user) ends with status 1 and says
+// why on the terminal, not only in syslog. (The user was looked up after
+// the fork: the command returned 0 and the reason went to syslog alone.)
+TEST_F(ConfigFileTest, UnknownUserStopsTheStartWithStatusOneAndSaysWhy) {
+    const char* user = "no-such-user-connector-milter";
+    if (::getpwnam(user) != nullptr) GTEST_SKIP() << "user " << user << " exists";
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
+    const CommandResult r = run_command({daemon_path(), "-c", config_path_, "-p", socket_spec_, "-u", user}, 10s);
+    ASSERT_FALSE(r.timed_out) << r.output;
+    EXPECT_TRUE(r.exited && r.exit_code == 1) << "exit " << r.exit_code << "\n" << r.output;
+    EXPECT_EQ(lines_with(r.output, {"error: ", "no such user", user}).size(), 1U) << r.output;
+}
+
 }  // namespace
 }  // namespace protocol_test
