@@ -12,6 +12,7 @@
 
 #include "daemon/log.hpp"
 #include "milter/reply_gate.hpp"
+#include "policy/replies.hpp"
 #include "session/session.hpp"
 
 namespace milter {
@@ -116,22 +117,29 @@ session::SecurityFacts security_facts(SMFICTX* ctx) {
 
 void note_queue_id(SMFICTX* ctx, session::Session* s) { s->set_queue_id(macro(ctx, "i")); }
 
-// smfi_setreply treats a lone '%' as a format directive and drops the text.
-std::string escape_percent(std::string_view text) {
-    std::string out;
-    for (char ch : text) {
-        if (ch == '%') out += '%';
-        out += ch;
+// Sets the reply the MTA gives; false when `reply` breaks the MTAs' rules
+// (policy::check_reply: Postfix would drop the milter for the session) and
+// the internal-error reply went out instead.  Every reply is checked at
+// config load or built by Reply::with_detail, so that is a bug, logged as one.
+bool set_reply(SMFICTX* ctx, const policy::Reply& reply) {
+    bool as_given = true;
+    const policy::Reply* chosen = &reply;
+    if (const auto problem = policy::check_reply(reply); !problem.empty()) {
+        daemon_log::error("not sending an unusable reply: " + problem);
+        chosen = &policy::internal_error_reply();
+        as_given = false;
     }
-    return out;
+    std::string code = chosen->code, xcode = chosen->xcode, text = policy::percent_escaped(chosen->text);
+    if (smfi_setreply(ctx, code.data(), xcode.data(), text.data()) != MI_SUCCESS)
+        daemon_log::error("libmilter refused the reply " + chosen->to_string());
+    return as_given;
 }
 
 sfsistat apply(SMFICTX* ctx, const session::Outcome& outcome) {
     const auto& v = outcome.verdict;
     if (v.ok()) return SMFIS_CONTINUE;
     if (outcome.tarpit) Registry::instance().wait_unless_draining(outcome.tarpit_delay);
-    std::string code = v.reply.code, xcode = v.reply.xcode, text = escape_percent(v.reply.text);
-    smfi_setreply(ctx, code.data(), xcode.empty() ? nullptr : xcode.data(), text.data());
+    if (!set_reply(ctx, v.reply)) return SMFIS_TEMPFAIL;
     return v.action == policy::Verdict::Action::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
@@ -170,7 +178,7 @@ sfsistat decide_and_answer(SMFICTX* ctx, Stage stage, F&& decide) {
 session::Outcome temporary_failure(std::string reason) {
     session::Outcome outcome;
     outcome.verdict.action = policy::Verdict::Action::TempFail;
-    outcome.verdict.reply = {"451", "4.3.0", "Temporary local problem, try again later"};
+    outcome.verdict.reply = policy::internal_error_reply();
     outcome.verdict.reason = std::move(reason);
     return outcome;
 }
@@ -244,8 +252,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     return guarded(ctx, Stage::Connect, [&] {
         if (Registry::instance().draining()) {
             // Shutting down: the MTA tells its client to come back later.
-            smfi_setreply(ctx, const_cast<char*>("421"), const_cast<char*>("4.3.2"),
-                          const_cast<char*>("Service shutting down, try again later"));
+            set_reply(ctx, policy::shutting_down_reply());
             return SMFIS_TEMPFAIL;
         }
         auto* c = ensure_connection(ctx);

@@ -45,7 +45,9 @@ struct ReplyEntry {
 // Exchange 2016/2019's reply texts (the values its receive connectors send).
 constexpr std::array<ReplyEntry, kReplyCount> kReplies{{
     {"no_connector", "421", "4.3.2", "Service not available"},
-    {"require_tls", "451", "5.7.3", "STARTTLS is required to send mail"},
+    // RFC 3207 section 4's reply, not Exchange's "451 5.7.3": a 4xx code with
+    // a class-5 enhanced code, which Postfix refuses as malformed.
+    {"require_tls", "530", "5.7.0", "Must issue a STARTTLS command first"},
     {"anonymous_no_submit", "530", "5.7.57",
      "SMTP; Client was not authenticated to send anonymous mail during MAIL FROM"},
     {"authenticated_no_submit", "550", "5.7.1", "Client does not have permissions to submit to this server"},
@@ -82,49 +84,110 @@ const std::array<Reply, kReplyCount>& default_table() {
 
 }  // namespace
 
-std::optional<Reply> Reply::parse(std::string_view text, std::string* error) {
-    const std::string shown(text.substr(0, 80));
-    if (text.size() > 512) {
-        set_error(error, "reply is longer than 512 octets");
-        return std::nullopt;
+std::string percent_escaped(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        if (ch == '%') out += '%';
+        out += ch;
     }
+    return out;
+}
+
+std::string check_reply(const Reply& r) {
+    const std::string shown = r.to_string().substr(0, 80);
+    const std::string_view c = r.code;
+    if (c.size() != 3 || (c[0] != '4' && c[0] != '5') || c[1] < '0' || c[1] > '5' || !is_digit(c[2]))
+        return "reply '" + shown + "' must start with a 4xx or 5xx code (RFC 5321 section 4.2)";
+    if (r.xcode.empty())
+        return "reply '" + shown + "' has no enhanced status code after " + r.code +
+               " (RFC 2034: e.g. " + std::string(1, c[0]) + ".7.1)";
+    if (!is_enhanced_code(r.xcode))
+        return "reply '" + shown + "': '" + r.xcode +
+               "' is not an enhanced status code (RFC 3463: class.subject.detail)";
+    if (r.xcode[0] != c[0])
+        return "reply '" + shown + "': enhanced code class " + std::string(1, r.xcode[0]) +
+               " does not match reply code " + r.code + " (Postfix drops the milter on such a reply)";
+    if (r.text.empty()) return "reply '" + shown + "' has no text";
+    for (const char ch : r.text) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u == '\r' || u == '\n' || u == 0)
+            return "reply '" + shown + "' contains CR, LF or NUL (a milter reply is one line)";
+        if (u < 0x20 || u > 0x7e)
+            return "reply '" + shown + "' contains a byte that is not printable US-ASCII";
+    }
+    const std::size_t line = r.code.size() + 1 + r.xcode.size() + 1 + r.text.size();
+    if (line > kMaxReplyLine)
+        return "reply is " + std::to_string(line) + " octets long, more than " +
+               std::to_string(kMaxReplyLine) + " (RFC 5321 section 4.5.3.1.5)";
+    if (percent_escaped(r.text).size() > kMaxMilterReplyText)
+        return "reply text with its '%' doubled is longer than " + std::to_string(kMaxMilterReplyText) +
+               " octets (libmilter's limit)";
+    return {};
+}
+
+std::optional<Reply> Reply::parse(std::string_view text, std::string* error) {
+    // Control bytes first, so that the message shows no line break.
     for (const char ch : text) {
         if (ch == '\r' || ch == '\n' || ch == '\0') {
-            set_error(error, "reply '" + shown + "' contains CR, LF or NUL");
+            set_error(error, "reply contains CR, LF or NUL (a milter reply is one line)");
             return std::nullopt;
         }
     }
-    // RFC 5321 section 4.2: Reply-code = %x32-35 %x30-35 %x30-39; a policy
-    // refusal must be a 4xx or 5xx.
-    if (text.size() < 3 || (text[0] != '4' && text[0] != '5') || !is_digit(text[1]) ||
-        !is_digit(text[2]) || (text.size() > 3 && text[3] != ' ')) {
-        set_error(error, "reply '" + shown + "' must start with a 4xx or 5xx code followed by a space");
+    const std::string shown(text.substr(0, 80));
+    if (text.size() < 4 || text[3] != ' ') {
+        set_error(error, "reply '" + shown + "' must be \"code enhanced-code text\", e.g. \"550 5.7.1 text\"");
         return std::nullopt;
     }
     Reply r;
     r.code = std::string(text.substr(0, 3));
-    std::string_view rest = text.size() > 3 ? text.substr(4) : std::string_view{};
+    std::string_view rest = text.substr(4);
     const auto space = rest.find(' ');
-    const std::string_view first_word = rest.substr(0, space);
-    if (!first_word.empty() && is_digit(first_word[0]) && first_word.find('.') != std::string_view::npos) {
-        if (!is_enhanced_code(first_word)) {
-            set_error(error, "reply '" + shown + "': '" + std::string(first_word) +
-                                 "' is not an enhanced status code (RFC 3463: class.subject.detail)");
-            return std::nullopt;
-        }
-        if (first_word[0] != r.code[0]) {
-            set_error(error, "reply '" + shown + "': enhanced code class " + std::string(1, first_word[0]) +
-                                 " does not match reply code " + r.code);
-            return std::nullopt;
-        }
-        r.xcode = std::string(first_word);
-        rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
-    }
-    r.text = std::string(rest);
-    if (r.text.empty()) {
-        set_error(error, "reply '" + shown + "' has no text");
+    r.xcode = std::string(rest.substr(0, space));
+    if (space != std::string_view::npos) r.text = std::string(rest.substr(space + 1));
+    if (auto problem = check_reply(r); !problem.empty()) {
+        set_error(error, std::move(problem));
         return std::nullopt;
     }
+    return r;
+}
+
+Reply Reply::with_detail(std::string_view separator, std::string_view detail) const {
+    Reply out = *this;
+    std::string clean;
+    for (const char ch : detail) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u == '\t' || u == '\r' || u == '\n') clean += ' ';
+        else clean += (u >= 0x20 && u <= 0x7e) ? ch : '?';
+    }
+    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+    if (clean.empty()) return out;
+    out.text += separator;
+    // What check_reply() allows: the whole line, and the text once escaped.
+    const auto fits = [&](std::string_view more) {
+        const std::string text = out.text + std::string(more);
+        return code.size() + 1 + xcode.size() + 1 + text.size() <= kMaxReplyLine &&
+               percent_escaped(text).size() <= kMaxMilterReplyText;
+    };
+    if (fits(clean)) {
+        out.text += clean;
+    } else {
+        constexpr std::string_view kEllipsis = "...";
+        std::size_t keep = 0;
+        while (keep < clean.size() && fits(clean.substr(0, keep + 1) + std::string(kEllipsis))) ++keep;
+        out.text += clean.substr(0, keep);
+        out.text += kEllipsis;
+    }
+    return check_reply(out).empty() ? out : *this;
+}
+
+const Reply& internal_error_reply() {
+    static const Reply r{"451", "4.3.0", "Temporary local problem, try again later"};
+    return r;
+}
+
+const Reply& shutting_down_reply() {
+    static const Reply r{"421", "4.3.2", "Service shutting down, try again later"};
     return r;
 }
 

@@ -185,8 +185,8 @@ Outcome Session::authenticate_message() {
                     if (v.disposition == "reject") action = cfg.dmarc.reject_action;
                     else if (v.disposition == "quarantine") action = cfg.dmarc.quarantine_action;
                     if (action == config::Action::Reject) {
-                        auto reply = connector_->replies.get(policy::ReplyId::DmarcReject);
-                        reply.text += " " + from.domain;
+                        const auto reply =
+                            connector_->replies.get(policy::ReplyId::DmarcReject).with_detail(" ", from.domain);
                         return finish(policy::Verdict::refuse(reply, "DMARC policy of " + v.policy_domain +
                                                                          ": " + v.reason),
                                       "EOM");

@@ -276,8 +276,9 @@ policy::Verdict Session::check_spf() {
         if (!v.comment.empty()) reason += " (" + v.comment + ")";
         if (action == config::Action::Reject) {
             policy::Reply r = connector_->replies.get(reply);
-            // RFC 7208 section 6.2: the domain's explanation goes to the client.
-            if (v.result == auth::SpfResult::Fail && !v.explanation.empty()) r.text += ": " + v.explanation;
+            // RFC 7208 section 6.2: the domain's explanation goes to the
+            // client; it comes from DNS, so with_detail makes it safe to send.
+            if (v.result == auth::SpfResult::Fail && !v.explanation.empty()) r = r.with_detail(": ", v.explanation);
             return policy::Verdict::refuse(r, std::move(reason));
         }
         if (action == config::Action::TempFail) {

@@ -200,6 +200,19 @@ TEST(ShippedFiles, ManPageDocumentsEveryReplyKey) {
     }
 }
 
+// The table of defaults in connector-milter.conf(5) is what the code sends:
+// each key is followed by its reply.
+TEST(ShippedFiles, ManPageShowsEveryDefaultReplyUnderItsKey) {
+    const std::string path = source_file("man/connector-milter.conf.5");
+    ASSERT_FALSE(path.empty()) << "TOP_SRCDIR is not set (export TOP_SRCDIR=/path/to/source)";
+    const std::string man = config_test::read_text(path);
+    for (std::size_t i = 0; i < policy::kReplyCount; ++i) {
+        const auto id = static_cast<policy::ReplyId>(i);
+        const std::string entry = ".B " + std::string(policy::reply_key(id)) + "\n" + policy::default_reply(id).to_string();
+        EXPECT_NE(man.find(entry), std::string::npos) << "man page does not show \"" << entry << "\"";
+    }
+}
+
 TEST(ShippedFiles, EveryListedKeyIsAcceptedByTheParser) {
     // A key in the list that the parser rejected as unknown would make the
     // man page test above meaningless. Each key gets a value of the wrong

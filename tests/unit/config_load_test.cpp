@@ -408,6 +408,24 @@ TEST(ConfigErrors, ReplyThatIsNotASmtpRefusalIsRejected) {
     expect_one_error(r, "t.conf:7", "relay_denied");
 }
 
+// Issue 11: an override Postfix would call malformed (and then stop using
+// the milter for the session) is an error at load, with file:line.
+TEST(ConfigErrors, ReplyWhoseEnhancedCodeClassDiffersFromItsCodeIsRejectedAtItsLine) {
+    const auto r = load(std::string(kMinimalConnector) +
+                        "[connector.replies]\nrelay_denied = \"550 5.7.54 ok\"\nrequire_tls = \"451 5.7.3 STARTTLS is required\"\n");
+    expect_one_error(r, "t.conf:8", "does not match reply code 451");
+}
+
+TEST(ConfigErrors, ReplyWithoutEnhancedCodeIsRejectedAtItsLine) {
+    const auto r = load(std::string(kMinimalConnector) + "[connector.replies]\nrate_limited = \"421 slow down\"\n");
+    expect_one_error(r, "t.conf:7", "enhanced status code");
+}
+
+TEST(ConfigErrors, ReplyWithNonAsciiTextIsRejectedAtItsLine) {
+    const auto r = load(std::string(kMinimalConnector) + "[connector.replies]\nrelay_denied = \"550 5.7.54 Relais refus\u00e9\"\n");
+    expect_one_error(r, "t.conf:7", "US-ASCII");
+}
+
 TEST(ConfigErrors, DuplicateConnectorNameIsRejectedAtTheSecond) {
     const auto r = load(std::string(kMinimalConnector) +
                         "[[connector]]\nname = \"default frontend\"\nbindings = [\"0.0.0.0:587\"]\nremote_ip_ranges = [\"::/0\"]\n");

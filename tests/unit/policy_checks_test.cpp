@@ -16,7 +16,7 @@ constexpr const char* kSenderDenied = "550 5.7.1 Client does not have permission
 constexpr const char* kAnonymousNoSubmit =
     "530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM";
 constexpr const char* kAuthenticatedNoSubmit = "550 5.7.1 Client does not have permissions to submit to this server";
-constexpr const char* kRequireTls = "451 5.7.3 STARTTLS is required to send mail";
+constexpr const char* kRequireTls = "530 5.7.0 Must issue a STARTTLS command first";  // RFC 3207 section 4
 constexpr const char* kTooLarge = "552 5.3.4 Message size exceeds fixed maximum message size";
 constexpr const char* kTooManyRecipients = "452 4.5.3 Too many recipients";
 constexpr const char* kEhlo = "501 5.0.0 EHLO requires domain address";
@@ -197,11 +197,11 @@ TEST(RelayTricks, OverLongAddressIsNotAccepted) {
 
 // ---- MAIL ---------------------------------------------------------------
 
-TEST(CheckMail, RequireTlsWithoutTlsIsTempFailed451_5_7_3) {
+TEST(CheckMail, RequireTlsWithoutTlsIsRefused530_5_7_0) {
     Connector c = frontend();
     c.require_tls = true;
     const Verdict v = check_mail(c, anonymous(c), false, path("<a@outside.example>"), std::nullopt, our_domains(), {});
-    EXPECT_EQ(v.action, Verdict::Action::TempFail);
+    EXPECT_EQ(v.action, Verdict::Action::Reject);
     EXPECT_EQ(v.reply.to_string(), kRequireTls);
     EXPECT_TRUE(check_mail(c, anonymous(c), true, path("<a@outside.example>"), std::nullopt, our_domains(), {}).ok());
 }
