@@ -23,6 +23,15 @@ pf_snippet_macro_lines() {
         keep { print }' "$snippet"
 }
 
+# pf_snippet_setting NAME: conf/postfix-main.cf.snippet's setting NAME
+# (continuation lines included), as main.cf lines.
+pf_snippet_setting() {
+    awk -v name="$1" '
+        /^[a-z_]+[ \t]*=/ { keep = ($1 == name) }
+        /^[ \t]*#/ || /^[ \t]*$/ { next }
+        keep { print }' "$(e2e_top_srcdir)/conf/postfix-main.cf.snippet"
+}
+
 # pf_setup DIR PORT MILTER_SPEC [MAIN_CF_LINE...]
 #   MILTER_SPEC: what smtpd_milters gets, e.g. inet:127.0.0.1:8894 or
 #   unix:/path/to/socket.  Extra arguments are appended to main.cf.
