@@ -451,6 +451,23 @@ TEST(ConfigLoad, ContainedRangeOnSameBindingIsNotAConflict) {
     EXPECT_NE(r.config, nullptr) << join_errors(r);
 }
 
+TEST(ConfigLoad, ConnectorBoundOnlyToLocalNeedsNoRemoteRanges) {
+    const auto r = load("[[connector]]\nname = \"Cron\"\nbindings = [\"local\"]\npermission_groups = [\"AnonymousUsers\"]\n");
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->connectors.select_local().chosen->name, "Cron");
+}
+
+TEST(ConfigErrors, ConnectorWithANetworkBindingStillNeedsRemoteRanges) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"local\", \"0.0.0.0:25\"]\n");
+    expect_one_error(r, "t.conf:1", "'remote_ip_ranges' or 'remote_ip_ranges_file' is required");
+}
+
+TEST(ConfigErrors, TwoConnectorsBoundToLocalConflictWhateverTheirRanges) {
+    const auto r = load("[[connector]]\nname = \"A\"\nbindings = [\"local\"]\nremote_ip_ranges = [\"10.0.0.1\"]\n"
+                        "[[connector]]\nname = \"B\"\nbindings = [\"local\"]\nremote_ip_ranges = [\"10.0.0.2\"]\n");
+    expect_one_error(r, "t.conf:5", "both bind local");
+}
+
 TEST(ConfigErrors, EveryErrorIsReportedNotOnlyTheFirst) {
     const auto r = load("[milter]\nsocket = \"tcp:25\"\n"
                         "[[connector]]\nname = \"A\"\nbindings = [\"bogus\"]\nremote_ip_ranges = [\"::/0\"]\n"
