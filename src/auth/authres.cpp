@@ -489,12 +489,6 @@ bool parse_resinfo(Parser& p, std::string method, AuthResult& out) {
     return true;
 }
 
-std::string normalised_id(std::string_view id) {
-    std::string out = to_lower(id);
-    if (!out.empty() && out.back() == '.') out.pop_back();
-    return out;
-}
-
 }  // namespace
 
 std::string format_authentication_results(std::string_view authserv_id,
@@ -574,23 +568,6 @@ std::optional<std::string> authserv_id_of(std::string_view value) {
     auto id = p.value();
     if (!id || id->empty()) return std::nullopt;
     return id;
-}
-
-bool claims_authserv_id(std::string_view value, const std::vector<std::string>& ids) {
-    // A header that parses has the same leading value as the lenient reading,
-    // so one lenient reading decides both cases (RFC 8601 section 5: remove
-    // every instance that claims our authserv-id, even malformed ones).
-    std::optional<std::string> id;
-    if (auto parsed = parse_authentication_results(value)) {
-        id = std::move(parsed->authserv_id);
-    } else {
-        id = authserv_id_of(value);
-    }
-    if (!id) return false;
-    const std::string mine = normalised_id(*id);
-    if (mine.empty()) return false;
-    return std::any_of(ids.begin(), ids.end(),
-                       [&](const std::string& candidate) { return normalised_id(candidate) == mine; });
 }
 
 }  // namespace auth

@@ -68,10 +68,12 @@ std::optional<ParsedAuthRes> parse_authentication_results(std::string_view value
 // CFWS) even when the rest of the value does not parse.
 std::optional<std::string> authserv_id_of(std::string_view value);
 
-// True when the header claims one of `ids` as its authserv-id (ASCII
-// case-insensitive, a trailing dot ignored on either side). Also true for a
-// value that does not parse but whose leading token is one of `ids`: a
-// malformed header carrying our name is removed as a forgery too.
+// True when the header may be read as one of `ids`'s (ASCII
+// case-insensitive, a trailing dot ignored on either side): by the RFC 8601
+// parser, or by any of the lenient readings of lenient_authserv_id_readings()
+// (authres_claim.hpp), which is what consumers that skip junk before the id
+// see. Also true for a value in which no reader finds an id at all. RFC 8601
+// section 5: such headers are removed as forgeries.
 bool claims_authserv_id(std::string_view value, const std::vector<std::string>& ids);
 
 }  // namespace auth

@@ -2,6 +2,7 @@ noinst_LIBRARIES += libauth.a
 # Authentication-Results (RFC 8601) and SPF (RFC 7208, libspf2)
 libauth_a_SOURCES = \
 	src/auth/authres.cpp src/auth/authres.hpp \
+	src/auth/authres_claim.cpp src/auth/authres_claim.hpp \
 	src/auth/spf.cpp src/auth/spf.hpp
 # DKIM (libopendkim) and DMARC (RFC 9989; libpsl for discovery = "psl")
 libauth_a_SOURCES += \

@@ -1,6 +1,7 @@
 // Fuzz target: RFC 8601 Authentication-Results. Two halves:
 // 1. the raw input as a header value: parse, the lenient authserv-id
-//    readers, and re-formatting what parsed;
+//    readers, and re-formatting what parsed; and the property that no
+//    header a lenient consumer attributes to mx.example.com survives;
 // 2. AuthResult values generated from the input: format -> parse must give
 //    them back (control bytes dropped), and the formatted value must never
 //    contain a line break that is not a fold, so nothing we copy from a
@@ -72,7 +73,54 @@ std::string value(FuzzedDataProvider& in, std::size_t max) {
     return out;
 }
 
+// Two lenient consumers, modelled here independently of the daemon's own
+// reader: what they take for the authserv-id. Both cut the value at the
+// first ';'. The "tokenizer" (OpenDMARC, OpenARC) drops comments (nested,
+// an unclosed one running to the end), skips every isspace()/iscntrl() byte
+// and quote, and joins what is left; the "first word" reader (SpamAssassin's
+// AuthRes plugin) removes comments, then takes the first run of bytes that
+// are neither white space nor control characters.
+std::string tokenizer_reading(std::string_view text) {
+    std::string out;
+    int depth = 0;
+    for (std::size_t i = 0; i < text.size() && text[i] != ';'; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '\\' && depth > 0) { ++i; continue; }
+        if (c == '(') { ++depth; continue; }
+        if (c == ')' && depth > 0) { --depth; continue; }
+        if (depth > 0 || c <= 0x20 || c == 0x7f || c == '"' || c == '\\') continue;
+        out += static_cast<char>(c);
+    }
+    return out;
+}
+
+std::string first_word_reading(std::string_view text) {
+    std::string out;
+    int depth = 0;
+    for (std::size_t i = 0; i < text.size() && text[i] != ';'; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '(') { ++depth; continue; }
+        if (c == ')' && depth > 0) { --depth; continue; }
+        if (depth > 0) continue;
+        if (c <= 0x20 || c == 0x7f) {
+            if (!out.empty()) break;
+            continue;
+        }
+        if (c != '"') out += static_cast<char>(c);
+    }
+    return out;
+}
+
+bool reads_as_ours(std::string reading) {
+    while (!reading.empty() && reading.back() == '.') reading.pop_back();
+    return fuzz::lower(reading) == "mx.example.com";
+}
+
 void raw_half(std::string_view text) {
+    if ((reads_as_ours(tokenizer_reading(text)) || reads_as_ours(first_word_reading(text))) &&
+        !auth::claims_authserv_id(text, {"mx.example.com"}))
+        fuzz::violation("a lenient reader takes this header for ours, yet it would be kept: " +
+                        fuzz::printable(text));
     (void)auth::authserv_id_of(text);
     std::string error;
     const auto parsed = auth::parse_authentication_results(text, &error);

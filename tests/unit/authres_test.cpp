@@ -1,8 +1,10 @@
 // Authentication-Results generation and parsing (RFC 8601).
 #include "auth/authres.hpp"
+#include "auth/authres_claim.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -383,6 +385,77 @@ TEST(AuthResClaims, TrailingDotDoesNotHideAForgery) {
 
 TEST(AuthResClaims, QuotedIdIsCompared) {
     EXPECT_TRUE(claims_authserv_id("\"MX.example.com\"; none", {"mx.example.com"}));
+}
+
+// ----------------------------------------------------------------------------
+// Forgeries that hide our authserv-id from a strict parser but not from a
+// lenient reader (SpamAssassin's AuthRes plugin, OpenDMARC's and OpenARC's
+// isspace() tokenizers, mail readers): all of them are ours to remove.
+// ----------------------------------------------------------------------------
+
+struct Disguise {
+    const char* what;
+    std::string value;
+};
+
+class AuthResDisguisedForgery : public ::testing::TestWithParam<Disguise> {};
+
+TEST_P(AuthResDisguisedForgery, IsClaimed) {
+    EXPECT_TRUE(claims_authserv_id(GetParam().value, {"mx.contoso.test"})) << GetParam().value;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    LenientReaders, AuthResDisguisedForgery,
+    ::testing::Values(
+        Disguise{"FormFeedBeforeId", "\x0cmx.contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"VerticalTabBeforeId", "\x0bmx.contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"SpacesInsideId", "mx . contoso . test; spf=pass smtp.mailfrom=bank.example"},
+        Disguise{"CommentInsideId", "mx(x).contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"LeadingNoBreakSpaceUtf8", "\xc2\xa0mx.contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"LeadingNoBreakSpaceLatin1", "\xa0mx.contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"ControlA", "\x01mx.contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"Delete", "\x7fmx.contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"UnclosedCommentBefore", "(mx.contoso.test; dkim=pass header.d=bank.example"},
+        Disguise{"UnclosedCommentAfter", "mx.contoso.test (; dkim=pass header.d=bank.example"},
+        Disguise{"EncodedWordQ", "=?utf-8?q?mx.contoso.test?=; dkim=pass header.d=bank.example"},
+        Disguise{"EncodedWordB", "=?UTF-8?B?bXguY29udG9zby50ZXN0?=; dkim=pass header.d=bank.example"},
+        Disguise{"EncodedWordHidingControl", "=?us-ascii?Q?=0Cmx.contoso.test?=; dkim=pass"},
+        Disguise{"IdeographicSpace", "\xe3\x80\x80mx.contoso.test; dkim=pass"},
+        Disguise{"ZeroWidthSpaceInside", "mx.con\xe2\x80\x8btoso.test; dkim=pass"},
+        Disguise{"SoftHyphenInside", "mx.con\xc2\xadtoso.test; dkim=pass"},
+        Disguise{"FullwidthLetters", "\xef\xbd\x8d\xef\xbd\x98.contoso.test; dkim=pass"},
+        Disguise{"IdeographicFullStop", "mx\xe3\x80\x82" "contoso.test; dkim=pass"},
+        Disguise{"QuotedWithSpaces", "\" mx.contoso.test \"; dkim=pass"},
+        Disguise{"BackslashInside", "mx.con\\toso.test; dkim=pass"},
+        Disguise{"TabsAndFolding", "\r\n\t mx.contoso.test\r\n ; dkim=pass"},
+        Disguise{"TrailingJunkToken", "mx.contoso.test \x0c; dkim=pass"},
+        Disguise{"NothingReadable", "\x01\x02 (((; dkim=pass header.d=bank.example"},
+        Disguise{"Empty", ""}),
+    [](const ::testing::TestParamInfo<Disguise>& info) { return std::string(info.param.what); });
+
+TEST(AuthResClaims, OtherHostWithJunkIsStillKept) {
+    // Junk alone does not make a header ours: the id must read as ours.
+    EXPECT_FALSE(claims_authserv_id("\x0cmx.example.net; dkim=pass", {"mx.contoso.test"}));
+    EXPECT_FALSE(claims_authserv_id("mx . example . net; spf=pass", {"mx.contoso.test"}));
+    EXPECT_FALSE(claims_authserv_id("=?utf-8?q?mx.example.net?=; dkim=pass", {"mx.contoso.test"}));
+}
+
+TEST(AuthResClaims, OurNameInAnotherHostsCommentIsNotClaimed) {
+    EXPECT_FALSE(claims_authserv_id("mx.example.net (via mx.contoso.test); spf=pass", {"mx.contoso.test"}));
+}
+
+TEST(AuthResClaims, OurNameAsAResultValueIsNotClaimed) {
+    EXPECT_FALSE(claims_authserv_id("mx.example.net; spf=pass smtp.helo=mx.contoso.test", {"mx.contoso.test"}));
+}
+
+TEST(AuthResLenientReadings, OneReadingPerWayOfSkippingJunk) {
+    const auto readings = auth::lenient_authserv_id_readings("mx (c) . example . com x; spf=pass");
+    // Joined tokens, first token, last token; with the comment unwrapped, the
+    // joined text keeps the comment's letters.
+    EXPECT_NE(std::find(readings.begin(), readings.end(), "mx.example.comx"), readings.end());
+    EXPECT_NE(std::find(readings.begin(), readings.end(), "mx"), readings.end());
+    EXPECT_NE(std::find(readings.begin(), readings.end(), "x"), readings.end());
+    EXPECT_NE(std::find(readings.begin(), readings.end(), "mxc.example.comx"), readings.end());
 }
 
 }  // namespace

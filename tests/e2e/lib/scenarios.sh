@@ -15,7 +15,8 @@
 #   mta_reply CODE XCODE ADDRESS TEXT -> the reply line a client of this MTA
 #       sees when the milter refuses ADDRESS with CODE XCODE TEXT (sendmail
 #       puts "<ADDRESS>... " before the text of every address error)
-# The variable E2E_WORK names a directory for transcripts.
+# The variable E2E_WORK names a directory for transcripts.  mta_send passes
+# the words of the array E2E_SEND_EXTRA on to swaks (extra headers).
 
 readonly E2E_RELAY_DENIED_TEXT="SMTP; Unable to relay recipient in non-accepted domain"
 readonly E2E_ANON_SENDER_DENIED_TEXT="Anonymous client does not have permissions to send as this sender"
@@ -26,6 +27,7 @@ readonly E2E_USER_CLIENT=198.51.100.9
 # The SMTP AUTH login is an address: Exchange lets a user send as the address
 # it logged in with (Send-As), not as any address of an accepted domain.
 readonly E2E_USER_LOGIN=carol@e2e.test
+E2E_SEND_EXTRA=()
 
 # e2e_transcript NAME CLIENT LOGIN FROM TO: runs one SMTP session, keeps its
 # transcript in $E2E_WORK/NAME.smtp and prints that path.
@@ -187,6 +189,46 @@ scenario_spf_fail_is_refused_with_5_7_23() {
     e2e_pass "$name"
 }
 
+# RFC 8601 section 5 through the real MTA (issue 12): forged headers whose
+# authserv-id hides behind bytes a strict parser refuses but lenient readers
+# skip (form feed, vertical tab, spaces inside, a comment, a no-break space,
+# a control byte, an encoded-word) are removed; another host's header stays.
+scenario_disguised_forged_authentication_results_are_removed() {
+    local name=DisguisedForgedAuthenticationResultsAreRemoved t headers kept
+    local forged=(
+        $'\x0cmx.e2e.test; dkim=pass header.d=bank.example'
+        $'\x0bmx.e2e.test; dkim=pass header.d=bank.example'
+        'mx . e2e . test; spf=pass smtp.mailfrom=bank.example'
+        'mx(x).e2e.test; dkim=pass header.d=bank.example'
+        $'\xc2\xa0mx.e2e.test; dkim=pass header.d=bank.example'
+        $'\x01mx.e2e.test; dmarc=pass header.from=bank.example'
+        '=?utf-8?q?mx.e2e.test?=; dkim=pass header.d=bank.example'
+    )
+    E2E_SEND_EXTRA=()
+    local v
+    for v in "${forged[@]}"; do E2E_SEND_EXTRA+=(--add-header "Authentication-Results: $v"); done
+    E2E_SEND_EXTRA+=(--add-header "Authentication-Results: other.example.net; spf=pass smtp.mailfrom=x.example")
+    t=$(e2e_transcript "$name" "$E2E_INTERNET_CLIENT" "" alice@sender.example disguised@e2e.test)
+    E2E_SEND_EXTRA=()
+    headers=$(mta_headers disguised@e2e.test 20)
+    if [ -z "$headers" ]; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: the message was not delivered"
+        return
+    fi
+    # Header fields as single lines (folds joined), Authentication-Results only.
+    kept=$(printf '%s\n' "$headers" | awk '/^[ \t]/ { h = h " " $0; next } { if (h != "") print h; h = $0 } END { print h }' |
+        grep -i -a '^Authentication-Results:')
+    if [ "$(printf '%s\n' "$kept" | grep -c -a .)" -ne 2 ] ||
+        ! printf '%s\n' "$kept" | head -n 1 | grep -q -a -i '^Authentication-Results: *mx\.e2e\.test;' ||
+        ! printf '%s\n' "$kept" | grep -q -a 'other\.example\.net; spf=pass'; then
+        e2e_log "Authentication-Results delivered:"; printf '%s\n' "$kept" | cat -v | sed 's/^/    /' >&2
+        e2e_fail "$name: want exactly ours on top and other.example.net's"
+        return
+    fi
+    e2e_pass "$name"
+}
+
 # Run last: it stops the milter.  milter_default_action = tempfail (Postfix)
 # and F=T (sendmail) must turn a missing milter into a 4xx, never into mail
 # accepted unchecked.
@@ -220,5 +262,6 @@ e2e_run_scenarios() {
     scenario_authenticated_user_may_relay
     scenario_anonymous_sender_spoofing_is_refused
     scenario_spf_fail_is_refused_with_5_7_23
+    scenario_disguised_forged_authentication_results_are_removed
     scenario_milter_down_means_tempfail
 }
