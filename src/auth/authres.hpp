@@ -72,7 +72,8 @@ std::optional<std::string> authserv_id_of(std::string_view value);
 // case-insensitive, a trailing dot ignored on either side): by the RFC 8601
 // parser, or by any of the lenient readings of lenient_authserv_id_readings()
 // (authres_claim.hpp), which is what consumers that skip junk before the id
-// see. Also true for a value in which no reader finds an id at all. RFC 8601
+// see. Also true for a value the grammar refuses in which some reader finds
+// no id at all. RFC 8601
 // section 5: such headers are removed as forgeries.
 bool claims_authserv_id(std::string_view value, const std::vector<std::string>& ids);
 

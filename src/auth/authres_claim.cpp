@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "auth/authres.hpp"
 #include "util/ascii.hpp"
@@ -93,11 +94,12 @@ std::string decode_encoded_words(std::string_view s) {
 enum class Comments { Drop, DropClosed, Unwrap };
 
 // The index of the ')' closing the comment opened at `open`, nested comments
-// and quoted-pairs (RFC 5322 section 3.2.2) included; npos when unclosed.
-std::size_t comment_end(std::string_view s, std::size_t open) {
+// included, and quoted-pairs (RFC 5322 section 3.2.2) when `escapes` (some
+// readers take a backslash as an ordinary character); npos when unclosed.
+std::size_t comment_end(std::string_view s, std::size_t open, bool escapes) {
     int depth = 0;
     for (std::size_t i = open; i < s.size(); ++i) {
-        if (s[i] == '\\') {
+        if (s[i] == '\\' && escapes) {
             ++i;
         } else if (s[i] == '(') {
             ++depth;
@@ -108,7 +110,7 @@ std::size_t comment_end(std::string_view s, std::size_t open) {
     return std::string_view::npos;
 }
 
-std::string without_comments(std::string_view s, Comments mode) {
+std::string without_comments(std::string_view s, Comments mode, bool escapes) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
@@ -121,7 +123,7 @@ std::string without_comments(std::string_view s, Comments mode) {
             out += c;
             continue;
         }
-        const auto end = comment_end(s, i);
+        const auto end = comment_end(s, i, escapes);
         if (end != std::string_view::npos) {
             i = end;  // the whole comment goes; the tokens around it join
         } else if (mode == Comments::Drop) {
@@ -204,21 +206,58 @@ std::string normalised(std::string_view id) {
     return out;
 }
 
+void add_one(std::vector<std::string>& readings, std::string id) {
+    if (!id.empty() && std::find(readings.begin(), readings.end(), id) == readings.end())
+        readings.push_back(std::move(id));
+}
+
+// The id as compared (one root dot removed), and, for readers that trim
+// every trailing dot, without any.
 void add(std::vector<std::string>& readings, std::string_view id) {
     std::string n = normalised(id);
-    if (!n.empty() && std::find(readings.begin(), readings.end(), n) == readings.end())
-        readings.push_back(std::move(n));
+    std::string trimmed = n;
+    while (!trimmed.empty() && trimmed.back() == '.') trimmed.pop_back();
+    add_one(readings, std::move(n));
+    add_one(readings, std::move(trimmed));
+}
+
+// Up to the first ';' that is not inside a comment or a quoted-string
+// (quoted-pairs honoured): where a reader that follows the grammar's nesting
+// ends the authserv-id.
+std::string_view region_outside_comments(std::string_view value) {
+    int depth = 0;
+    bool quoted = false;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (c == '\\' && (depth > 0 || quoted)) ++i;
+        else if (c == '"' && depth == 0) quoted = !quoted;
+        else if (c == '(' && !quoted) ++depth;
+        else if (c == ')' && !quoted && depth > 0) --depth;
+        else if (c == ';' && depth == 0 && !quoted) return value.substr(0, i);
+    }
+    return value;
 }
 
 }  // namespace
 
 std::vector<std::string> lenient_authserv_id_readings(std::string_view value) {
     std::vector<std::string> readings;
-    const std::string_view region = value.substr(0, value.find(';'));
-    for (const std::string& base : {std::string(region), decode_encoded_words(region)}) {
-        for (const Comments mode : {Comments::Drop, Comments::DropClosed, Comments::Unwrap}) {
-            const std::string tokens = spaced(without_comments(base, mode));
-            if (tokens.empty()) continue;
+    std::vector<std::string> bases;
+    for (const std::string_view region : {value.substr(0, value.find(';')), region_outside_comments(value)}) {
+        bases.emplace_back(region);
+        bases.push_back(decode_encoded_words(region));
+    }
+    for (const std::string& base : bases) {
+        for (const auto& [mode, escapes] : {std::pair{Comments::Drop, true}, std::pair{Comments::Drop, false},
+                                           std::pair{Comments::DropClosed, true},
+                                           std::pair{Comments::DropClosed, false},
+                                           std::pair{Comments::Unwrap, true}}) {
+            const std::string tokens = spaced(without_comments(base, mode, escapes));
+            if (tokens.empty()) {
+                // This reader finds no authserv-id at all.
+                if (std::find(readings.begin(), readings.end(), "") == readings.end()) readings.emplace_back();
+                continue;
+            }
             std::string joined = tokens;
             joined.erase(std::remove(joined.begin(), joined.end(), ' '), joined.end());
             add(readings, joined);
@@ -235,10 +274,9 @@ bool claims_authserv_id(std::string_view value, const std::vector<std::string>& 
     std::vector<std::string> readings = lenient_authserv_id_readings(value);
     if (auto parsed = parse_authentication_results(value)) {
         add(readings, parsed->authserv_id);
-    } else if (readings.empty()) {
-        // Nothing a reader could take for an authserv-id: such a header
-        // cannot be attributed to anyone, so it cannot be shown to be
-        // another host's either.
+    } else if (std::find(readings.begin(), readings.end(), "") != readings.end()) {
+        // A header the grammar refuses and in which some reader finds no
+        // authserv-id cannot be shown to be another host's.
         return true;
     }
     return std::any_of(ids.begin(), ids.end(), [&](const std::string& id) {

@@ -11,12 +11,16 @@
 namespace auth {
 
 // Every authserv-id a lenient reader could take from `value`, normalised
-// (ASCII lower case, a trailing dot removed), empty ones left out. The
+// (ASCII lower case, a trailing dot removed; also with every trailing dot
+// removed); an empty string among them stands for a reading that finds no
+// id at all. The
 // readings cover what the readers seen in the wild do:
-//   - everything up to the first ';' is the id region, quotes or not;
+//   - everything up to the first ';' is the id region, or up to the first
+//     ';' outside comments and quoted-strings;
 //   - RFC 2047 encoded-words in it are decoded (Q and B encodings);
-//   - comments are dropped (nested, with an unclosed '(' either dropping the
-//     rest or only itself), or only their parentheses are dropped;
+//   - comments are dropped (nested, with or without quoted-pairs, an
+//     unclosed '(' either dropping the rest or only itself), or only their
+//     parentheses are dropped;
 //   - any byte a C locale isspace()/iscntrl() skips, and Unicode spaces
 //     (no-break space, ideographic space, ...), separate tokens; quotes and
 //     backslashes are dropped;

@@ -429,6 +429,8 @@ INSTANTIATE_TEST_SUITE_P(
         Disguise{"BackslashInside", "mx.con\\toso.test; dkim=pass"},
         Disguise{"TabsAndFolding", "\r\n\t mx.contoso.test\r\n ; dkim=pass"},
         Disguise{"TrailingJunkToken", "mx.contoso.test \x0c; dkim=pass"},
+        Disguise{"EscapedParenReadAsClosing", "(c\\)mx.contoso.test (x; dkim=pass"},
+        Disguise{"SemicolonInsideLeadingComment", "(c\\;)mx.contoso.test; dkim=pass"},
         Disguise{"NothingReadable", "\x01\x02 (((; dkim=pass header.d=bank.example"},
         Disguise{"Empty", ""}),
     [](const ::testing::TestParamInfo<Disguise>& info) { return std::string(info.param.what); });
