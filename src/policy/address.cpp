@@ -195,6 +195,16 @@ std::string Mailbox::address() const {
     return domain.empty() ? local_part : local_part + "@" + domain;
 }
 
+SmtpPath Mailbox::as_path() const {
+    SmtpPath path;
+    path.local_part = local_part;
+    path.domain = domain;
+    path.domain_is_literal = !domain.empty() && domain.front() == '[';
+    if (!domain.empty()) path.routing_domains.push_back(domain);
+    scan_local_part(path.routing_domains, path.local_part);
+    return path;
+}
+
 PathParse parse_smtp_path(std::string_view arg) {
     for (const char c : arg) {
         if (c == '\0') return fail("address contains a NUL byte");

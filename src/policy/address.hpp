@@ -47,6 +47,10 @@ struct Mailbox {
     std::string local_part;
     std::string domain;  // normalised; empty if the mailbox has none
     std::string address() const;
+    // The same address as an envelope path, with every domain its local
+    // part routes to ("ceo%contoso.test", "contoso.test!ceo"), so that the
+    // sender check judges From: as it judges MAIL FROM.
+    SmtpPath as_path() const;
 };
 
 struct MailboxListParse {

@@ -56,29 +56,40 @@ Verdict check_mail(const Connector& c, const SessionRights& rights, bool tls, co
         return Verdict::refuse(c.replies.get(ReplyId::MessageTooLarge),
                                "SIZE=" + std::to_string(*size_param) + " exceeds max_message_size " +
                                    std::to_string(*c.max_message_size) + in_connector(c));
-    if (sender.null_path) return Verdict::accept();
-    return check_sender(c, rights, sender.address(), sender.domain, domains, logins);
+    return check_sender(c, rights, sender, domains, logins);
 }
 
-Verdict check_sender(const Connector& c, const SessionRights& rights, std::string_view address,
-                     std::string_view domain, const AcceptedDomains& domains, const SenderLoginMap& logins) {
-    if (address.empty() || domain.empty()) return Verdict::accept();
+Verdict check_sender(const Connector& c, const SessionRights& rights, const SmtpPath& sender,
+                     const AcceptedDomains& domains, const SenderLoginMap& logins) {
+    if (sender.null_path) return Verdict::accept();
+    const std::string address = sender.address();
     // Send-As: the mailbox owner and those the map names may use the address
-    // whatever the group rights say.
-    if (rights.authenticated && !rights.login.empty() && logins.allows(rights.login, address))
+    // whatever the group rights say, when the address is exactly the one the
+    // MTA will use.
+    const bool plain = !sender.domain.empty() && sender.routing_domains.size() == 1;
+    if (plain && rights.authenticated && !rights.login.empty() && logins.allows(rights.login, address))
         return Verdict::accept();
-    const bool ours = !is_literal(domain) && domains.is_ours(domain);
-    const Right needed = ours ? Right::AcceptAuthoritativeDomainSender : Right::AcceptAnySender;
-    if (rights.rights.has(needed)) return Verdict::accept();
 
-    std::string reason = "sender " + std::string(address) + " is " +
-                         (ours ? "in our domain " : "outside our domains (") + std::string(domain) +
-                         (ours ? "" : ")") + " and " + rights.describe() + " lacks " +
-                         std::string(right_name(needed));
-    if (rights.authenticated) reason += "; login '" + rights.login + "' may not send as it";
-    reason += in_connector(c);
-    const ReplyId id = is_anonymous(rights) ? ReplyId::AnonymousSenderDenied : ReplyId::SenderDenied;
-    return Verdict::refuse(c.replies.get(id), std::move(reason));
+    struct Judged {
+        std::string domain;
+        bool ours;
+    };
+    std::vector<Judged> judged;
+    for (const auto& d : sender.routing_domains) judged.push_back({d, !is_literal(d) && domains.is_ours(d)});
+    if (judged.empty()) judged.push_back({"(unqualified: the MTA's own domain)", true});
+
+    for (const auto& [domain, ours] : judged) {
+        const Right needed = ours ? Right::AcceptAuthoritativeDomainSender : Right::AcceptAnySender;
+        if (rights.rights.has(needed)) continue;
+        std::string reason = "sender " + address + " is " + (ours ? "in our domain " : "outside our domains (") +
+                             domain + (ours ? "" : ")") + " and " + rights.describe() + " lacks " +
+                             std::string(right_name(needed));
+        if (rights.authenticated) reason += "; login '" + rights.login + "' may not send as it";
+        reason += in_connector(c);
+        const ReplyId id = is_anonymous(rights) ? ReplyId::AnonymousSenderDenied : ReplyId::SenderDenied;
+        return Verdict::refuse(c.replies.get(id), std::move(reason));
+    }
+    return Verdict::accept();
 }
 
 Verdict check_rcpt(const Connector& c, const SessionRights& rights, const SmtpPath& rcpt,

@@ -35,17 +35,20 @@ Verdict check_mail(const Connector& c, const SessionRights& rights, bool tls,
                    const SmtpPath& sender, std::optional<std::uint64_t> size_param,
                    const AcceptedDomains& domains, const SenderLoginMap& logins);
 
-// The sender check shared by MAIL FROM and the From: header:
+// The sender check shared by MAIL FROM and the From: header. The sender is
+// judged by every domain the MTA may route or rewrite it to: Postfix and
+// sendmail turn <ceo%contoso.test> and <contoso.test!ceo> into
+// ceo@contoso.test, and qualify an unqualified <ceo> with their own domain
+// ($myorigin, $j), which is taken to be one of ours. For each such domain:
 // - in an authoritative or internal-relay domain: needs
 //   Accept-Authoritative-Domain-Sender;
 // - outside them: needs Accept-Any-Sender;
-// - either way an authenticated session may send as its own login (when it
-//   is an address) and as what the sender login map grants it;
-// - the null sender and unqualified addresses pass.
-// Refuses with AnonymousSenderDenied or SenderDenied.
-Verdict check_sender(const Connector& c, const SessionRights& rights, std::string_view address,
-                     std::string_view domain, const AcceptedDomains& domains,
-                     const SenderLoginMap& logins);
+// - an authenticated session may send as its own login (when it is an
+//   address) and as what the sender login map grants it, for a plain
+//   user@domain only (a routed form is not the address the map names).
+// The null sender passes. Refuses with AnonymousSenderDenied or SenderDenied.
+Verdict check_sender(const Connector& c, const SessionRights& rights, const SmtpPath& sender,
+                     const AcceptedDomains& domains, const SenderLoginMap& logins);
 
 // RCPT TO: `accepted_so_far` recipients have been accepted in this message.
 // Over max_recipients_per_message -> TooManyRecipients (unless

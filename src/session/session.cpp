@@ -359,8 +359,8 @@ Outcome Session::on_end_of_headers() {
                           "EOH");
         }
         for (const auto& mailbox : list.mailboxes) {
-            auto verdict = policy::check_sender(*connector_, rights_, mailbox.address(), mailbox.domain,
-                                                cfg.accepted_domains, cfg.sender_logins);
+            auto verdict = policy::check_sender(*connector_, rights_, mailbox.as_path(), cfg.accepted_domains,
+                                                cfg.sender_logins);
             if (!verdict.ok()) {
                 verdict.reason = "From: header: " + verdict.reason;
                 return finish(std::move(verdict), "EOH");

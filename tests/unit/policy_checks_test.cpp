@@ -275,20 +275,20 @@ TEST(CheckMessageSize, RealSizeOverLimitGets552) {
 
 TEST(CheckSender, AnonymousMaySpoofAuthoritativeDomainWithExchangesDefaultRights) {
     const Connector c = frontend();
-    EXPECT_TRUE(check_sender(c, anonymous(c), "ceo@ours.example", "ours.example", our_domains(), {}).ok());
+    EXPECT_TRUE(check_sender(c, anonymous(c), path("<ceo@ours.example>"), our_domains(), {}).ok());
 }
 
 TEST(CheckSender, AnonymousSpoofingAuthoritativeDomainIsRefusedWhenRightDenied) {
     Connector c = frontend();
     c.denies.push_back({Principal::parse("AnonymousUsers").value(), Rights().add(Right::AcceptAuthoritativeDomainSender)});
-    const Verdict v = check_sender(c, anonymous(c), "ceo@ours.example", "ours.example", our_domains(), {});
+    const Verdict v = check_sender(c, anonymous(c), path("<ceo@ours.example>"), our_domains(), {});
     EXPECT_EQ(reply_of(v), kAnonymousSenderDenied);
     EXPECT_NE(v.reason.find("Accept-Authoritative-Domain-Sender"), std::string::npos) << v.reason;
     // Internal-relay domains are ours too; external-relay ones are not.
-    EXPECT_EQ(reply_of(check_sender(c, anonymous(c), "x@internal.example", "internal.example", our_domains(), {})),
+    EXPECT_EQ(reply_of(check_sender(c, anonymous(c), path("<x@internal.example>"), our_domains(), {})),
               kAnonymousSenderDenied);
-    EXPECT_TRUE(check_sender(c, anonymous(c), "x@partner.example", "partner.example", our_domains(), {}).ok());
-    EXPECT_TRUE(check_sender(c, anonymous(c), "x@outside.example", "outside.example", our_domains(), {}).ok());
+    EXPECT_TRUE(check_sender(c, anonymous(c), path("<x@partner.example>"), our_domains(), {}).ok());
+    EXPECT_TRUE(check_sender(c, anonymous(c), path("<x@outside.example>"), our_domains(), {}).ok());
 }
 
 TEST(CheckMail, AnonymousSpoofHidingBehindCaseOrTrailingDotIsStillOurDomain) {
@@ -305,15 +305,53 @@ TEST(CheckMail, AnonymousSpoofHidingBehindCaseOrTrailingDotIsStillOurDomain) {
 TEST(CheckSender, AnonymousWithoutAcceptAnySenderMayNotUseForeignSender) {
     Connector c = frontend();
     c.denies.push_back({Principal::parse("AnonymousUsers").value(), Rights().add(Right::AcceptAnySender)});
-    EXPECT_EQ(reply_of(check_sender(c, anonymous(c), "x@outside.example", "outside.example", our_domains(), {})),
+    EXPECT_EQ(reply_of(check_sender(c, anonymous(c), path("<x@outside.example>"), our_domains(), {})),
               kAnonymousSenderDenied);
-    EXPECT_TRUE(check_sender(c, anonymous(c), "x@ours.example", "ours.example", our_domains(), {}).ok());
+    EXPECT_TRUE(check_sender(c, anonymous(c), path("<x@ours.example>"), our_domains(), {}).ok());
+}
+
+// Issue 12: Postfix and sendmail rewrite <ceo>, <ceo%ours.example> and
+// <ours.example!ceo> to ceo@<domain>; the sender check must see that domain.
+TEST(CheckSender, RoutedAndUnqualifiedSendersAreJudgedByTheDomainTheMtaRewritesThemTo) {
+    Connector c = frontend();
+    c.denies.push_back({Principal::parse("AnonymousUsers").value(), Rights().add(Right::AcceptAuthoritativeDomainSender)});
+    for (const char* spoof : {"<ceo>", "<ceo%ours.example>", "<ours.example!ceo>", "<ceo%ours.example@outside.example>",
+                              "<\"ceo@ours.example\"@outside.example>", "<@outside.example:ceo@ours.example>"}) {
+        const Verdict v = check_mail(c, anonymous(c), true, path(spoof), std::nullopt, our_domains(), {});
+        EXPECT_EQ(reply_of(v), kAnonymousSenderDenied) << spoof;
+    }
+    EXPECT_TRUE(check_mail(c, anonymous(c), true, path("<ceo%outside.example>"), std::nullopt, our_domains(), {}).ok());
+}
+
+TEST(CheckSender, SenderLoginMapGrantsOnlyThePlainAddress) {
+    Connector c = frontend();
+    c.denies.push_back({Principal::parse("ExchangeUsers").value(),
+                        Rights().add(Right::AcceptAuthoritativeDomainSender).add(Right::AcceptAnySender)});
+    SenderLoginMap logins;
+    ASSERT_TRUE(logins.add_line("alice@ours.example alice"));
+    const SessionRights s = authenticated(c, "alice");
+    EXPECT_TRUE(check_sender(c, s, path("<alice@ours.example>"), our_domains(), logins).ok());
+    for (const char* spoof : {"<ceo>", "<ceo%ours.example>", "<ours.example!ceo>", "<alice%ours.example@ours.example>"})
+        EXPECT_EQ(reply_of(check_sender(c, s, path(spoof), our_domains(), logins)), kSenderDenied) << spoof;
+}
+
+TEST(CheckSender, FromHeaderMailboxIsJudgedLikeTheEnvelope) {
+    Connector c = frontend();
+    c.denies.push_back({Principal::parse("AnonymousUsers").value(), Rights().add(Right::AcceptAuthoritativeDomainSender)});
+    for (const char* from : {"ceo%ours.example", "CEO <ceo>", "ours.example!ceo", "<ceo@ours.example>"}) {
+        const auto list = parse_mailbox_list(from);
+        ASSERT_TRUE(list.error.empty()) << from << ": " << list.error;
+        ASSERT_EQ(list.mailboxes.size(), 1U) << from;
+        EXPECT_EQ(reply_of(check_sender(c, anonymous(c), list.mailboxes[0].as_path(), our_domains(), {})),
+                  kAnonymousSenderDenied)
+            << from;
+    }
 }
 
 TEST(CheckSender, AuthenticatedUserMaySendAsOwnLogin) {
     const Connector c = frontend();
     const SessionRights s = authenticated(c, "Alice@Ours.Example");
-    EXPECT_TRUE(check_sender(c, s, "alice@ours.example", "ours.example", our_domains(), {}).ok());
+    EXPECT_TRUE(check_sender(c, s, path("<alice@ours.example>"), our_domains(), {}).ok());
 }
 
 TEST(CheckSender, AuthenticatedUserMaySendAsSenderLoginMapAddress) {
@@ -321,9 +359,9 @@ TEST(CheckSender, AuthenticatedUserMaySendAsSenderLoginMapAddress) {
     SenderLoginMap logins;
     ASSERT_TRUE(logins.add_line("sales@ours.example alice, bob"));
     ASSERT_TRUE(logins.add_line("@internal.example carol"));
-    EXPECT_TRUE(check_sender(c, authenticated(c, "bob"), "Sales@ours.example", "ours.example", our_domains(), logins).ok());
+    EXPECT_TRUE(check_sender(c, authenticated(c, "bob"), path("<Sales@ours.example>"), our_domains(), logins).ok());
     EXPECT_TRUE(
-        check_sender(c, authenticated(c, "carol"), "anyone@internal.example", "internal.example", our_domains(), logins).ok());
+        check_sender(c, authenticated(c, "carol"), path("<anyone@internal.example>"), our_domains(), logins).ok());
 }
 
 TEST(CheckSender, AuthenticatedUserMayNotSendAsSomeoneElse) {
@@ -331,19 +369,21 @@ TEST(CheckSender, AuthenticatedUserMayNotSendAsSomeoneElse) {
     SenderLoginMap logins;
     ASSERT_TRUE(logins.add_line("sales@ours.example alice"));
     const Verdict v =
-        check_sender(c, authenticated(c, "mallory"), "sales@ours.example", "ours.example", our_domains(), logins);
+        check_sender(c, authenticated(c, "mallory"), path("<sales@ours.example>"), our_domains(), logins);
     EXPECT_EQ(reply_of(v), kSenderDenied);
     EXPECT_NE(v.reason.find("mallory"), std::string::npos) << v.reason;
-    EXPECT_EQ(reply_of(check_sender(c, authenticated(c, "alice@ours.example"), "bob@outside.example", "outside.example",
+    EXPECT_EQ(reply_of(check_sender(c, authenticated(c, "alice@ours.example"), path("<bob@outside.example>"),
                                     our_domains(), logins)),
               kSenderDenied);
 }
 
-TEST(CheckSender, UnqualifiedAndNullSendersPass) {
+TEST(CheckSender, NullSenderPassesUnqualifiedSenderNeedsTheAuthoritativeDomainRight) {
     Connector c = frontend();
     c.permission_groups = {};
-    EXPECT_TRUE(check_sender(c, anonymous(c), "", "", our_domains(), {}).ok());
-    EXPECT_TRUE(check_sender(c, anonymous(c), "root", "", our_domains(), {}).ok());
+    EXPECT_TRUE(check_sender(c, anonymous(c), path("<>"), our_domains(), {}).ok());
+    const Verdict v = check_sender(c, anonymous(c), path("<root>"), our_domains(), {});
+    EXPECT_EQ(reply_of(v), kAnonymousSenderDenied);
+    EXPECT_NE(v.reason.find("unqualified"), std::string::npos) << v.reason;
 }
 
 TEST(SenderLoginMap, RejectsMalformedLinesAndSkipsComments) {

@@ -167,6 +167,47 @@ scenario_anonymous_sender_spoofing_is_refused() {
         spoofed@e2e.test && e2e_pass "$name"
 }
 
+# Issue 12: the MTA rewrites <ceo>, <ceo%e2e.test> and <e2e.test!ceo> to
+# ceo@e2e.test (allow_percent_hack, swap_bangpath, myorigin; sendmail's
+# rulesets and $j), so they are refused like <ceo@e2e.test>; so is a From:
+# header that names such an address.  Nothing reaches the recipient.
+scenario_routed_and_unqualified_sender_spoofing_is_refused() {
+    local name=RoutedAndUnqualifiedSenderSpoofingIsRefused t got sender n=0 before=$E2E_FAILURES
+    for sender in ceo 'ceo%e2e.test' 'e2e.test!ceo'; do
+        n=$((n + 1))
+        t=$(e2e_transcript "$name-$n" "$E2E_INTERNET_CLIENT" "" "$sender" "spoof-routed-$n@e2e.test")
+        got=$(e2e_first_refusal "$t")
+        case $got in
+            "550 5.7.1 "*"$E2E_ANON_SENDER_DENIED_TEXT") ;;
+            *)
+                e2e_show_transcript "$t"
+                e2e_fail "$name: MAIL FROM:<$sender>: the client saw \"${got:-no refusal}\", want 550 5.7.1 ... $E2E_ANON_SENDER_DENIED_TEXT"
+                ;;
+        esac
+    done
+    for sender in 'ceo%e2e.test' 'CEO <ceo>'; do
+        n=$((n + 1))
+        E2E_SEND_EXTRA=(--h-From "$sender")
+        t=$(e2e_transcript "$name-$n" "$E2E_INTERNET_CLIENT" "" alice@sender.example "spoof-routed-$n@e2e.test")
+        E2E_SEND_EXTRA=()
+        got=$(e2e_first_refusal "$t")
+        case $got in
+            "550 5.7.1 "*"$E2E_ANON_SENDER_DENIED_TEXT") ;;
+            *)
+                e2e_show_transcript "$t"
+                e2e_fail "$name: From: $sender: the client saw \"${got:-no refusal}\", want 550 5.7.1 ... $E2E_ANON_SENDER_DENIED_TEXT"
+                ;;
+        esac
+    done
+    local i
+    for i in $(seq 1 "$n"); do
+        if [ -n "$(mta_headers "spoof-routed-$i@e2e.test" 1)" ]; then
+            e2e_fail "$name: a message for spoof-routed-$i@e2e.test was delivered"
+        fi
+    done
+    [ "$E2E_FAILURES" -eq "$before" ] && e2e_pass "$name"
+}
+
 # RFC 7208 section 8.4: a "fail" may be refused; RFC 7372 section 3.2 gives
 # it the enhanced code 5.7.23 (issue 3: 550 5.7.23 with the explanation).
 # forged.example publishes "v=spf1 -all" (tests/e2e/e2e.zone).
@@ -261,6 +302,7 @@ e2e_run_scenarios() {
     scenario_device_on_other_binding_cannot_relay
     scenario_authenticated_user_may_relay
     scenario_anonymous_sender_spoofing_is_refused
+    scenario_routed_and_unqualified_sender_spoofing_is_refused
     scenario_spf_fail_is_refused_with_5_7_23
     scenario_disguised_forged_authentication_results_are_removed
     scenario_milter_down_means_tempfail
