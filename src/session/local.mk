@@ -2,5 +2,4 @@ noinst_LIBRARIES += libsession.a
 libsession_a_SOURCES = \
 	src/session/session.cpp src/session/session.hpp src/session/session_message.hpp \
 	src/session/message_auth.cpp \
-	src/session/runtime.cpp src/session/runtime.hpp \
-	src/util/plural.hpp
+	src/session/runtime.cpp src/session/runtime.hpp
