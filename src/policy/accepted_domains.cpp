@@ -1,5 +1,7 @@
 #include "policy/accepted_domains.hpp"
 
+#include <algorithm>
+
 #include <idn2.h>
 
 #include <memory>
@@ -112,6 +114,27 @@ std::optional<std::string> normalize_domain(std::string_view domain) {
     return result;
 }
 
+std::optional<std::string> unmapped_form(std::string_view domain) {
+    if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+    const bool ascii = std::all_of(domain.begin(), domain.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (ascii || !valid_utf8(domain)) return std::nullopt;
+    const auto mapped = normalize_domain(domain);
+    if (!mapped) return std::nullopt;
+    // The name as IDNA 2008 writes it back in Unicode (RFC 5891 section
+    // 5.5): when the text differs from it beyond ASCII case, UTS #46 had to
+    // map something (fullwidth forms, an ideographic full stop, a soft
+    // hyphen, Unicode upper case, a compatibility character).
+    char* out = nullptr;
+    const int rc = idn2_to_unicode_8z8z(mapped->c_str(), &out, 0);
+    const std::unique_ptr<char, Idn2Free> owned(out);
+    std::string lowered(domain);
+    for (char& ch : lowered)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    if (rc == IDN2_OK && out && lowered == out) return std::nullopt;
+    return lowered;
+}
+
 bool AcceptedDomains::add(std::string_view pattern, DomainType type, std::string* error) {
     const std::string shown(pattern);
     AcceptedDomain entry;
@@ -139,6 +162,8 @@ bool AcceptedDomains::add(std::string_view pattern, DomainType type, std::string
 }
 
 std::optional<AcceptedDomain> AcceptedDomains::match(std::string_view domain) const {
+    // Ours only through UTS #46 mapping: the MTA routes it as written.
+    if (unmapped_form(domain)) return std::nullopt;
     const auto normalized = normalize_domain(domain);
     if (!normalized) return std::nullopt;
     const std::string& d = *normalized;

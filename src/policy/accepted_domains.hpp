@@ -25,6 +25,14 @@ struct AcceptedDomain {
 // neither LDH nor valid UTF-8).
 std::optional<std::string> normalize_domain(std::string_view domain);
 
+// For a non-ASCII name that normalize_domain() accepts only through UTS #46
+// mapping ("ｃｏｎｔｏｓｏ.test", "contoso。test", a soft hyphen inside, Unicode
+// upper case): the text as written (ASCII lower-cased, no trailing dot),
+// which an MTA that does not map (Postfix with smtputf8_enable = no,
+// sendmail) routes as it is, to a foreign next hop. nullopt for ASCII
+// names, names already in IDNA 2008 form, and names that are not names.
+std::optional<std::string> unmapped_form(std::string_view domain);
+
 class AcceptedDomains {
 public:
     // "o365info.com" or "*.contoso.com". Returns false and sets *error when

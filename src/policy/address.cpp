@@ -57,6 +57,14 @@ void add_unique(std::vector<std::string>& v, std::string s) {
     if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(std::move(s));
 }
 
+// A name that is ours only through UTS #46 mapping is routed by the MTA as
+// written, to a foreign next hop: both forms are routing domains, so the
+// relay check sees the foreign one and the sender check the look-alike.
+void add_routing_forms(std::vector<std::string>& out, std::string_view host) {
+    add_unique(out, routing_form(host));
+    if (auto raw = unmapped_form(host)) add_unique(out, std::move(*raw));
+}
+
 bool has_routing_char(std::string_view s) {
     return s.find_first_of("@%!") != std::string_view::npos;
 }
@@ -65,14 +73,14 @@ bool has_routing_char(std::string_view s) {
 // ("u%a!b@d"): every piece of it is a host the MTA could route to.
 void add_host(std::vector<std::string>& out, std::string_view host) {
     if (!has_routing_char(host)) {
-        add_unique(out, routing_form(host));
+        add_routing_forms(out, host);
         return;
     }
     std::size_t start = 0;
     while (start <= host.size()) {
         const auto end = host.find_first_of("@%!", start);
         const auto piece = host.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-        add_unique(out, routing_form(piece));
+        add_routing_forms(out, piece);
         if (end == std::string_view::npos) break;
         start = end + 1;
     }
@@ -283,6 +291,7 @@ PathParse parse_smtp_path(std::string_view arg) {
             const auto d = path_domain(hop.substr(1), &literal, &error);
             if (!d) return fail("source route: " + error);
             route.push_back(*d);
+            if (auto raw = unmapped_form(hop.substr(1))) route.push_back(std::move(*raw));
             if (comma == std::string_view::npos) break;
             if (hops.empty()) return fail("malformed source route");
         }
@@ -304,6 +313,7 @@ PathParse parse_smtp_path(std::string_view arg) {
         if (!d) return fail(error);
         path.domain = *d;
         path.routing_domains.push_back(path.domain);
+        if (auto raw = unmapped_form(text.substr(at + 1))) add_unique(path.routing_domains, std::move(*raw));
     } else if (path.local_part.empty()) {
         return fail("empty local part");
     }

@@ -118,6 +118,12 @@ std::vector<RelayTrick> relay_tricks() {
         {"IdnULabelOfDomainConfiguredAsALabel", "<user@m\xc3\xbcnchen.example>", 0, ""},
         {"IdnULabelOfDomainConfiguredAsULabel", "<user@b\xc3\xbc" "cher.example>", 0, ""},
         {"IdnOfOtherDomain", "<user@xn--bcher-kva.outside.example>", 550, kRelay},
+        // Ours only through UTS #46 mapping: routed as written (issue 12).
+        {"FullwidthFormOfAcceptedDomain", "<user@\xef\xbd\x8f\xef\xbd\x95\xef\xbd\x92" "domain.example>", 550, kRelay},
+        {"IdeographicFullStopInAcceptedDomain", "<user@ourdomain\xe3\x80\x82" "example>", 550, kRelay},
+        {"FullwidthFullStopInAcceptedDomain", "<user@ourdomain\xef\xbc\x8e" "example>", 550, kRelay},
+        {"SoftHyphenInAcceptedDomain", "<user@our\xc2\xad" "domain.example>", 550, kRelay},
+        {"UnicodeUpperCaseOfAcceptedDomain", "<user@B\xc3\x9c" "CHER.example>", 550, kRelay},
         // Subdomains are accepted only under a wildcard.
         {"SubdomainWithoutWildcard", "<user@sub.ourdomain.example>", 550, kRelay},
         {"SubdomainUnderWildcard", "<user@sub.wild.example>", 0, ""},

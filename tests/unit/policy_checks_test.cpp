@@ -180,6 +180,33 @@ TEST(RelayTricks, EachAddressIsRefusedOrAcceptedAsTheMtaWouldRouteIt) {
     }
 }
 
+// Issue 12: Postfix (smtputf8_enable = no) and sendmail route a name that is
+// ours only through UTS #46 mapping as written, to a foreign next hop: it is
+// a relay recipient, and as a sender it still needs the right to use ours.
+TEST(RelayTricks, NamesOursOnlyThroughUts46MappingAreForeignForTheRelayCheck) {
+    const Connector c = frontend();
+    for (const char* rcpt : {"<user@\xef\xbd\x8f\xef\xbd\x95\xef\xbd\x92\xef\xbd\x93.example>",  // fullwidth "ours"
+                             "<user@ours\xe3\x80\x82" "example>",                                   // ideographic full stop
+                             "<user@ours\xef\xbc\x8e" "example>",                                   // fullwidth full stop
+                             "<user@ou\xc2\xadrs.example>",                                          // soft hyphen
+                             "<user%ou\xc2\xadrs.example@ours.example>"}) {
+        const SmtpPath p = path(rcpt);
+        EXPECT_EQ(reply_of(check_rcpt(c, anonymous(c), p, 0, our_domains())), kRelayDenied) << rcpt;
+        EXPECT_TRUE(check_rcpt(c, authenticated(c, "alice"), p, 0, our_domains()).ok()) << rcpt;
+    }
+    // The IDNA 2008 form itself, in Unicode or as A-labels, is ours.
+    EXPECT_TRUE(check_rcpt(c, anonymous(c), path("<user@b\xc3\xbc" "cher.example>"), 0, our_domains()).ok());
+    EXPECT_TRUE(check_rcpt(c, anonymous(c), path("<user@xn--bcher-kva.example>"), 0, our_domains()).ok());
+}
+
+TEST(CheckSender, LookAlikeOfOurDomainStillNeedsTheAuthoritativeDomainRight) {
+    Connector c = frontend();
+    c.denies.push_back({Principal::parse("AnonymousUsers").value(), Rights().add(Right::AcceptAuthoritativeDomainSender)});
+    EXPECT_EQ(reply_of(check_mail(c, anonymous(c), true, path("<ceo@ours\xe3\x80\x82" "example>"), std::nullopt,
+                                  our_domains(), {})),
+              kAnonymousSenderDenied);
+}
+
 TEST(RelayTricks, NulByteCannotTruncateTheDomain) {
     const Connector c = frontend();
     const std::string arg("<user@outside.example\0@ours.example>", 36);

@@ -94,7 +94,24 @@ TEST(AcceptedDomains, LongestWildcardWins) {
 TEST(AcceptedDomains, IdnEntryMatchesBothULabelAndALabelForms) {
     const auto d = domains({{"b\xc3\xbc" "cher.example", DomainType::Authoritative}});
     EXPECT_EQ(matched(d, "xn--bcher-kva.example"), "xn--bcher-kva.example");
-    EXPECT_EQ(matched(d, "B\xc3\x9c" "CHER.example."), "xn--bcher-kva.example");
+    EXPECT_EQ(matched(d, "B\xc3\xbc" "CHER.example."), "xn--bcher-kva.example");
+}
+
+// Issue 12: an MTA that does not apply UTS #46 (Postfix with
+// smtputf8_enable = no, sendmail) routes these as written, to a foreign
+// next hop, so they are not ours.
+TEST(AcceptedDomains, NamesOursOnlyThroughUts46MappingDoNotMatch) {
+    const auto d = domains({{"b\xc3\xbc" "cher.example", DomainType::Authoritative},
+                            {"contoso.test", DomainType::Authoritative}});
+    EXPECT_EQ(matched(d, "B\xc3\x9c" "CHER.example"), "(none)");                   // Unicode upper case
+    EXPECT_EQ(matched(d, "\xef\xbd\x83\xef\xbd\x8f\xef\xbd\x8e\xef\xbd\x94\xef\xbd\x8f\xef\xbd\x93\xef\xbd\x8f.test"),
+              "(none)");                                                                 // fullwidth
+    EXPECT_EQ(matched(d, "contoso\xe3\x80\x82test"), "(none)");                        // ideographic full stop
+    EXPECT_EQ(matched(d, "contoso\xef\xbc\x8etest"), "(none)");                        // fullwidth full stop
+    EXPECT_EQ(matched(d, "con\xc2\xadtoso.test"), "(none)");                            // soft hyphen
+    EXPECT_EQ(unmapped_form("contoso\xe3\x80\x82test"), "contoso\xe3\x80\x82test");
+    EXPECT_FALSE(unmapped_form("b\xc3\xbc" "cher.example"));
+    EXPECT_FALSE(unmapped_form("CONTOSO.test"));
 }
 
 TEST(AcceptedDomains, IsOursForAuthoritativeAndInternalRelayOnly) {

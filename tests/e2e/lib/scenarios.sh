@@ -212,6 +212,35 @@ scenario_routed_and_unqualified_sender_spoofing_is_refused() {
     [ "$E2E_FAILURES" -eq "$before" ] && e2e_pass "$name"
 }
 
+# Issue 12: a name that is ours only through UTS #46 mapping (ideographic or
+# fullwidth full stop, fullwidth letters, a soft hyphen) is routed by the MTA
+# as written, to a foreign next hop: for an anonymous client it is a relay
+# recipient (550 5.7.54).  The test instances refuse the 8-bit address
+# themselves (Postfix with smtputf8_enable = no: 501 5.1.3), so here the
+# MTA's own 5xx counts too, and the property checked is that nothing is
+# delivered; tests/protocol/relay_tricks_test shows the milter's verdict.
+scenario_lookalike_of_accepted_domain_is_a_relay_recipient() {
+    local name=LookAlikeOfAcceptedDomainIsARelayRecipient t got rcpt before=$E2E_FAILURES n=0
+    for rcpt in $'idn@e2e\xe3\x80\x82test' $'idn@e2e\xef\xbc\x8etest' $'idn@\xef\xbd\x85\xef\xbc\x92\xef\xbd\x85.test' \
+        $'idn@e2\xc2\xade.test'; do
+        n=$((n + 1))
+        t=$(e2e_transcript "$name-$n" "$E2E_INTERNET_CLIENT" "" alice@sender.example "$rcpt")
+        got=$(e2e_first_refusal "$t")
+        case $got in
+            5[0-9][0-9]\ *) ;;
+            *)
+                e2e_show_transcript "$t"
+                e2e_fail "$name: RCPT TO:<$rcpt>: the client saw \"${got:-no refusal}\", want 550 5.7.54 (or the MTA's own 5xx)"
+                continue
+                ;;
+        esac
+        if e2e_accepted "$t" || [ -n "$(mta_headers "$rcpt" 1)" ]; then
+            e2e_fail "$name: a message for $rcpt was accepted"
+        fi
+    done
+    [ "$E2E_FAILURES" -eq "$before" ] && e2e_pass "$name"
+}
+
 # RFC 7208 section 8.4: a "fail" may be refused; RFC 7372 section 3.2 gives
 # it the enhanced code 5.7.23 (issue 3: 550 5.7.23 with the explanation).
 # forged.example publishes "v=spf1 -all" (tests/e2e/e2e.zone).
@@ -301,6 +330,7 @@ e2e_run_scenarios() {
     scenario_anonymous_delivery_to_accepted_domain_is_accepted
     scenario_authentication_results_header_is_first_with_spf_pass
     scenario_anonymous_relay_is_refused_with_5_7_54
+    scenario_lookalike_of_accepted_domain_is_a_relay_recipient
     scenario_relay_connector_ip_may_relay
     scenario_other_ip_on_relay_binding_cannot_relay
     scenario_device_on_other_binding_cannot_relay
