@@ -35,4 +35,4 @@ EXTRA_DIST += tests/e2e/local_submission.test
 # Every reply of the reply table through real Postfix, milter_default_action =
 # accept (issue 11, items 1 and 12).
 TESTS += tests/e2e/replies.test
-EXTRA_DIST += tests/e2e/replies.test
+EXTRA_DIST += tests/e2e/replies.test tests/e2e/lib/replies.sh
