@@ -25,6 +25,7 @@ none.example.         IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
 _dmarc.none.example.  IN TXT "v=DMARC1; p=none"
 tempd.example.        IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
 _dmarc.tempd.example. IN TIMEOUT
+_dmarc.xn--bcher-kva.example. IN TXT "v=DMARC1; p=reject"
 )zone";
 
 std::string write_zone() {
@@ -359,6 +360,15 @@ TEST_F(Fixture, DmarcRejectPolicyFailureIsRefusedWithTheDmarcReply) {
     ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reason;  // softfail is accepted at MAIL
     EXPECT_EQ(d.eom.verdict.action, policy::Verdict::Action::Reject);
     EXPECT_EQ(d.eom.verdict.reply.to_string(), "550 5.7.1 Rejected by DMARC policy for soft.example");
+}
+
+// An internationalised From: domain shows in the reply as its A-label, never
+// as 8-bit bytes: an SMTP reply is US-ASCII (issue 11).
+TEST_F(Fixture, DmarcRejectReplyNamesAnInternationalisedDomainByItsALabel) {
+    auto d = deliver(*this, "198.51.100.7", "a@soft.example", {{"From", " boss@B\xc3\xbc" "cher.example"}});
+    ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reason;
+    EXPECT_EQ(d.eom.verdict.action, policy::Verdict::Action::Reject) << d.eom.verdict.reason;
+    EXPECT_EQ(d.eom.verdict.reply.to_string(), "550 5.7.1 Rejected by DMARC policy for xn--bcher-kva.example");
 }
 
 TEST_F(Fixture, DmarcNonePolicyFailureIsOnlyReported) {
