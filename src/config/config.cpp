@@ -59,6 +59,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "auth_user_in_header"},
     {"milter", "drain_timeout"},
     {"milter", "mta_command_timeout"},
+    {"milter", "unknown_binding"},
     {"milter", "sender_login_map"},
 
     {"accepted_domain", "domain"},
@@ -612,6 +613,11 @@ void Loader::load_milter(const toml::node& node) {
     if (const auto d = get_duration(*t, "mta_command_timeout", "milter", milliseconds(1000),
                                     milliseconds(3'600'000)))
         m.mta_command_timeout = *d;
+    if (const auto v = get_string(*t, "unknown_binding", "milter")) {
+        if (*v == "tempfail") m.unknown_binding = MilterSettings::UnknownBinding::TempFail;
+        else if (*v == "ignore") m.unknown_binding = MilterSettings::UnknownBinding::Ignore;
+        else error(*t->get("unknown_binding"), "milter.unknown_binding: \"" + *v + "\" is not \"tempfail\" or \"ignore\"");
+    }
     if (const auto path = get_path(*t, "sender_login_map", "milter", true)) {
         m.sender_login_map = *path;
         std::vector<std::string> lines;
@@ -1136,6 +1142,11 @@ LoadResult Loader::run(std::string_view text) {
         return result;
     }
     config_.connectors = policy::ConnectorMap(std::move(connectors_));
+    for (const std::string& choice : config_.connectors.address_dependent_choices())
+        config_.warnings.push_back(file_ + ": " + choice + "; an MTA that does not send them gets " +
+                                   (config_.milter.unknown_binding == MilterSettings::UnknownBinding::TempFail
+                                        ? "421 4.3.2 for such clients (milter.unknown_binding = \"tempfail\")"
+                                        : "the wider connector (milter.unknown_binding = \"ignore\")"));
     result.config = std::make_shared<const Config>(std::move(config_));
     return result;
 }

@@ -26,6 +26,12 @@ struct MilterSettings {
     // and applies its default action.
     std::chrono::milliseconds mta_command_timeout{30'000};
     std::string sender_login_map;           // file path, empty = none
+    // When the MTA did not send the local address or port and a connector
+    // with a specific binding would have served the client had it matched:
+    // TempFail refuses the session with 421 4.3.2 (fail closed); Ignore
+    // skips that connector, as before (a wider one may serve the client).
+    enum class UnknownBinding : std::uint8_t { TempFail, Ignore };
+    UnknownBinding unknown_binding = UnknownBinding::TempFail;
 };
 
 struct DnsSettings {

@@ -271,6 +271,9 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
         if (!facts.local.address || facts.local.address->value() == 0) {
             if (auto local = policy::IpAddress::parse(macro(ctx, "{if_addr}"))) facts.local.address = local;
         }
+        // 0.0.0.0 or :: (a wildcard listener without {if_addr}) says nothing
+        // about the address the client reached: unknown, not "another one".
+        if (facts.local.address && facts.local.address->value() == 0) facts.local.address.reset();
         std::string port = macro(ctx, "{daemon_port}");
         if (!port.empty()) {
             try {
@@ -283,13 +286,16 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
         facts.mta_name = macro(ctx, "j");
         facts.evidence = connect_evidence(ctx, hostaddr);
         auto outcome = c->session->on_connect(facts);
-        // A local submission has no binding to report.
-        if (!facts.local.address && !facts.local.port && facts.local.daemon_name.empty() &&
+        // A local submission has no binding to report. A missing address or
+        // port alone is worth the warning too: specific bindings cannot match.
+        if ((!facts.local.address || !facts.local.port) &&
             c->session->local_submission() == policy::LocalSubmission::No &&
             !g_warned_no_binding.exchange(true)) {
             daemon_log::warning(
-                "the MTA sends neither {daemon_addr}/{daemon_port} nor {daemon_name}: connectors "
-                "bound to a specific address cannot match. Postfix: milter_connect_macros = j "
+                std::string("the MTA sent ") + (facts.local.address ? "" : "no {daemon_addr} (or only 0.0.0.0) ") +
+                (facts.local.address || facts.local.port ? "" : "and ") + (facts.local.port ? "" : "no {daemon_port} ") +
+                "for the local end: connectors bound to a specific address cannot match, and where one "
+                "would serve the client the session is refused (milter.unknown_binding). Postfix: milter_connect_macros = j "
                 "{daemon_name} {daemon_addr} {daemon_port} {client_addr} (Postfix >= 3.2); sendmail: "
                 "define(`confMILTER_MACROS_CONNECT', confMILTER_MACROS_CONNECT`, {daemon_addr}, "
                 "{daemon_port}')");

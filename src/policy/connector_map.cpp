@@ -81,6 +81,28 @@ std::vector<std::string> ConnectorMap::find_conflicts(const std::vector<Connecto
     return conflicts;
 }
 
+std::vector<std::string> ConnectorMap::address_dependent_choices() const {
+    std::vector<std::string> found;
+    for (const auto& specific : connectors_) {
+        if (!specific.enabled) continue;
+        for (const auto& a : specific.bindings) {
+            if (a.kind() != Binding::Kind::Address) continue;
+            for (const auto& wide : connectors_) {
+                if (!wide.enabled || &wide == &specific) continue;
+                for (const auto& w : wide.bindings) {
+                    if (w.kind() != Binding::Kind::Wildcard || w.port() != a.port() ||
+                        w.address().family() != a.address().family())
+                        continue;
+                    found.push_back(describe(specific) + " binds " + a.to_string() + " and " + describe(wide) +
+                                    " binds " + w.to_string() +
+                                    ": the choice needs {daemon_addr} and {daemon_port} from the MTA");
+                }
+            }
+        }
+    }
+    return found;
+}
+
 Selection ConnectorMap::select(const LocalEndpoint& local, const IpAddress& client) const {
     Selection selection;
     selection.candidates.reserve(connectors_.size());
@@ -127,6 +149,31 @@ Selection ConnectorMap::select(const LocalEndpoint& local, const IpAddress& clie
             best_index = i;
         }
         selection.candidates.push_back(std::move(report));
+    }
+
+    // Issue 12: a specific binding that cannot be judged because the MTA did
+    // not send the local address or port must not silently lose to a wider
+    // connector: if it would have won, the choice is undecidable.
+    if (!local.address || !local.port) {
+        for (std::size_t i = 0; i < connectors_.size() && selection.undecidable.empty(); ++i) {
+            const Connector& c = connectors_[i];
+            if (!c.enabled || ranks[i]) continue;
+            for (const auto& b : c.bindings) {
+                if (b.kind() != Binding::Kind::Address) continue;
+                if (local.port && *local.port != b.port()) continue;
+                if (local.address && *local.address != b.address()) continue;
+                std::optional<IpRange> smallest;
+                for (const auto& r : c.remote_ranges)
+                    if (r.contains(client) && (!smallest || r.span() < smallest->span())) smallest = r;
+                if (!smallest) continue;
+                const Rank rank{smallest->span(), false, i};
+                if (best_rank && !(rank.key() < best_rank->key())) continue;
+                selection.undecidable = "connector '" + c.name + "' binds " + b.to_string() +
+                                        " and contains client " + client.to_string() + ", but the MTA sent " +
+                                        describe(local);
+                break;
+            }
+        }
     }
 
     if (!best_rank) return selection;

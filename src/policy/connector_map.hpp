@@ -23,6 +23,11 @@ struct CandidateReport {
 struct Selection {
     const Connector* chosen = nullptr;  // null: 421 4.3.2 Service not available
     std::vector<CandidateReport> candidates;
+    // Non-empty when the choice depends on a local address or port the MTA
+    // did not send: a connector with a specific binding that contains the
+    // client would have beaten `chosen` (or been the only match) if its
+    // binding matched. Names that connector and binding, for the log.
+    std::string undecidable;
 };
 
 class ConnectorMap {
@@ -37,6 +42,11 @@ public:
     // Two enabled connectors that bind "local" conflict whatever their
     // ranges: local submissions have no client address to tell them apart.
     static std::vector<std::string> find_conflicts(const std::vector<Connector>& connectors);
+
+    // Pairs of enabled connectors where a specific binding and a wildcard
+    // binding share a port: which one serves a client depends on the MTA
+    // sending {daemon_addr} and {daemon_port}. One message per pair.
+    std::vector<std::string> address_dependent_choices() const;
 
     // Ties: a specific-address (or daemon-name) binding beats a wildcard one
     // unless the wildcard's range is strictly smaller; then configuration order.

@@ -130,6 +130,15 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
         return finish(std::move(v), "CONNECT");
     }
     selection_ = cfg.connectors.select(facts.local, *facts.client);
+    if (!selection_.undecidable.empty() &&
+        cfg.milter.unknown_binding == config::MilterSettings::UnknownBinding::TempFail) {
+        // Issue 12: never let a missing macro turn into a wider connector.
+        selection_.chosen = nullptr;
+        return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
+                                              "connector choice needs the local address and port: " +
+                                                  selection_.undecidable + " (milter.unknown_binding)"),
+                      "CONNECT");
+    }
     connector_ = selection_.chosen;
     if (!connector_) {
         std::string why = "no enabled connector matches local ";

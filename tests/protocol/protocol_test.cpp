@@ -120,6 +120,28 @@ TEST_F(ConnectorTest, AnonymousRelayToNonAcceptedDomainIsRefusedWith5_7_54) {
     EXPECT_EQ(r.reply, kRelayDenied);
 }
 
+// Issue 12: an MTA that does not send {daemon_addr} (or sends a wildcard
+// listener's 0.0.0.0 without {if_addr}) must not hand the relay device's
+// address to the wider Default Frontend, nor the reverse: the session is
+// refused with 421 4.3.2 and the log names the connector it could not judge.
+TEST_F(ConnectorTest, UnknownLocalAddressWhereASpecificBindingWouldServeTheClientGets421) {
+    ASSERT_NO_FATAL_FAILURE(
+        start_daemon(kAcceptedDomains + kDefaultFrontend + anonymous_relay("\"10.0.0.80\"")));
+    for (const char* local_addr : {"", "0.0.0.0"}) {
+        SmtpClient device = client_at("10.0.0.80");
+        device.local_addr = local_addr;
+        Mta mta(socket_spec(), device);
+        const Response c = mta.connect();
+        EXPECT_EQ(c.action, Action::ReplyCode) << describe(c);
+        EXPECT_EQ(c.reply, kNoConnector) << "{daemon_addr}=\"" << local_addr << "\"";
+    }
+    // A client that no specific binding would serve is not affected.
+    SmtpClient internet = internet_client();
+    internet.local_addr = "";
+    Mta mta(socket_spec(), internet);
+    EXPECT_TRUE(mta.connect().proceeds());
+}
+
 TEST_F(ConnectorTest, AnonymousRelayConnectorLetsItsDeviceRelay) {
     ASSERT_NO_FATAL_FAILURE(
         start_daemon(kAcceptedDomains + kDefaultFrontend + anonymous_relay("\"10.0.0.80\"")));

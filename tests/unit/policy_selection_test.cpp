@@ -215,3 +215,48 @@ TEST(ConnectorSelection, SpecificAddressBindingNeverMatchesWhenThePortIsUnknown)
     LocalEndpoint address_only{ip("10.0.0.50"), std::nullopt, ""};
     EXPECT_EQ(map.select(address_only, ip("10.0.0.80")).chosen, nullptr);
 }
+
+// Issue 12: a missing {daemon_addr} or {daemon_port} must not quietly hand
+// the client to a wider connector when a specific binding would serve it.
+TEST(ConnectorSelection, UnknownLocalAddressMakesTheChoiceUndecidableWhenASpecificBindingWouldWin) {
+    const ConnectorMap map({connector("Restrictive", {"203.0.113.5:25"}, {"0.0.0.0/0"}),
+                            connector("Permissive", {"0.0.0.0:25"}, {"0.0.0.0/0"})});
+    const LocalEndpoint port_only{std::nullopt, 25, ""};
+    const LocalEndpoint address_only{ip("203.0.113.5"), std::nullopt, ""};
+    const LocalEndpoint nothing{std::nullopt, std::nullopt, ""};
+    for (const LocalEndpoint& l : {port_only, address_only, nothing}) {
+        const Selection s = map.select(l, ip("192.0.2.7"));
+        EXPECT_NE(s.undecidable.find("'Restrictive' binds 203.0.113.5:25"), std::string::npos) << s.undecidable;
+    }
+    // Known and different, or known and equal: decided.
+    EXPECT_EQ(map.select(local("203.0.113.9", 25), ip("192.0.2.7")).undecidable, "");
+    EXPECT_EQ(chosen_name(map.select(local("203.0.113.9", 25), ip("192.0.2.7"))), "Permissive");
+    EXPECT_EQ(map.select(local("203.0.113.5", 25), ip("192.0.2.7")).undecidable, "");
+    EXPECT_EQ(chosen_name(map.select(local("203.0.113.5", 25), ip("192.0.2.7"))), "Restrictive");
+    // Another port is known: the specific binding could not match anyway.
+    EXPECT_EQ(map.select({std::nullopt, 587, ""}, ip("192.0.2.7")).undecidable, "");
+}
+
+TEST(ConnectorSelection, UnknownLocalAddressIsDecidedWhenTheSpecificConnectorWouldLoseAnyway) {
+    // The specific connector's range does not hold the client, or is wider
+    // than the chosen one's: its binding does not matter.
+    const ConnectorMap map({connector("Partner", {"203.0.113.5:25"}, {"198.51.100.0/24"}),
+                            connector("Device", {"0.0.0.0:25"}, {"192.0.2.7"}),
+                            connector("Default", {"0.0.0.0:25"}, {"0.0.0.0/0"})});
+    const LocalEndpoint port_only{std::nullopt, 25, ""};
+    EXPECT_EQ(map.select(port_only, ip("192.0.2.7")).undecidable, "");
+    EXPECT_EQ(chosen_name(map.select(port_only, ip("192.0.2.7"))), "Device");
+    EXPECT_EQ(map.select(port_only, ip("192.0.2.99")).undecidable, "");
+    EXPECT_NE(map.select(port_only, ip("198.51.100.1")).undecidable, "");
+}
+
+TEST(ConnectorSelection, SpecificAndWildcardBindingOnOnePortAreReportedAsAddressDependent) {
+    const ConnectorMap map({connector("Restrictive", {"203.0.113.5:25"}, {"0.0.0.0/0"}),
+                            connector("Permissive", {"0.0.0.0:25"}, {"0.0.0.0/0"}),
+                            connector("Submission", {"0.0.0.0:587"}, {"0.0.0.0/0"})});
+    const auto found = map.address_dependent_choices();
+    ASSERT_EQ(found.size(), 1U);
+    EXPECT_NE(found[0].find("'Restrictive'"), std::string::npos) << found[0];
+    EXPECT_NE(found[0].find("'Permissive'"), std::string::npos) << found[0];
+    EXPECT_TRUE(ConnectorMap({connector("A", {"0.0.0.0:25"}, {"0.0.0.0/0"})}).address_dependent_choices().empty());
+}

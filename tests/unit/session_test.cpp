@@ -505,6 +505,62 @@ TEST_F(Fixture, LoopbackSmtpClientIsNotALocalSubmission) {
     EXPECT_EQ(r.mail.verdict.reply.xcode, "5.7.1");  // anonymous sender in our domain
 }
 
+// Issue 12: {daemon_port} without {daemon_addr} (Postfix before 3.2, trimmed
+// macro lists): 10.0.0.80 may be the relay device on 10.0.0.50:25 or a
+// client of the Default Frontend; the choice cannot be made, so fail closed.
+TEST_F(Fixture, UnknownLocalAddressWhereASpecificBindingWouldServeTheClientIsRefusedWith421) {
+    auto s = std::make_unique<session::Session>(runtime, shared, [this](std::string_view l) { log.emplace_back(l); });
+    session::ConnectFacts facts;
+    facts.client = IpAddress::parse("10.0.0.80");
+    facts.local.port = 25;
+    const Outcome o = s->on_connect(facts);
+    EXPECT_EQ(o.verdict.reply.to_string(), "421 4.3.2 Service not available");
+    EXPECT_EQ(s->connector(), nullptr);
+    ASSERT_FALSE(log.empty());
+    EXPECT_NE(log.back().find("'Anonymous Relay' binds 10.0.0.50:25"), std::string::npos) << log.back();
+    // A client no specific binding would serve is decided as before.
+    auto other = std::make_unique<session::Session>(runtime, shared, nullptr);
+    facts.client = IpAddress::parse("192.0.2.7");
+    EXPECT_TRUE(other->on_connect(facts).verdict.ok());
+    EXPECT_EQ(other->connector()->name, "Default Frontend");
+}
+
+TEST(UnknownBinding, IgnoreSkipsTheSpecificConnectorAsBefore) {
+    const char* text = R"toml(
+[milter]
+authserv_id = "mx.example.com"
+unknown_binding = "ignore"
+[dns]
+offline = true
+[[accepted_domain]]
+domain = "example.com"
+type = "authoritative"
+[[connector]]
+name = "Restrictive"
+bindings = ["203.0.113.5:25"]
+remote_ip_ranges = ["0.0.0.0/0"]
+permission_groups = ["AnonymousUsers"]
+[[connector]]
+name = "Permissive"
+bindings = ["0.0.0.0:25"]
+remote_ip_ranges = ["0.0.0.0/0"]
+permission_groups = ["AnonymousUsers"]
+)toml";
+    auto runtime = load_runtime(text);
+    ASSERT_TRUE(runtime);
+    session::Session s(runtime, std::make_shared<session::Shared>(), nullptr);
+    session::ConnectFacts facts;
+    facts.client = IpAddress::parse("192.0.2.7");
+    facts.local.port = 25;
+    EXPECT_TRUE(s.on_connect(facts).verdict.ok());
+    EXPECT_EQ(s.connector()->name, "Permissive");
+    // The configuration says the choice depends on the address.
+    bool warned = false;
+    for (const auto& w : runtime->config->warnings)
+        warned = warned || w.find("'Restrictive'") != std::string::npos;
+    EXPECT_TRUE(warned);
+}
+
 TEST(LocalSubmissionConnector, ConnectorBoundToLocalStatesTheRightsOfLocalSubmissions) {
     const char* text = R"toml(
 [milter]
