@@ -505,6 +505,28 @@ TEST_F(Fixture, LoopbackSmtpClientIsNotALocalSubmission) {
     EXPECT_EQ(r.mail.verdict.reply.xcode, "5.7.1");  // anonymous sender in our domain
 }
 
+// A minimal offline configuration with one connector bound to
+// 203.0.113.5:25 for every client; `milter_lines` go into [milter].
+std::string with_specific_connector(const std::string& name, const std::string& milter_lines) {
+    std::string text = R"toml(
+[milter]
+authserv_id = "mx.example.com"
+@MILTER@[dns]
+offline = true
+[[accepted_domain]]
+domain = "example.com"
+type = "authoritative"
+[[connector]]
+name = "@SPECIFIC@"
+bindings = ["203.0.113.5:25"]
+remote_ip_ranges = ["0.0.0.0/0"]
+permission_groups = ["AnonymousUsers"]
+)toml";
+    text.replace(text.find("@MILTER@"), 8, milter_lines);
+    text.replace(text.find("@SPECIFIC@"), 10, name);
+    return text;
+}
+
 // Issue 12: {daemon_port} without {daemon_addr} (Postfix before 3.2, trimmed
 // macro lists): 10.0.0.80 may be the relay device on 10.0.0.50:25 or a
 // client of the Default Frontend; the choice cannot be made, so fail closed.
@@ -526,20 +548,7 @@ TEST_F(Fixture, UnknownLocalAddressWhereASpecificBindingWouldServeTheClientIsRef
 }
 
 TEST(UnknownBinding, IgnoreSkipsTheSpecificConnectorAsBefore) {
-    const char* text = R"toml(
-[milter]
-authserv_id = "mx.example.com"
-unknown_binding = "ignore"
-[dns]
-offline = true
-[[accepted_domain]]
-domain = "example.com"
-type = "authoritative"
-[[connector]]
-name = "Restrictive"
-bindings = ["203.0.113.5:25"]
-remote_ip_ranges = ["0.0.0.0/0"]
-permission_groups = ["AnonymousUsers"]
+    const std::string text = with_specific_connector("Restrictive", "unknown_binding = \"ignore\"\n") + R"toml(
 [[connector]]
 name = "Permissive"
 bindings = ["0.0.0.0:25"]
@@ -562,19 +571,7 @@ permission_groups = ["AnonymousUsers"]
 }
 
 TEST(LocalSubmissionConnector, ConnectorBoundToLocalStatesTheRightsOfLocalSubmissions) {
-    const char* text = R"toml(
-[milter]
-authserv_id = "mx.example.com"
-[dns]
-offline = true
-[[accepted_domain]]
-domain = "example.com"
-type = "authoritative"
-[[connector]]
-name = "Specific"
-bindings = ["203.0.113.5:25"]
-remote_ip_ranges = ["0.0.0.0/0"]
-permission_groups = ["AnonymousUsers"]
+    const std::string text = with_specific_connector("Specific", "") + R"toml(
 [[connector]]
 name = "Cron"
 bindings = ["local"]
