@@ -82,6 +82,10 @@ Loaded load(const std::string& path, MissingFile missing) {
     for (auto& ranges : cfg->ranges_files) check_permissions(ranges, "remote_ip_ranges_file", loaded.warnings);
     check_permissions(cfg->milter.sender_login_map, "sender_login_map", loaded.warnings);
     check_permissions(cfg->dns.static_zone, "static_zone", loaded.warnings);
+    // The DNSSEC root key decides which answers are authentic, and the public
+    // suffix list where DMARC's organizational domains begin (alignment).
+    check_permissions(cfg->dns.trust_anchor_file, "trust_anchor_file", loaded.warnings);
+    check_permissions(cfg->dmarc.public_suffix_list, "public_suffix_list", loaded.warnings);
     auto build = session::build_runtime(cfg);
     for (auto& e : build.errors) loaded.errors.push_back(e);
     if (!build.errors.empty()) return loaded;

@@ -1113,6 +1113,20 @@ TEST_F(PrivilegeTest, WorldWritableRemoteIpRangesFileIsReportedAsAWarning) {
     EXPECT_FALSE(writable_warnings(ranges).empty()) << "no warning about " << ranges << "\n" << daemon_->log();
 }
 
+// Issue 12: every file that decides a verdict is checked, the public suffix
+// list (where DMARC's organizational domains begin) included.
+TEST_F(PrivilegeTest, WorldWritablePublicSuffixListIsReportedAsAWarning) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    const std::string psl = dir_.write("public_suffix_list.dat", "com\nexample\n*.test\n");
+    ASSERT_EQ(::chmod(psl.c_str(), 0666), 0);
+    config_path_ = dir_.write("connector-milter.conf",
+                              config_text(kAcceptedDomains + kDefaultFrontend + "\n[dmarc]\ndiscovery = \"psl\"\n" +
+                                          "public_suffix_list = \"" + psl + "\"\n"));
+    ASSERT_NO_FATAL_FAILURE(start_written({"-R"}));
+    EXPECT_FALSE(writable_warnings(psl).empty()) << "no warning about " << psl << "\n" << daemon_->log();
+}
+
 TEST_F(PrivilegeTest, WorldWritableSenderLoginMapIsReportedAsAWarning) {
     const std::string map = dir_.write("sender-logins", "carol@contoso.com carol\n");
     ASSERT_EQ(::chmod(map.c_str(), 0666), 0);
