@@ -493,9 +493,14 @@ bool parse_resinfo(Parser& p, std::string method, AuthResult& out) {
 
 std::string format_authentication_results(std::string_view authserv_id,
                                           const std::vector<AuthResult>& results,
-                                          std::string_view fold) {
+                                          std::string_view fold, std::string_view note) {
     const std::string separator = is_valid_fold(fold) ? std::string(fold) : std::string(" ");
-    std::string out = value_text(authserv_id, false) + ";";
+    std::string out = value_text(authserv_id, false);
+    // RFC 8601 section 2.2: both no-result and resinfo open with [CFWS], so
+    // a comment may follow the authserv-id; it then speaks for the whole
+    // header rather than for one method's result.
+    if (!without_controls(note).empty()) out += separator + comment_text(note);
+    out += ";";
     bool first = true;
     for (const AuthResult& r : results) {
         const auto text = resinfo_text(r);
@@ -524,12 +529,14 @@ std::optional<ParsedAuthRes> parse_authentication_results(std::string_view value
     if (!id) return failed();
     out.authserv_id = std::move(*id);
     {
+        std::vector<std::string> comments;
         const std::size_t before = p.pos();
-        if (!p.skip_cfws()) return failed();
+        if (!p.skip_cfws(&comments)) return failed();
         if (p.pos() != before && is_digit(p.peek())) {
             out.version = p.digits();
-            if (!p.skip_cfws()) return failed();
+            if (!p.skip_cfws(&comments)) return failed();
         }
+        if (!comments.empty()) out.note = std::move(comments.front());
     }
     if (p.at_end()) {
         p.fail("expected ';'");

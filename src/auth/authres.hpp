@@ -39,14 +39,20 @@ struct AuthResult {
 // `fold`: when non-empty it replaces the single space before every resinfo
 // after the first (the milter adapter passes "\n\t" or "\r\n\t"). A fold
 // that is not folding white space ending in SP/HTAB is ignored.
+//
+// `note`: when non-empty, a comment right after the authserv-id about the
+// header as a whole ("mx.example (spf not checked ...); dkim=pass ..." or
+// "mx.example (...); none"), escaped like any comment; `fold` goes before
+// it too.
 std::string format_authentication_results(std::string_view authserv_id,
                                           const std::vector<AuthResult>& results,
-                                          std::string_view fold = "");
+                                          std::string_view fold = "", std::string_view note = "");
 
 struct ParsedAuthRes {
     std::string authserv_id;
     std::optional<int> version;
     bool none = false;  // "authserv-id; none"
+    std::string note;   // the first comment after the authserv-id (and version), if any
     std::vector<AuthResult> results;
 };
 

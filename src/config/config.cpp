@@ -82,6 +82,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connector", "message_rate_limit"},
     {"connector", "message_rate_source"},
     {"connector", "tarpit_interval"},
+    {"connector", "checks"},
     {"connector", "grant"},
     {"connector", "deny"},
     {"connector", "replies"},
@@ -876,6 +877,18 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
         } else {
             c.tarpit_interval = *d;
         }
+    }
+    if (const auto checks = get_string_array(t, "checks", where)) {
+        c.checks = policy::CheckSet();
+        for (const auto& [text, node] : *checks) {
+            if (const auto check = policy::parse_message_check(lower(text))) c.checks.add(*check);
+            else error(*node, "connector.checks: unknown check \"" + text + "\": use spf, dkim or dmarc");
+        }
+        // RFC 9989 section 4.4: DMARC passes on an aligned SPF or DKIM pass;
+        // with either left out it would fail mail that passes.
+        if (c.checks.has(policy::MessageCheck::Dmarc) &&
+            (!c.checks.has(policy::MessageCheck::Spf) || !c.checks.has(policy::MessageCheck::Dkim)))
+            error(*t.get("checks"), "connector.checks: dmarc needs spf and dkim in the list as well");
     }
     if (const toml::node* grant = t.get("grant")) load_permissions(*grant, "connector.grant", &c.grants);
     if (const toml::node* deny = t.get("deny")) load_permissions(*deny, "connector.deny", &c.denies);

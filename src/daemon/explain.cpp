@@ -52,6 +52,28 @@ bool print_stage(const std::string& stage, const session::Outcome& o) {
     return v.ok();
 }
 
+// One line per message check: whether a message of this session gets it,
+// and what keeps it from running when it does not.
+void print_checks(const session::Session& s) {
+    const policy::CheckPlan plan = s.check_plan();
+    bool first = true;
+    for (policy::MessageCheck c : policy::kMessageChecks) {
+        const std::string name(policy::message_check_name(c));
+        std::string line = name + ": ";
+        switch (plan.skip(c)) {
+            case policy::CheckSkip::Runs: line += "runs"; break;
+            case policy::CheckSkip::LocalSubmission: line += "not run (local submission)"; break;
+            case policy::CheckSkip::BypassAntiSpam: line += "not run (the session has Ms-Exch-Bypass-Anti-Spam)"; break;
+            case policy::CheckSkip::NotOnConnector:
+                line += "not run (not in checks of connector \"" + s.connector()->name + "\")";
+                break;
+            case policy::CheckSkip::DisabledGlobally: line += "not run ([" + name + "] enabled = false)"; break;
+        }
+        std::printf("%-28s %s\n", first ? "checks" : "", line.c_str());
+        first = false;
+    }
+}
+
 }  // namespace
 
 int run_explain(int argc, char** argv) {
@@ -147,6 +169,8 @@ int run_explain(int argc, char** argv) {
     if (!s.rights().note.empty()) std::printf("%-28s %s\n", "", s.rights().note.c_str());
     if (s.local_submission() != policy::LocalSubmission::No)
         std::printf("%-28s %s\n", "checks", "SPF, DKIM and DMARC are not run for a local submission");
+    else
+        print_checks(s);
     if (from.empty() && rcpts.empty()) return all_ok ? 0 : 1;
 
     std::vector<std::string> mail_args{"<" + from + ">"};

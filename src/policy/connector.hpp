@@ -10,6 +10,7 @@
 
 #include "policy/binding.hpp"
 #include "policy/ip_range.hpp"
+#include "policy/message_checks.hpp"
 #include "policy/replies.hpp"
 #include "policy/rights.hpp"
 
@@ -56,6 +57,11 @@ struct Connector {
     std::optional<std::uint32_t> message_rate_limit;  // messages per minute; nullopt = unlimited
     RateSource message_rate_source = RateSource::IpAddress;
     std::chrono::milliseconds tarpit_interval{5000};
+    // Which of SPF, DKIM and DMARC run for sessions on this connector (when
+    // [spf]/[dkim]/[dmarc] enable them). A relay connector for internal
+    // devices leaves out SPF and DMARC: the organisation's public SPF
+    // records never list those devices' private addresses.
+    CheckSet checks = CheckSet::all();
 
     ReplyTable replies;
 

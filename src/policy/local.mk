@@ -13,5 +13,6 @@ libpolicy_a_SOURCES = \
 	src/policy/session_rights.cpp src/policy/session_rights.hpp \
 	src/policy/sender_login_map.cpp src/policy/sender_login_map.hpp \
 	src/policy/checks.cpp src/policy/checks.hpp \
+	src/policy/message_checks.cpp src/policy/message_checks.hpp \
 	src/policy/limits.cpp src/policy/limits.hpp \
 	src/policy/local_submission.cpp src/policy/local_submission.hpp

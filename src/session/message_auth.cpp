@@ -9,6 +9,7 @@
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
 #include "policy/address.hpp"
+#include "session/auth_decisions.hpp"
 #include "session/session.hpp"
 #include "session/session_message.hpp"
 
@@ -75,130 +76,94 @@ Outcome Session::authenticate_message() {
     summary_.clear();
     out.quarantine_reason = m.quarantine_reason;
 
-    if (local_ != policy::LocalSubmission::No) {
-        // Nothing was authenticated: RFC 8601 section 2.2's "none". The log
-        // says why.
-        summary_ = " checks skipped (local submission)";
-    } else if (!m.checked) {
-        // Sessions with Bypass-Anti-Spam (authenticated users, externally
-        // secured servers) are not checked; the header says how they came in.
+    if (auto login = smtp_auth_result(rights_, cfg.milter.auth_user_in_header)) {
+        results.push_back(std::move(*login));
+        summary_ += " auth=pass";
+    }
+    const std::string note = skipped_checks_note(m.checks, rights_, connector_->name);
+    if (!note.empty()) summary_ += " (" + note + ")";
+    // Nothing was authenticated: RFC 8601 section 2.2's "none". The log
+    // says why.
+    if (!m.checks.skipped(policy::CheckSkip::LocalSubmission).empty()) summary_ += " checks skipped (local submission)";
+
+    // SPF (checked at MAIL).
+    const auth::SpfVerdict* spf = m.spf_mailfrom ? &*m.spf_mailfrom : nullptr;
+    if (spf) {
         auth::AuthResult r;
-        r.method = "auth";
-        r.result = "pass";
-        r.comment = rights_.externally_secured ? "externally secured connector" : "SMTP AUTH";
-        if (rights_.authenticated && cfg.milter.auth_user_in_header)
-            r.properties.emplace_back("smtp.auth", rights_.login);
+        r.method = "spf";
+        r.result = std::string(auth::spf_result_name(spf->result));
+        if (!m.sender.null_path) r.properties.emplace_back("smtp.mailfrom", domain_of(m.sender));
+        if (!helo_.empty()) r.properties.emplace_back("smtp.helo", helo_);
         results.push_back(std::move(r));
-        summary_ = rights_.externally_secured ? " auth=pass (externally secured)" : " auth=pass";
-    } else {
-        // SPF (checked at MAIL).
-        const auth::SpfVerdict* spf = m.spf_mailfrom ? &*m.spf_mailfrom : nullptr;
-        if (spf) {
+        summary_ += " spf=" + std::string(auth::spf_result_name(spf->result));
+    }
+    // DKIM: every signature verified, in order (RFC 8601 section 2.7.1).
+    std::vector<auth::DkimSignatureResult> dkim;
+    if (m.dkim) m.with_budget([&] { dkim = m.dkim->finish(); });
+    if (m.checks.runs(policy::MessageCheck::Dkim)) {
+        if (dkim.empty()) {
+            results.push_back({"dkim", "none", "", {}, ""});
+            summary_ += " dkim=none";
+        }
+        for (const auto& sig : dkim) {
             auth::AuthResult r;
-            r.method = "spf";
-            r.result = std::string(auth::spf_result_name(spf->result));
-            if (!m.sender.null_path) r.properties.emplace_back("smtp.mailfrom", domain_of(m.sender));
-            if (!helo_.empty()) r.properties.emplace_back("smtp.helo", helo_);
+            r.method = "dkim";
+            r.result = sig.result;
+            if (sig.result != "pass" && !sig.reason.empty()) r.reason = sig.reason;
+            r.properties.emplace_back("header.d", sig.domain);
+            r.properties.emplace_back("header.s", sig.selector);
+            if (!sig.algorithm.empty()) r.properties.emplace_back("header.a", sig.algorithm);
+            if (!sig.b.empty()) r.properties.emplace_back("header.b", b_prefix(sig.b));
             results.push_back(std::move(r));
-            summary_ += " spf=" + std::string(auth::spf_result_name(spf->result));
+            summary_ += " dkim=" + sig.result + "(" + sig.domain + ")";
         }
-        // DKIM: every signature verified, in order (RFC 8601 section 2.7.1).
-        std::vector<auth::DkimSignatureResult> dkim;
-        if (m.dkim) m.with_budget([&] { dkim = m.dkim->finish(); });
-        if (runtime_->dkim && cfg.dkim.enabled) {
-            if (dkim.empty()) {
-                results.push_back({"dkim", "none", "", {}, ""});
-                summary_ += " dkim=none";
+    }
+    // DMARC.
+    if (m.checks.runs(policy::MessageCheck::Dmarc)) {
+        auto from = author_domain(m.headers);
+        if (!from.problem.empty()) {
+            summary_ += " dmarc=permerror (" + from.problem + ")";
+            results.push_back({"dmarc", "permerror", from.problem, {}, ""});
+            if (cfg.dmarc.bad_from_action == config::Action::Reject ||
+                cfg.dmarc.bad_from_action == config::Action::TempFail) {
+                auto reply = connector_->replies.get(cfg.dmarc.bad_from_action == config::Action::Reject
+                                                         ? policy::ReplyId::BadFrom
+                                                         : policy::ReplyId::DmarcTempError);
+                return finish(policy::Verdict::refuse(reply, from.problem), "EOM");
             }
-            for (const auto& sig : dkim) {
-                auth::AuthResult r;
-                r.method = "dkim";
-                r.result = sig.result;
-                if (sig.result != "pass" && !sig.reason.empty()) r.reason = sig.reason;
-                r.properties.emplace_back("header.d", sig.domain);
-                r.properties.emplace_back("header.s", sig.selector);
-                if (!sig.algorithm.empty()) r.properties.emplace_back("header.a", sig.algorithm);
-                if (!sig.b.empty()) r.properties.emplace_back("header.b", b_prefix(sig.b));
-                results.push_back(std::move(r));
-                summary_ += " dkim=" + sig.result + "(" + sig.domain + ")";
-            }
-        }
-        // DMARC.
-        if (runtime_->dmarc && cfg.dmarc.enabled) {
-            auto from = author_domain(m.headers);
-            if (!from.problem.empty()) {
-                summary_ += " dmarc=permerror (" + from.problem + ")";
-                results.push_back({"dmarc", "permerror", from.problem, {}, ""});
-                if (cfg.dmarc.bad_from_action == config::Action::Reject ||
-                    cfg.dmarc.bad_from_action == config::Action::TempFail) {
-                    auto reply = connector_->replies.get(cfg.dmarc.bad_from_action == config::Action::Reject
-                                                             ? policy::ReplyId::BadFrom
-                                                             : policy::ReplyId::DmarcTempError);
-                    return finish(policy::Verdict::refuse(reply, from.problem), "EOM");
-                }
-                if (cfg.dmarc.bad_from_action == config::Action::Quarantine)
-                    out.quarantine_reason = "unusable From: header: " + from.problem;
+            if (cfg.dmarc.bad_from_action == config::Action::Quarantine)
+                out.quarantine_reason = "unusable From: header: " + from.problem;
+        } else {
+            auth::DmarcInput in;
+            in.from_domain = from.domain;
+            if (m.sender.null_path) {
+                in.spf_domain = helo_;
+                in.spf_result = m.spf_helo ? std::string(auth::spf_result_name(m.spf_helo->result))
+                                : spf    ? std::string(auth::spf_result_name(spf->result))
+                                         : "none";
             } else {
-                auth::DmarcInput in;
-                in.from_domain = from.domain;
-                if (m.sender.null_path) {
-                    in.spf_domain = helo_;
-                    in.spf_result = m.spf_helo ? std::string(auth::spf_result_name(m.spf_helo->result))
-                                    : spf    ? std::string(auth::spf_result_name(spf->result))
-                                             : "none";
-                } else {
-                    in.spf_domain = domain_of(m.sender);
-                    in.spf_result = spf ? std::string(auth::spf_result_name(spf->result)) : "none";
-                }
-                in.dkim = dkim;
-                auth::DmarcVerdict v;
-                m.with_budget([&] { v = runtime_->dmarc->evaluate(in, m.budget); });
-                auth::AuthResult r;
-                r.method = "dmarc";
-                r.result = v.result;
-                if (!v.policy.empty()) {
-                    r.comment = "p=" + v.policy;
-                    if (!v.subdomain_policy.empty()) r.comment += " sp=" + v.subdomain_policy;
-                    r.comment += " dis=" + v.disposition;
-                }
-                r.properties.emplace_back("header.from", v.from_domain.empty() ? from.domain : v.from_domain);
-                results.push_back(std::move(r));
-                summary_ += " dmarc=" + v.result + (v.result == "fail" ? " dis=" + v.disposition : "");
-                // The author domain's policy could not be learnt: with a policy
-                // of reject it may have been a forgery, so ask the sender to
-                // retry rather than deliver it unchecked.
-                if (v.result == "temperror" && cfg.dmarc.defer_on_temperror) {
+                in.spf_domain = domain_of(m.sender);
+                in.spf_result = spf ? std::string(auth::spf_result_name(spf->result)) : "none";
+            }
+            in.dkim = dkim;
+            auth::DmarcVerdict v;
+            m.with_budget([&] { v = runtime_->dmarc->evaluate(in, m.budget); });
+            results.push_back(dmarc_result(v, from.domain));
+            summary_ += " dmarc=" + std::string(dmarc_reported_result(v)) +
+                        (v.result == "fail" ? " dis=" + v.disposition : "");
+            const DmarcDecision decision = decide_dmarc(cfg.dmarc, v, from.domain);
+            switch (decision.action) {
+                case DmarcAction::Defer:
                     return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),
-                                                          "DMARC temperror for " + from.domain + ": " + v.reason),
+                                                          decision.reason),
                                   "EOM");
+                case DmarcAction::Reject: {
+                    const auto reply =
+                        connector_->replies.get(policy::ReplyId::DmarcReject).with_detail(" ", from.domain);
+                    return finish(policy::Verdict::refuse(reply, decision.reason), "EOM");
                 }
-                if (v.result == "fail") {
-                    // A fail that a temporary SPF or DKIM error may have caused
-                    // is deferred rather than rejected (the sender retries).
-                    if (v.fail_only_due_to_temperror && cfg.dmarc.defer_on_temperror) {
-                        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),
-                                                              "DMARC fail for " + from.domain +
-                                                                  " only because of a temporary error"),
-                                      "EOM");
-                    }
-                    config::Action action = config::Action::Accept;
-                    if (v.disposition == "reject") action = cfg.dmarc.reject_action;
-                    else if (v.disposition == "quarantine") action = cfg.dmarc.quarantine_action;
-                    if (action == config::Action::Reject) {
-                        const auto reply =
-                            connector_->replies.get(policy::ReplyId::DmarcReject).with_detail(" ", from.domain);
-                        return finish(policy::Verdict::refuse(reply, "DMARC policy of " + v.policy_domain +
-                                                                         ": " + v.reason),
-                                      "EOM");
-                    }
-                    if (action == config::Action::TempFail) {
-                        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),
-                                                              "DMARC fail for " + from.domain),
-                                      "EOM");
-                    }
-                    if (action == config::Action::Quarantine)
-                        out.quarantine_reason = "DMARC policy of " + from.domain;
-                }
+                case DmarcAction::Quarantine: out.quarantine_reason = decision.reason; break;
+                case DmarcAction::Deliver: break;
             }
         }
     }
@@ -213,8 +178,9 @@ Outcome Session::authenticate_message() {
     // inserted in this order, A-R ends up first, above the MTA's Received:.
     if (cfg.spf.received_spf_header && m.spf_mailfrom && !m.spf_mailfrom->received_spf.empty())
         out.header_edits.push_back({HeaderEdit::Kind::Insert, "Received-SPF", m.spf_mailfrom->received_spf, 0});
-    std::string value = auth::format_authentication_results(runtime_->authserv_id, results);
-    if (value.size() > 100) value = auth::format_authentication_results(runtime_->authserv_id, results, "\n\t");
+    std::string value = auth::format_authentication_results(runtime_->authserv_id, results, "", note);
+    if (value.size() > 100)
+        value = auth::format_authentication_results(runtime_->authserv_id, results, "\n\t", note);
     out.header_edits.push_back({HeaderEdit::Kind::Insert, "Authentication-Results", std::move(value), 0});
     return out;
 }

@@ -234,12 +234,8 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     }
     message_ = std::make_unique<Message>(cfg.dns);
     message_->sender = std::move(*parsed.path);
-    // A local submission has no SMTP client whose address SPF could judge
-    // (RFC 7208 section 2.4 checks the client that sent MAIL FROM; the
-    // 127.0.0.1 the MTA shows is a stand-in), and the mail is the
-    // machine's own: SPF, DKIM and DMARC are not run for it.
-    message_->checked = !rights_.rights.has(policy::Right::BypassAntiSpam) && local_ == policy::LocalSubmission::No;
-    if (message_->checked) {
+    message_->checks = check_plan();
+    if (message_->checks.runs(policy::MessageCheck::Spf)) {
         auto spf = check_spf();
         if (!spf.ok()) {
             reset_message();
@@ -249,18 +245,34 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     return {};
 }
 
+policy::CheckPlan Session::check_plan() const {
+    const auto& cfg = *runtime_->config;
+    policy::CheckSet enabled;
+    if (cfg.spf.enabled && runtime_->spf) enabled.add(policy::MessageCheck::Spf);
+    if (cfg.dkim.enabled && runtime_->dkim) enabled.add(policy::MessageCheck::Dkim);
+    if (cfg.dmarc.enabled && runtime_->dmarc) enabled.add(policy::MessageCheck::Dmarc);
+    // A local submission has no SMTP client whose address SPF could judge
+    // (RFC 7208 section 2.4 checks the client that sent MAIL FROM; the
+    // 127.0.0.1 the MTA shows is a stand-in), and the mail is the
+    // machine's own: SPF, DKIM and DMARC are not run for it.
+    return policy::plan_checks(connector_ ? connector_->checks : policy::CheckSet(),
+                               rights_.rights.has(policy::Right::BypassAntiSpam), enabled,
+                               local_ != policy::LocalSubmission::No);
+}
+
 // RFC 7208: the MAIL FROM identity (section 2.4; for the null sender the
 // HELO identity stands in) and, when configured, the HELO identity (section
 // 2.3). The configured actions decide what a result does at MAIL.
 policy::Verdict Session::check_spf() {
     const auto& cfg = *runtime_->config;
-    if (!cfg.spf.enabled || !runtime_->spf || !connect_.client) return policy::Verdict::accept();
+    if (!runtime_->spf || !connect_.client) return policy::Verdict::accept();
     auto& m = *message_;
     const std::string receiver = runtime_->authserv_id;
     // What DKIM (one key per verified signature) and DMARC (a tree walk of at
     // most eight queries, RFC 9989 section 4.10, plus one for np=) need later.
     const std::uint32_t reserve =
-        (cfg.dkim.enabled ? cfg.dkim.max_signatures : 0) + (cfg.dmarc.enabled ? 9 : 0);
+        (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
+        (m.checks.runs(policy::MessageCheck::Dmarc) ? 9 : 0);
     m.with_budget(
         [&] {
             m.spf_mailfrom =
@@ -338,7 +350,7 @@ Outcome Session::on_header(std::string_view name, std::string_view value) {
         ids.push_back(runtime_->authserv_id);
         if (auth::claims_authserv_id(value, ids)) message_->forged_authres.push_back(message_->authres_seen);
     }
-    if (message_->checked && runtime_->dkim && runtime_->config->dkim.enabled) {
+    if (message_->checks.runs(policy::MessageCheck::Dkim)) {
         if (!message_->dkim) message_->dkim = runtime_->dkim->start(message_->budget, queue_id_);
         if (message_->dkim) message_->dkim->header(name, value);
     }

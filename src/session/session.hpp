@@ -15,6 +15,7 @@
 #include "policy/checks.hpp"
 #include "policy/limits.hpp"
 #include "policy/local_submission.hpp"
+#include "policy/message_checks.hpp"
 #include "session/runtime.hpp"
 
 namespace session {
@@ -83,6 +84,9 @@ public:
     const policy::Selection& selection() const { return selection_; }
     // Not No: the session is a local submission (no network client).
     policy::LocalSubmission local_submission() const { return local_; }
+    // Which of SPF, DKIM and DMARC a message sent now would get, and why not
+    // (the connector's checks, the session's rights, the global switches).
+    policy::CheckPlan check_plan() const;
     const Runtime& runtime() const { return *runtime_; }
 
 private:

@@ -13,6 +13,7 @@
 #include "config/settings.hpp"
 #include "dns/resolver.hpp"
 #include "policy/address.hpp"
+#include "policy/message_checks.hpp"
 #include "session/session.hpp"
 
 namespace session {
@@ -53,7 +54,7 @@ struct Session::Message {
     std::chrono::milliseconds max_time;
     std::uint32_t queries_used = 0;
     std::chrono::steady_clock::duration spent{};
-    bool checked = false;  // SPF/DKIM/DMARC apply (no Bypass-Anti-Spam)
+    policy::CheckPlan checks;  // which of SPF, DKIM, DMARC run for this message, and why not
     std::optional<auth::SpfVerdict> spf_mailfrom;
     std::optional<auth::SpfVerdict> spf_helo;
     std::unique_ptr<auth::DkimVerifier::Message> dkim;

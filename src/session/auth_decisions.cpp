@@ -1,0 +1,76 @@
+#include "session/auth_decisions.hpp"
+
+namespace session {
+
+std::optional<auth::AuthResult> smtp_auth_result(const policy::SessionRights& rights, bool show_login) {
+    // An externally secured connector or a mapped certificate gives rights
+    // without a login: no "auth" result for them.
+    if (!rights.authenticated) return std::nullopt;
+    auth::AuthResult r;
+    r.method = "auth";
+    r.result = "pass";
+    r.comment = "SMTP AUTH";
+    if (show_login) r.properties.emplace_back("smtp.auth", rights.login);
+    return r;
+}
+
+std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::SessionRights& rights,
+                                std::string_view connector_name) {
+    const std::string connector = "connector \"" + std::string(connector_name) + "\"";
+    if (const auto bypassed = plan.skipped(policy::CheckSkip::BypassAntiSpam); !bypassed.empty()) {
+        return bypassed.to_string() + " not checked: " +
+               (rights.externally_secured ? "externally secured session with " : "") +
+               "Ms-Exch-Bypass-Anti-Spam on " + connector;
+    }
+    if (const auto left_out = plan.skipped(policy::CheckSkip::NotOnConnector); !left_out.empty())
+        return left_out.to_string() + " not checked on " + connector;
+    return {};
+}
+
+std::string_view dmarc_reported_result(const auth::DmarcVerdict& v) {
+    if (v.result == "fail" && v.fail_only_due_to_temperror) return "temperror";
+    return v.result;
+}
+
+auth::AuthResult dmarc_result(const auth::DmarcVerdict& v, std::string_view author_domain) {
+    auth::AuthResult r;
+    r.method = "dmarc";
+    r.result = std::string(dmarc_reported_result(v));
+    if (!v.policy.empty()) {
+        r.comment = "p=" + v.policy;
+        if (!v.subdomain_policy.empty()) r.comment += " sp=" + v.subdomain_policy;
+        r.comment += " dis=" + v.disposition;
+    }
+    r.properties.emplace_back("header.from", v.from_domain.empty() ? std::string(author_domain) : v.from_domain);
+    return r;
+}
+
+DmarcDecision decide_dmarc(const config::DmarcSettings& settings, const auth::DmarcVerdict& v,
+                           std::string_view author_domain) {
+    const std::string from(author_domain);
+    // The author domain's policy could not be learnt: with a policy of
+    // reject it may have been a forgery, so ask the sender to retry rather
+    // than deliver it unchecked.
+    if (v.result == "temperror") {
+        if (settings.defer_on_temperror) return {DmarcAction::Defer, "DMARC temperror for " + from + ": " + v.reason};
+        return {};
+    }
+    if (v.result != "fail") return {};
+    // A fail that a temporary SPF or DKIM error may have caused is deferred
+    // rather than enforced (the sender retries).
+    if (v.fail_only_due_to_temperror && settings.defer_on_temperror)
+        return {DmarcAction::Defer, "DMARC fail for " + from + " only because of a temporary error"};
+    config::Action action = config::Action::Accept;
+    if (v.disposition == "reject") action = settings.reject_action;
+    else if (v.disposition == "quarantine") action = settings.quarantine_action;
+    switch (action) {
+        case config::Action::Reject: return {DmarcAction::Reject, "DMARC policy of " + v.policy_domain + ": " + v.reason};
+        case config::Action::TempFail: return {DmarcAction::Defer, "DMARC fail for " + from};
+        case config::Action::Quarantine: return {DmarcAction::Quarantine, "DMARC policy of " + from};
+        case config::Action::Accept:
+        case config::Action::Header: break;
+    }
+    return {};
+}
+
+}  // namespace session
