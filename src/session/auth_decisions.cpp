@@ -18,6 +18,9 @@ std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::Ses
                                 std::string_view connector_name) {
     const std::string connector = "connector \"" + std::string(connector_name) + "\"";
     if (const auto bypassed = plan.skipped(policy::CheckSkip::BypassAntiSpam); !bypassed.empty()) {
+        // A user's own submission: auth=pass already says why nothing else
+        // was checked (RFC 6409 section 8: the submission server trusts it).
+        if (rights.authenticated) return {};
         return bypassed.to_string() + " not checked: " +
                (rights.externally_secured ? "externally secured session with " : "") +
                "Ms-Exch-Bypass-Anti-Spam on " + connector;

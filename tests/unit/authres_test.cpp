@@ -37,6 +37,27 @@ TEST(AuthResFormat, NoResultsIsWrittenAsNone) {
     EXPECT_EQ(format_authentication_results("mx.example.com", {}), "mx.example.com; none");
 }
 
+// RFC 8601 section 2.2: CFWS may follow the authserv-id in both forms.
+TEST(AuthResFormat, NoteIsACommentAfterTheAuthservIdAndParsesBack) {
+    const std::string none = format_authentication_results("mx.example.com", {}, "", "no checks on \"Relay\" (a)");
+    EXPECT_EQ(none, "mx.example.com (no checks on \"Relay\" \\(a\\)); none");
+    const auto parsed_none = parse_authentication_results(none);
+    ASSERT_TRUE(parsed_none.has_value());
+    EXPECT_TRUE(parsed_none->none);
+    EXPECT_EQ(parsed_none->note, "no checks on \"Relay\" (a)");
+
+    const std::string some = format_authentication_results("mx", {{"dkim", "none", "", {}, ""}}, "\r\n\t", "spf\r\n");
+    EXPECT_EQ(some, "mx\r\n\t(spf); dkim=none");
+    const auto parsed_some = parse_authentication_results(some);
+    ASSERT_TRUE(parsed_some.has_value());
+    EXPECT_EQ(parsed_some->note, "spf");
+    ASSERT_EQ(parsed_some->results.size(), 1u);
+}
+
+TEST(AuthResFormat, NoteOfOnlyControlBytesIsLeftOut) {
+    EXPECT_EQ(format_authentication_results("mx", {}, "", "\r\n"), "mx; none");
+}
+
 TEST(AuthResFormat, IssueExampleIsReproducedExactly) {
     // The example header of issue 3, written by hand there.
     AuthResult spf{"spf", "pass", "", {{"smtp.mailfrom", "example.org"}, {"smtp.helo", "mail.example.org"}}, ""};

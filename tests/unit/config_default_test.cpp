@@ -176,6 +176,23 @@ TEST(ShippedFiles, ExampleAnonymousRelayLets10_0_0_80RelayButNot10_0_0_81) {
     EXPECT_FALSE(relay_rights("10.0.0.81"));
 }
 
+// Issue 11 item 4: the scanner's private address is in no public SPF
+// record of our domains, so its connector runs neither SPF nor DMARC; the
+// internet's connector runs them all.
+TEST(ShippedFiles, ExampleAnonymousRelayRunsNoSpfOrDmarcButTheInternetConnectorDoes) {
+    const std::string path = source_file("conf/connector-milter.conf");
+    ASSERT_FALSE(path.empty()) << "TOP_SRCDIR is not set (export TOP_SRCDIR=/path/to/source)";
+    const auto r = config::load_file(path);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    const auto* relay = r.config->connectors.find("Anonymous Relay");
+    ASSERT_NE(relay, nullptr);
+    EXPECT_FALSE(relay->checks.has(policy::MessageCheck::Spf));
+    EXPECT_FALSE(relay->checks.has(policy::MessageCheck::Dmarc));
+    const auto* internet = r.config->connectors.find("Default Frontend");
+    ASSERT_NE(internet, nullptr);
+    EXPECT_EQ(internet->checks, policy::CheckSet::all());
+}
+
 TEST(ShippedFiles, ManPageDocumentsEveryAcceptedKey) {
     const std::string path = source_file("man/connector-milter.conf.5");
     ASSERT_FALSE(path.empty()) << "TOP_SRCDIR is not set (export TOP_SRCDIR=/path/to/source)";

@@ -387,6 +387,35 @@ TEST(ConfigErrors, UnknownAuthMechanismIsRejected) {
     expect_one_error(r, "t.conf:6", "Kerberos5");
 }
 
+TEST(ConfigLoad, ConnectorRunsEveryCheckUnlessItListsThem) {
+    const auto r = load(kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->connectors.connectors()[0].checks, policy::CheckSet::all());
+}
+
+TEST(ConfigLoad, ConnectorChecksListIsCaseInsensitiveAndMayBeEmpty) {
+    const auto some = load(std::string(kMinimalConnector) + "checks = [\"DKIM\"]\n");
+    ASSERT_NE(some.config, nullptr) << join_errors(some);
+    EXPECT_EQ(some.config->connectors.connectors()[0].checks, policy::CheckSet().add(policy::MessageCheck::Dkim));
+    const auto none = load(std::string(kMinimalConnector) + "checks = []\n");
+    ASSERT_NE(none.config, nullptr) << join_errors(none);
+    EXPECT_TRUE(none.config->connectors.connectors()[0].checks.empty());
+}
+
+TEST(ConfigErrors, UnknownConnectorCheckIsReportedAtItsLine) {
+    const auto r = load(std::string(kMinimalConnector) + "checks = [\n  \"dkim\",\n  \"sender-id\",\n]\n");
+    expect_one_error(r, "t.conf:8", "sender-id");
+}
+
+TEST(ConfigErrors, DmarcWithoutSpfOrDkimInConnectorChecksIsRejected) {
+    // DMARC passes on an aligned SPF or DKIM pass: without either it fails
+    // mail that passes.
+    expect_one_error(load(std::string(kMinimalConnector) + "checks = [\"dkim\", \"dmarc\"]\n"), "t.conf:6",
+                     "dmarc needs spf and dkim");
+    expect_one_error(load(std::string(kMinimalConnector) + "checks = [\"spf\", \"dmarc\"]\n"), "t.conf:6",
+                     "dmarc needs spf and dkim");
+}
+
 TEST(ConfigErrors, UnknownExtendedRightIsReportedAtItsLine) {
     const auto r = load(std::string(kMinimalConnector) +
                         "[connector.grant]\nAnonymousUsers = [\n  \"Ms-Exch-SMTP-Submit\",\n  \"Ms-Exch-SMTP-Accept-Everything\",\n]\n");

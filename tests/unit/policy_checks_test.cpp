@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "policy/checks.hpp"
+#include "policy/message_checks.hpp"
 
 using namespace policy;
 
@@ -57,7 +58,6 @@ SmtpPath path(std::string_view arg) {
 
 std::string reply_of(const Verdict& v) { return v.ok() ? "accepted" : v.reply.to_string(); }
 
-}  // namespace
 
 // ---- RCPT: relay --------------------------------------------------------
 
@@ -464,3 +464,31 @@ TEST(CheckRcpt, UsesConnectorsReplyOverride) {
     EXPECT_EQ(reply_of(check_rcpt(c, anonymous(c), path("<x@outside.example>"), 0, our_domains())),
               "550 5.7.1 Relaying denied");
 }
+
+// --- which message checks run (policy/message_checks.hpp)
+
+TEST(MessageChecks, BypassAntiSpamSkipsEveryCheckWhateverTheConnectorLists) {
+    const CheckPlan plan = plan_checks(CheckSet::all(), true, CheckSet::all());
+    EXPECT_TRUE(plan.run.empty());
+    for (MessageCheck c : kMessageChecks) EXPECT_EQ(plan.skip(c), CheckSkip::BypassAntiSpam);
+}
+
+TEST(MessageChecks, ConnectorListComesBeforeTheGlobalSwitches) {
+    const CheckSet connector = CheckSet().add(MessageCheck::Dkim).add(MessageCheck::Spf);
+    const CheckSet enabled = CheckSet().add(MessageCheck::Dkim).add(MessageCheck::Dmarc);
+    const CheckPlan plan = plan_checks(connector, false, enabled);
+    EXPECT_EQ(plan.run, CheckSet().add(MessageCheck::Dkim));
+    EXPECT_EQ(plan.skip(MessageCheck::Spf), CheckSkip::DisabledGlobally);
+    EXPECT_EQ(plan.skip(MessageCheck::Dmarc), CheckSkip::NotOnConnector);
+    EXPECT_EQ(plan.skipped(CheckSkip::NotOnConnector).to_string(), "dmarc");
+}
+
+TEST(MessageChecks, NamesParseOnlyInLowerCaseAndListInFixedOrder) {
+    EXPECT_EQ(parse_message_check("dmarc"), MessageCheck::Dmarc);
+    EXPECT_FALSE(parse_message_check("DMARC").has_value());
+    EXPECT_FALSE(parse_message_check("sender-id").has_value());
+    EXPECT_EQ(CheckSet().add(MessageCheck::Dmarc).add(MessageCheck::Spf).to_string(), "spf, dmarc");
+    EXPECT_EQ(CheckSet::all().to_string(), "spf, dkim, dmarc");
+}
+
+}  // namespace

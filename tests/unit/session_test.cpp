@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <unistd.h>
 
+#include "auth/authres.hpp"
 #include "config/config.hpp"
+#include "session/auth_decisions.hpp"
 #include "session/session.hpp"
 
 namespace {
@@ -26,6 +29,10 @@ _dmarc.none.example.  IN TXT "v=DMARC1; p=none"
 tempd.example.        IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
 _dmarc.tempd.example. IN TIMEOUT
 _dmarc.xn--bcher-kva.example. IN TXT "v=DMARC1; p=reject"
+example.com.          IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+_dmarc.example.com.   IN TXT "v=DMARC1; p=reject"
+tempspf.example.      IN TIMEOUT
+_dmarc.tempspf.example. IN TXT "v=DMARC1; p=quarantine"
 )zone";
 
 std::string write_zone() {
@@ -63,14 +70,52 @@ tarpit_interval = "5s"
 [connector.deny]
 AnonymousUsers = ["Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender"]
 
+# Our own domain's public SPF record (example.com in the zone) lists none
+# of the devices below: only the connector's checks decide whether SPF runs.
 [[connector]]
 name = "Anonymous Relay"
 bindings = ["10.0.0.50:25"]
 remote_ip_ranges = ["10.0.0.80"]
 permission_groups = ["AnonymousUsers"]
 tarpit_interval = 0
+checks = []
 [connector.grant]
 AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
+
+[[connector]]
+name = "Checked Relay"
+bindings = ["10.0.0.50:25"]
+remote_ip_ranges = ["10.0.0.82"]
+permission_groups = ["AnonymousUsers"]
+tarpit_interval = 0
+[connector.grant]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
+
+[[connector]]
+name = "DKIM Relay"
+bindings = ["10.0.0.50:25"]
+remote_ip_ranges = ["10.0.0.83"]
+permission_groups = ["AnonymousUsers"]
+tarpit_interval = 0
+checks = ["dkim"]
+[connector.grant]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient"]
+
+[[connector]]
+name = "Bypass Relay"
+bindings = ["10.0.0.50:25"]
+remote_ip_ranges = ["10.0.0.84"]
+permission_groups = ["AnonymousUsers"]
+tarpit_interval = 0
+[connector.grant]
+AnonymousUsers = ["Ms-Exch-SMTP-Accept-Any-Recipient", "Ms-Exch-Bypass-Anti-Spam"]
+
+[[connector]]
+name = "Application Server"
+bindings = ["10.0.0.50:25"]
+remote_ip_ranges = ["10.38.96.15"]
+permission_groups = ["ExchangeServers"]
+auth_mechanisms = ["ExternalAuthoritative"]
 
 [[connector]]
 name = "Limited"
@@ -90,9 +135,11 @@ std::shared_ptr<const session::Runtime> load_runtime(const std::string& text) {
 }
 
 struct Fixture : ::testing::Test {
-    void SetUp() override {
-        std::string text = kConfig;
+    void SetUp() override { use_config(kConfig); }
+    // `sections`: more TOML tables ([spf], [dmarc], ...), put before [dns].
+    void use_config(std::string text, const std::string& sections = "") {
         text.replace(text.find("@ZONE@"), 6, write_zone());
+        text.insert(text.find("[dns]"), sections);
         runtime = load_runtime(text);
         ASSERT_TRUE(runtime);
     }
@@ -290,19 +337,26 @@ struct Delivered {
     Outcome mail, eom;
 };
 
-Delivered deliver(Fixture& f, const std::string& client, const std::string& sender,
-                  const std::vector<std::pair<std::string, std::string>>& headers,
-                  const session::SecurityFacts& sec = Fixture::anonymous()) {
+// One message from `client` to the MTA's `local`:25 address.
+Delivered deliver_to(Fixture& f, const std::string& local, const std::string& client, const std::string& sender,
+                     const std::string& rcpt, const std::vector<std::pair<std::string, std::string>>& headers,
+                     const session::SecurityFacts& sec = Fixture::anonymous()) {
     Delivered d;
-    auto s = f.open("192.0.2.1", 25, client);
+    auto s = f.open(local, 25, client);
     d.mail = f.mail(*s, sender, sec);
     if (!d.mail.verdict.ok()) return d;
-    EXPECT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    EXPECT_TRUE(s->on_rcpt({"<" + rcpt + ">"}).verdict.ok());
     for (const auto& [n, v] : headers) s->on_header(n, v);
     EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
     s->on_body("Hello.\r\n");
     d.eom = s->on_end_of_message();
     return d;
+}
+
+Delivered deliver(Fixture& f, const std::string& client, const std::string& sender,
+                  const std::vector<std::pair<std::string, std::string>>& headers,
+                  const session::SecurityFacts& sec = Fixture::anonymous()) {
+    return deliver_to(f, "192.0.2.1", client, sender, "user@example.com", headers, sec);
 }
 
 const session::HeaderEdit* inserted(const Outcome& o, const std::string& name) {
@@ -590,6 +644,250 @@ tarpit_interval = 0
     EXPECT_TRUE(inside.eom.verdict.ok()) << inside.eom.verdict.reason;
     auto outside = submit_locally(runtime, shared, log, postfix_pickup_facts(), "root@example.com", "a@outside.example");
     EXPECT_EQ(outside.rcpt.verdict.reply.xcode, "5.7.54") << outside.rcpt.verdict.reason;
+}
+
+// --- Issue 11: which checks a connector runs, and a header that says what is true
+
+// python3-authres (Debian), an RFC 8601 parser written independently of
+// ours: the header must parse there too. Returns its error, "" when it parsed.
+std::string independent_parse_error(const std::string& value) {
+    char path[] = "/tmp/session-test-authres-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return "mkstemp failed";
+    const std::string field = "Authentication-Results: " + value;
+    const bool written = write(fd, field.data(), field.size()) == static_cast<ssize_t>(field.size());
+    close(fd);
+    if (!written) return "cannot write the header";
+    const std::string command =
+        std::string("/usr/bin/python3 -c 'import sys, authres; "
+                    "authres.AuthenticationResultsHeader.parse(open(sys.argv[1]).read())' ") +
+        path + " 2>&1";
+    std::string output;
+    FILE* p = popen(command.c_str(), "r");
+    if (!p) return "popen failed";
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, p)) output += buffer;
+    const int status = pclose(p);
+    unlink(path);
+    if (status != 0)
+        return "python3-authres refused it (apt-get install python3-authres, see scripts/install-deps): " + output;
+    return "";
+}
+
+// The header value with its folding (a long value is folded) undone.
+std::string header_value(const Outcome& o) {
+    const auto* ar = inserted(o, "Authentication-Results");
+    if (!ar) return "(no Authentication-Results header)";
+    std::string value = ar->value;
+    for (std::size_t at; (at = value.find("\n\t")) != std::string::npos;) value.replace(at, 2, " ");
+    return value;
+}
+
+// The header as inserted, folding included, for the independent parser.
+std::string folded_header_value(const Outcome& o) {
+    const auto* ar = inserted(o, "Authentication-Results");
+    return ar ? ar->value : std::string();
+}
+
+// The scanner of the example configuration: it sends as our own domain,
+// whose public SPF record (-all) does not list it. Its connector runs no
+// checks, so SPF does not refuse it with 550 5.7.23 and DMARC (p=reject)
+// does not refuse it at the end; the header says so rather than claiming
+// an authentication that never happened.
+TEST_F(Fixture, ScannerOnRelayConnectorWithoutChecksSendsAsOurDomainDespiteOurPublicSpf) {
+    auto d = deliver_to(*this, "10.0.0.50", "10.0.0.80", "scanner@example.com", "someone@elsewhere.example",
+                        {{"From", " Scanner <scanner@example.com>"}});
+    ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reply.to_string() << " " << d.mail.verdict.reason;
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reply.to_string() << " " << d.eom.verdict.reason;
+    EXPECT_EQ(header_value(d.eom),
+              "mx.example.com (spf, dkim, dmarc not checked on connector \"Anonymous Relay\"); none");
+    EXPECT_EQ(independent_parse_error(folded_header_value(d.eom)), "");
+}
+
+TEST_F(Fixture, RelayConnectorWithoutChecksListStillRunsSpfOnItsDevice) {
+    auto s = open("10.0.0.50", 25, "10.0.0.82");
+    ASSERT_EQ(s->connector()->name, "Checked Relay");
+    auto o = mail(*s, "scanner@example.com");
+    EXPECT_EQ(o.verdict.reply.code, "550");
+    EXPECT_EQ(o.verdict.reply.xcode, "5.7.23");
+}
+
+TEST_F(Fixture, ConnectorThatRunsOnlyDkimReportsDkimAndNamesTheChecksItLeftOut) {
+    auto d = deliver_to(*this, "10.0.0.50", "10.0.0.83", "scanner@example.com", "someone@elsewhere.example",
+                        {{"From", " scanner@example.com"}});
+    ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reply.to_string();
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reply.to_string();
+    EXPECT_EQ(header_value(d.eom),
+              "mx.example.com (spf, dmarc not checked on connector \"DKIM Relay\"); dkim=none");
+    EXPECT_EQ(independent_parse_error(folded_header_value(d.eom)), "");
+    // Our own parser reads the note as the header's comment.
+    const auto parsed = auth::parse_authentication_results(folded_header_value(d.eom));
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(parsed->note, "spf, dmarc not checked on connector \"DKIM Relay\"");
+    ASSERT_EQ(parsed->results.size(), 1u);
+    EXPECT_EQ(parsed->results[0].method, "dkim");
+}
+
+// RFC 8601 section 2.7.4: "auth" is about SMTP AUTH. A device that got
+// Ms-Exch-Bypass-Anti-Spam without logging in is reported with the "none"
+// form (section 2.2) and a comment, never as auth=pass.
+TEST_F(Fixture, AnonymousDeviceWithBypassAntiSpamIsNotReportedAsAuthPass) {
+    auto d = deliver_to(*this, "10.0.0.50", "10.0.0.84", "scanner@example.com", "someone@elsewhere.example",
+                        {{"From", " scanner@example.com"}});
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reply.to_string();
+    EXPECT_EQ(header_value(d.eom),
+              "mx.example.com (spf, dkim, dmarc not checked: Ms-Exch-Bypass-Anti-Spam on connector "
+              "\"Bypass Relay\"); none");
+    EXPECT_EQ(independent_parse_error(folded_header_value(d.eom)), "");
+}
+
+TEST_F(Fixture, ExternallySecuredServerIsNotReportedAsAuthPass) {
+    auto d = deliver_to(*this, "10.0.0.50", "10.38.96.15", "app@example.com", "someone@elsewhere.example",
+                        {{"From", " app@example.com"}});
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reply.to_string();
+    const std::string value = header_value(d.eom);
+    EXPECT_EQ(value.find("auth="), std::string::npos) << value;
+    EXPECT_NE(value.find("externally secured session"), std::string::npos) << value;
+    EXPECT_EQ(value.substr(value.size() - 6), "; none") << value;
+    EXPECT_EQ(independent_parse_error(folded_header_value(d.eom)), "");
+}
+
+TEST_F(Fixture, SmtpAuthLoginIsReportedAsAuthPassThatParsesElsewhereToo) {
+    std::string text = kConfig;
+    text.insert(text.find("[dns]"), "auth_user_in_header = true\n\n");  // still in [milter]
+    use_config(text);
+    auto d = deliver(*this, "198.51.100.7", "alice@example.com", {{"From", " alice@example.com"}},
+                     authenticated("alice@example.com"));
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reason;
+    const std::string value = header_value(d.eom);
+    EXPECT_EQ(value, "mx.example.com; auth=pass (SMTP AUTH) smtp.auth=alice@example.com");
+    EXPECT_EQ(independent_parse_error(folded_header_value(d.eom)), "");
+}
+
+// Issue 11 item 11: the DMARC fail of tempspf.example (p=quarantine) comes
+// only from its SPF temperror. With defer_on_temperror off the policy's
+// action still applies, but the header reports temperror, not fail.
+TEST_F(Fixture, DmarcFailOnlyDueToTemperrorIsReportedAsTemperrorWhenNotDeferred) {
+    use_config(kConfig, "[spf]\ntemperror_action = \"accept\"\n[dmarc]\ndefer_on_temperror = false\n");
+    auto d = deliver(*this, "198.51.100.7", "a@tempspf.example", {{"From", " boss@tempspf.example"}});
+    ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reply.to_string();
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reply.to_string();
+    const std::string value = header_value(d.eom);
+    EXPECT_NE(value.find("spf=temperror"), std::string::npos) << value;
+    EXPECT_NE(value.find("dmarc=temperror (p=quarantine dis=quarantine) header.from=tempspf.example"),
+              std::string::npos)
+        << value;
+    EXPECT_EQ(value.find("dmarc=fail"), std::string::npos) << value;
+    EXPECT_FALSE(d.eom.quarantine_reason.empty());
+    EXPECT_EQ(independent_parse_error(folded_header_value(d.eom)), "");
+}
+
+TEST_F(Fixture, DmarcFailOnlyDueToTemperrorIsDeferredByDefault) {
+    use_config(kConfig, "[spf]\ntemperror_action = \"accept\"\n");
+    auto d = deliver(*this, "198.51.100.7", "a@tempspf.example", {{"From", " boss@tempspf.example"}});
+    ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reply.to_string();
+    EXPECT_EQ(d.eom.verdict.reply.code, "451");
+    EXPECT_EQ(d.eom.verdict.reply.xcode, "4.7.5");
+}
+
+TEST_F(Fixture, CheckPlanSaysWhyEachCheckDoesOrDoesNotRun) {
+    auto relay = open("10.0.0.50", 25, "10.0.0.83");
+    relay->on_helo("scanner.example.net", anonymous());
+    const auto plan = relay->check_plan();
+    EXPECT_EQ(plan.skip(policy::MessageCheck::Spf), policy::CheckSkip::NotOnConnector);
+    EXPECT_EQ(plan.skip(policy::MessageCheck::Dkim), policy::CheckSkip::Runs);
+    EXPECT_EQ(plan.skip(policy::MessageCheck::Dmarc), policy::CheckSkip::NotOnConnector);
+
+    use_config(kConfig, "[dkim]\nenabled = false\n");
+    auto internet = open("192.0.2.1", 25, "198.51.100.7");
+    internet->on_helo("client.example.net", anonymous());
+    EXPECT_EQ(internet->check_plan().skip(policy::MessageCheck::Spf), policy::CheckSkip::Runs);
+    EXPECT_EQ(internet->check_plan().skip(policy::MessageCheck::Dkim), policy::CheckSkip::DisabledGlobally);
+}
+
+TEST(IndependentParser, RefusesAHeaderThatBreaksTheGrammar) {
+    // The oracle above can fail: text after "none" is not RFC 8601.
+    EXPECT_NE(independent_parse_error("mx.example.com; none trailing"), "");
+}
+
+// --- the end-of-message decisions as pure functions
+
+auth::DmarcVerdict dmarc_fail(std::string disposition, bool only_due_to_temperror) {
+    auth::DmarcVerdict v;
+    v.result = "fail";
+    v.policy = disposition;
+    v.disposition = std::move(disposition);
+    v.fail_only_due_to_temperror = only_due_to_temperror;
+    v.from_domain = v.policy_domain = "example.org";
+    v.reason = "no aligned SPF or DKIM pass";
+    return v;
+}
+
+TEST(DmarcDecision, FailOnlyDueToTemperrorIsReportedAsTemperrorAndAPlainFailAsFail) {
+    EXPECT_EQ(session::dmarc_result(dmarc_fail("reject", true), "example.org").result, "temperror");
+    EXPECT_EQ(session::dmarc_result(dmarc_fail("reject", false), "example.org").result, "fail");
+}
+
+TEST(DmarcDecision, FailOnlyDueToTemperrorIsDeferredOrEnforcedAsConfigured) {
+    config::DmarcSettings settings;
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("reject", true), "example.org").action,
+              session::DmarcAction::Defer);
+    settings.defer_on_temperror = false;
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("reject", true), "example.org").action,
+              session::DmarcAction::Reject);
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("quarantine", true), "example.org").action,
+              session::DmarcAction::Quarantine);
+}
+
+TEST(DmarcDecision, PolicyTemperrorIsDeliveredWhenNotDeferred) {
+    config::DmarcSettings settings;
+    auth::DmarcVerdict v;
+    v.result = "temperror";
+    EXPECT_EQ(session::decide_dmarc(settings, v, "example.org").action, session::DmarcAction::Defer);
+    settings.defer_on_temperror = false;
+    EXPECT_EQ(session::decide_dmarc(settings, v, "example.org").action, session::DmarcAction::Deliver);
+}
+
+TEST(DmarcDecision, ConfiguredActionsReplaceThePolicysDisposition) {
+    config::DmarcSettings settings;
+    settings.reject_action = config::Action::Header;
+    settings.quarantine_action = config::Action::TempFail;
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("reject", false), "example.org").action,
+              session::DmarcAction::Deliver);
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("quarantine", false), "example.org").action,
+              session::DmarcAction::Defer);
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("none", false), "example.org").action,
+              session::DmarcAction::Deliver);
+}
+
+TEST(AuthResultsNote, OnlyARealLoginGetsAuthPass) {
+    policy::SessionRights device;
+    device.rights.add(policy::Right::BypassAntiSpam);
+    EXPECT_FALSE(session::smtp_auth_result(device, true).has_value());
+    policy::SessionRights server = device;
+    server.externally_secured = true;
+    EXPECT_FALSE(session::smtp_auth_result(server, true).has_value());
+    policy::SessionRights user = device;
+    user.authenticated = true;
+    user.login = "alice@example.org";
+    const auto r = session::smtp_auth_result(user, false);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->result, "pass");
+    EXPECT_TRUE(r->properties.empty()) << "the login is named only when configured";
+}
+
+TEST(AuthResultsNote, NamesTheSkippedChecksAndWhy) {
+    policy::SessionRights anonymous;
+    const auto all = policy::CheckSet::all();
+    EXPECT_EQ(session::skipped_checks_note(policy::plan_checks(all, false, all), anonymous, "Default Frontend"), "");
+    EXPECT_EQ(session::skipped_checks_note(policy::plan_checks(policy::CheckSet(), false, all), anonymous, "Relay"),
+              "spf, dkim, dmarc not checked on connector \"Relay\"");
+    // Checks switched off globally are not the connector's doing.
+    const auto spf_only = policy::CheckSet().add(policy::MessageCheck::Spf);
+    EXPECT_EQ(session::skipped_checks_note(policy::plan_checks(all, false, spf_only), anonymous, "X"), "");
+    policy::SessionRights user;
+    user.authenticated = true;
+    EXPECT_EQ(session::skipped_checks_note(policy::plan_checks(all, true, all), user, "Client Frontend"), "");
 }
 
 }  // namespace
