@@ -127,6 +127,46 @@ scenario_relay_connector_ip_may_relay() {
     e2e_pass "$name"
 }
 
+# Issue 11, items 3 and 4: the scanner sends as our own domain, whose public
+# SPF record (tests/e2e/e2e.zone: -all, DMARC p=reject) does not list it.
+# Its connector runs no checks (checks = [] in e2e.conf.in), so neither SPF
+# (550 5.7.23) nor DMARC refuses it, and the header says what is true: the
+# "none" form of RFC 8601 section 2.2 with a comment naming the connector,
+# not auth=pass (RFC 8601 section 2.7.4: only for SMTP AUTH). Debian's
+# python3-authres, a parser written apart from ours, must accept it as the
+# MTA delivered it.
+scenario_scanner_sends_as_our_domain_unchecked_and_the_header_says_so() {
+    local name=ScannerOnRelayConnectorSendsAsOurDomainUncheckedAndTheHeaderSaysSo t headers field flat
+    t=$(e2e_transcript "$name" "$E2E_DEVICE" "" scanner@e2e.test scanner-out@outlook.com)
+    if ! e2e_accepted "$t"; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: the scanner $E2E_DEVICE could not send as scanner@e2e.test"
+        return
+    fi
+    headers=$(mta_headers scanner-out@outlook.com 20)
+    field=$(printf '%s\n' "$headers" | awk '
+        on && /^[ \t]/ { print; next }
+        on { exit }
+        tolower($0) ~ /^authentication-results: *mx\.e2e\.test/ { on = 1; print }')
+    flat=$(printf '%s' "$field" | tr -d '\r\n')
+    case $flat in
+        *'(spf, dkim, dmarc not checked on connector "Anonymous Relay"); none') ;;
+        *)
+            e2e_log "headers:"; printf '%s\n' "$headers" | sed 's/^/    /' >&2
+            e2e_fail "$name: want our header to end in (spf, dkim, dmarc not checked on connector \"Anonymous Relay\"); none"
+            return
+            ;;
+    esac
+    local oracle
+    if ! oracle=$(printf '%s' "$field" | /usr/bin/python3 -c \
+        'import sys, authres; authres.AuthenticationResultsHeader.parse(sys.stdin.read())' 2>&1); then
+        e2e_log "header: $field"
+        e2e_fail "$name: python3-authres (scripts/install-deps) does not parse our header: $oracle"
+        return
+    fi
+    e2e_pass "$name"
+}
+
 scenario_other_ip_on_relay_binding_cannot_relay() {
     local name=NeighbourOfTheDeviceCannotRelay t
     # An outside sender, so that only the relay right is at stake.
@@ -332,6 +372,7 @@ e2e_run_scenarios() {
     scenario_anonymous_relay_is_refused_with_5_7_54
     scenario_lookalike_of_accepted_domain_is_a_relay_recipient
     scenario_relay_connector_ip_may_relay
+    scenario_scanner_sends_as_our_domain_unchecked_and_the_header_says_so
     scenario_other_ip_on_relay_binding_cannot_relay
     scenario_device_on_other_binding_cannot_relay
     scenario_authenticated_user_may_relay
