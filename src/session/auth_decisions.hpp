@@ -26,8 +26,9 @@ std::optional<auth::AuthResult> smtp_auth_result(const policy::SessionRights& ri
 //   spf, dkim, dmarc not checked: Ms-Exch-Bypass-Anti-Spam on connector "Anonymous Relay"
 //   spf, dmarc not checked on connector "Anonymous Relay"
 // and "" when every check that is enabled ran (checks disabled in
-// [spf]/[dkim]/[dmarc] are simply absent, as before) or when an SMTP AUTH
-// login's Bypass-Anti-Spam skipped them (its auth=pass says it).
+// [spf]/[dkim]/[dmarc] are simply absent, as before), when an SMTP AUTH
+// login's Bypass-Anti-Spam skipped them (its auth=pass says it) and for a
+// local submission (a bare "none"; the log line says why).
 std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::SessionRights& rights,
                                 std::string_view connector_name);
 

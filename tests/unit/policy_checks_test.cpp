@@ -473,6 +473,12 @@ TEST(MessageChecks, BypassAntiSpamSkipsEveryCheckWhateverTheConnectorLists) {
     for (MessageCheck c : kMessageChecks) EXPECT_EQ(plan.skip(c), CheckSkip::BypassAntiSpam);
 }
 
+TEST(MessageChecks, LocalSubmissionSkipsEveryCheckAndSaysSoBeforeBypass) {
+    const CheckPlan plan = plan_checks(CheckSet::all(), true, CheckSet::all(), true);
+    EXPECT_TRUE(plan.run.empty());
+    EXPECT_EQ(plan.skipped(CheckSkip::LocalSubmission), CheckSet::all());
+}
+
 TEST(MessageChecks, ConnectorListComesBeforeTheGlobalSwitches) {
     const CheckSet connector = CheckSet().add(MessageCheck::Dkim).add(MessageCheck::Spf);
     const CheckSet enabled = CheckSet().add(MessageCheck::Dkim).add(MessageCheck::Dmarc);
