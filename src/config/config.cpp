@@ -61,6 +61,8 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "mta_command_timeout"},
     {"milter", "unknown_binding"},
     {"milter", "sender_login_map"},
+    {"milter", "idle_timeout"},
+    {"milter", "descriptor_reserve"},
 
     {"accepted_domain", "domain"},
     {"accepted_domain", "type"},
@@ -619,6 +621,23 @@ void Loader::load_milter(const toml::node& node) {
         else if (*v == "ignore") m.unknown_binding = MilterSettings::UnknownBinding::Ignore;
         else error(*t->get("unknown_binding"), "milter.unknown_binding: \"" + *v + "\" is not \"tempfail\" or \"ignore\"");
     }
+    if (const auto d = get_duration(*t, "idle_timeout", "milter", milliseconds(1000), milliseconds(7'200'000))) {
+        if (d->count() % 1000 != 0) {
+            error(*t->get("idle_timeout"), "milter.idle_timeout: must be a whole number of seconds");
+        } else {
+            m.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
+            // RFC 5321 section 4.5.3.2.7: an SMTP server waits at least 5
+            // minutes for the next command, and Postfix's smtpd_timeout is
+            // 300 s; a shorter idle_timeout cuts such sessions (the MTA then
+            // applies its milter default action).
+            if (m.idle_timeout < std::chrono::seconds(300))
+                config_.warnings.push_back(file_ + ":" + std::to_string(line_of(*t->get("idle_timeout"))) +
+                                           ": milter.idle_timeout is below 300 s: a client that pauses as long as "
+                                           "SMTP allows loses its session");
+        }
+    }
+    if (const auto n = get_count(*t, "descriptor_reserve", "milter", 16, 100'000, false); n && *n)
+        m.descriptor_reserve = static_cast<std::uint32_t>(**n);
     if (const auto path = get_path(*t, "sender_login_map", "milter", true)) {
         m.sender_login_map = *path;
         std::vector<std::string> lines;

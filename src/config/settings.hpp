@@ -9,6 +9,10 @@
 
 namespace config {
 
+// What a quarantine verdict becomes when the MTA cannot quarantine (it did
+// not offer SMFIF_QUARANTINE, or the request failed).
+enum class QuarantineFallback : std::uint8_t { TempFail, Reject, Header };
+
 struct MilterSettings {
     std::string socket = "inet:8894@127.0.0.1";
     std::optional<unsigned> socket_mode;   // unix sockets: e.g. 0660
@@ -32,6 +36,17 @@ struct MilterSettings {
     // skips that connector, as before (a wider one may serve the client).
     enum class UnknownBinding : std::uint8_t { TempFail, Ignore };
     UnknownBinding unknown_binding = UnknownBinding::TempFail;
+    // A milter connection on which the MTA sends nothing for this long is
+    // closed (libmilter's own default is 7210 s). Longer than the MTA may
+    // stay silent on a live session: Postfix sends no milter command while
+    // its client sends DATA or idles up to smtpd_timeout (300 s).
+    std::chrono::seconds idle_timeout{600};
+    // Descriptors kept free of milter sessions, for the listener, DNS
+    // sockets, reloads and logs (see daemon/descriptors.hpp).
+    std::uint32_t descriptor_reserve = 64;
+    // The MTA cannot quarantine: the message is deferred rather than
+    // delivered unquarantined or refused for good (see conf(5)).
+    QuarantineFallback quarantine_fallback = QuarantineFallback::TempFail;
 };
 
 struct DnsSettings {
@@ -48,6 +63,7 @@ struct DnsSettings {
 };
 
 enum class Action : std::uint8_t { Accept, Reject, TempFail, Quarantine, Header };
+
 
 struct SpfSettings {
     bool enabled = true;

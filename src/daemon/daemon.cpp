@@ -40,6 +40,7 @@
 #include "config.h"
 #include "daemon/spf_log.hpp"
 #include "daemon/config_loader.hpp"
+#include "daemon/descriptors.hpp"
 #include "daemon/log.hpp"
 #include "milter/adapter.hpp"
 #include "util/plural.hpp"
@@ -318,6 +319,32 @@ void check_pidfile_removable(const std::string& user) {
                         "folder " + user + " may write to, e.g. /run/connector-milter/connector-milter.pid");
 }
 
+// Sizes the descriptor budget from what is open now (listener, log, DNS)
+// and says so, with a warning for connectors that allow more connections
+// than the budget holds.
+void log_descriptor_budget(const OpenFilesLimit& limit, const config::Config& config) {
+    if (!limit.problem.empty())
+        daemon_log::warning("cannot raise the open files limit (" + limit.problem + "); it stays at " +
+                            std::to_string(limit.soft));
+    const std::size_t open = open_descriptors();
+    const auto reserve = config.milter.descriptor_reserve;
+    const auto budget = connection_budget(limit.soft, open, reserve);
+    milter::Registry::instance().connections().set_budget(budget);
+    daemon_log::info("open files limit " + std::to_string(limit.soft) +
+                     (limit.soft != limit.previous ? " (raised from " + std::to_string(limit.previous) + ")" : "") +
+                     ", hard limit " + std::to_string(limit.hard) + ", " + std::to_string(open) +
+                     " open, descriptor_reserve " + std::to_string(reserve) + ": up to " +
+                     std::to_string(budget.sessions) + " milter sessions, then 421 4.3.2; beyond " +
+                     std::to_string(budget.connections) + " connections, closed at negotiation");
+    for (const auto& c : config.connectors.connectors()) {
+        if (!c.max_inbound_connection || *c.max_inbound_connection <= budget.sessions) continue;
+        daemon_log::warning("connector \"" + c.name + "\": max_inbound_connection " +
+                            std::to_string(*c.max_inbound_connection) + " is more than the " +
+                            std::to_string(budget.sessions) +
+                            " sessions the open files limit allows; raise LimitNOFILE (systemd) or ulimit -n");
+    }
+}
+
 bool daemonize() {
     pid_t pid = fork();
     if (pid < 0) return false;
@@ -383,6 +410,8 @@ int run_daemon(int argc, char** argv) {
 
     daemon_log::init(opt.foreground || opt.check_only);
     route_libspf2_messages();
+    // Before anything opens descriptors, and before threads exist.
+    const OpenFilesLimit open_files = opt.check_only ? OpenFilesLimit{} : raise_open_files_limit();
     g_config_path = opt.config_path;
     auto loaded = load(opt.config_path, opt.config_given ? MissingFile::IsAnError : MissingFile::MeansEmbeddedDefault);
     if (!loaded.runtime) {
@@ -477,6 +506,13 @@ int run_daemon(int argc, char** argv) {
         remove_pidfile();
         return 1;
     }
+    // libmilter's own idle timeout (its default is 7210 s): with its worker
+    // pool it is applied by a sweep once per 600 s, so the idle reaper does
+    // the timely work; this one also covers connections that never send a
+    // command, which the daemon never hears of.
+    smfi_settimeout(static_cast<int>(milter_settings.idle_timeout.count()));
+    log_descriptor_budget(open_files, *loaded.runtime->config);
+    milter::Registry::instance().start_idle_reaper();
     daemon_log::info(std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket + " with " +
                      (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
                      policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id + ")");

@@ -4,7 +4,10 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/explain.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/daemon/log.cpp src/daemon/log.hpp \
+	src/daemon/descriptors.cpp src/daemon/descriptors.hpp \
 	src/daemon/spf_log.cpp src/daemon/spf_log.hpp \
 	src/milter/adapter.cpp src/milter/adapter.hpp \
-	src/milter/reply_gate.cpp src/milter/reply_gate.hpp
+	src/milter/reply_gate.cpp src/milter/reply_gate.hpp \
+	src/milter/connection_table.cpp src/milter/connection_table.hpp \
+	src/milter/libmilter_socket.cpp src/milter/libmilter_socket.hpp
 connector_milter_LDADD = $(CORE_LDADD) $(MILTER_LIBS)

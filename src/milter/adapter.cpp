@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <exception>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "daemon/log.hpp"
+#include "milter/libmilter_socket.hpp"
 #include "milter/reply_gate.hpp"
 #include "policy/replies.hpp"
 #include "session/session.hpp"
@@ -45,6 +47,40 @@ bool Registry::wait_unless_draining(std::chrono::milliseconds delay) {
     return !drain_started_.wait_for(lock, delay, [this] { return draining_.load(); });
 }
 
+void Registry::note_over_budget(ConnectionTable::Admission what) {
+    std::lock_guard lock(over_budget_mutex_);
+    (what == ConnectionTable::Admission::Close ? closed_ : refused_) += 1;
+    const auto now = std::chrono::steady_clock::now();
+    if (over_budget_logged_ != std::chrono::steady_clock::time_point{} &&
+        now - over_budget_logged_ < std::chrono::seconds(10))
+        return;
+    const auto budget = connections_.budget();
+    daemon_log::warning("descriptor budget reached: " + std::to_string(connections_.size()) +
+                        " milter connections open (sessions budget " + std::to_string(budget.sessions) +
+                        ", connections budget " + std::to_string(budget.connections) + "); since the last such line " +
+                        std::to_string(refused_) + " new sessions refused with 421 4.3.2, " +
+                        std::to_string(closed_) + " connections closed at negotiation");
+    refused_ = closed_ = 0;
+    over_budget_logged_ = now;
+}
+
+void Registry::start_idle_reaper() {
+    std::thread([this] {
+        for (;;) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            const auto rt = runtime();
+            if (!rt) continue;
+            const auto idle = rt->config->milter.idle_timeout;
+            const auto n = connections_.shut_idle(idle, std::chrono::steady_clock::now(),
+                                                  [](int fd) { ::shutdown(fd, SHUT_RDWR); });
+            if (n > 0)
+                daemon_log::info("closing " + std::to_string(n) + " milter connection" + (n == 1 ? "" : "s") +
+                                 " on which the MTA sent nothing for idle_timeout (" +
+                                 std::to_string(idle.count()) + " s)");
+        }
+    }).detach();
+}
+
 namespace {
 
 // The per-connection object behind smfi_getpriv. Debian's libmilter runs a
@@ -59,6 +95,8 @@ struct Connection {
     // may answer.
     ReplyGate gate;
     std::unique_ptr<session::Session> session;
+    // Its standing under the descriptor budget when it was opened.
+    ConnectionTable::Admission admission = ConnectionTable::Admission::Serve;
 
     void negotiated(unsigned long protocol) {
         leading_space = (protocol & SMFIP_HDR_LEADSPC) != 0;
@@ -82,6 +120,8 @@ Connection* ensure_connection(SMFICTX* ctx) {
         c = new Connection;
         c->negotiated(g_last_protocol.load());
         smfi_setpriv(ctx, c);
+        c->admission = Registry::instance().connections().open(c, libmilter_socket(ctx),
+                                                               std::chrono::steady_clock::now());
     }
     return c;
 }
@@ -190,9 +230,28 @@ sfsistat no_session(SMFICTX* ctx, Stage stage) {
 }
 
 // No exception may cross into libmilter: log it and answer a tempfail.
+// While an event is handled its connection is not idle; it is again from
+// the moment the event is answered.
+class EventScope {
+public:
+    explicit EventScope(SMFICTX* ctx) : ctx_(ctx) {
+        if (auto* c = smfi_getpriv(ctx)) Registry::instance().connections().begin_event(c);
+    }
+    ~EventScope() {
+        // The connection may have been created during the event (connect).
+        if (auto* c = smfi_getpriv(ctx_)) Registry::instance().connections().end_event(c, std::chrono::steady_clock::now());
+    }
+    EventScope(const EventScope&) = delete;
+    EventScope& operator=(const EventScope&) = delete;
+
+private:
+    SMFICTX* ctx_;
+};
+
 template <typename F>
 sfsistat guarded(SMFICTX* ctx, Stage stage, F&& body) {
     const std::string label(stage_name(stage));
+    EventScope event(ctx);
     try {
         return body();
     } catch (const std::exception& e) {
@@ -256,6 +315,15 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
             return SMFIS_TEMPFAIL;
         }
         auto* c = ensure_connection(ctx);
+        if (c->admission != ConnectionTable::Admission::Serve) {
+            // Over the descriptor budget: the MTA tells its client to come
+            // back later, before the daemon runs out of descriptors.
+            Registry::instance().note_over_budget(ConnectionTable::Admission::Refuse);
+            const auto& r = policy::default_reply(policy::ReplyId::TooManyConnections);
+            std::string code = r.code, xcode = r.xcode, text = escape_percent(r.text);
+            smfi_setreply(ctx, code.data(), xcode.data(), text.data());
+            return SMFIS_TEMPFAIL;
+        }
         if (!c->session) Registry::instance().session_opened();
         c->session = std::make_unique<session::Session>(
             Registry::instance().runtime(), Registry::instance().shared(),
@@ -416,6 +484,8 @@ sfsistat on_close(SMFICTX* ctx) {
     auto* c = static_cast<Connection*>(smfi_getpriv(ctx));
     if (c) {
         smfi_setpriv(ctx, nullptr);
+        // Before libmilter closes the socket (see ConnectionTable::shut_idle).
+        Registry::instance().connections().close(c);
         if (c->session) {
             try {
                 c->session->on_close();
@@ -458,7 +528,15 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) request_macros(ctx);
     g_last_protocol = *pf1;
-    ensure_connection(ctx)->negotiated(*pf1);
+    auto* c = ensure_connection(ctx);
+    c->negotiated(*pf1);
+    if (c->admission == ConnectionTable::Admission::Close) {
+        // Far over the descriptor budget: libmilter closes the connection at
+        // once (a refusal at negotiation ends it); the MTA applies its milter
+        // default action (Postfix milter_default_action, sendmail F=).
+        Registry::instance().note_over_budget(ConnectionTable::Admission::Close);
+        return SMFIS_REJECT;
+    }
     return SMFIS_CONTINUE;
 }
 

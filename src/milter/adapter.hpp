@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "milter/connection_table.hpp"
 #include "session/runtime.hpp"
 
 struct smfiDesc;
@@ -31,6 +32,14 @@ public:
     // A tarpit: waits `delay`, or less when the drain starts (then a refusal
     // reaches the MTA before the daemon exits). True when it waited it all.
     bool wait_unless_draining(std::chrono::milliseconds delay);
+    // Every milter connection open, against the descriptor budget.
+    ConnectionTable& connections() { return connections_; }
+    // A connection turned away for the budget: counted, and logged at most
+    // once per 10 s with the counts since the last line.
+    void note_over_budget(ConnectionTable::Admission what);
+    // Starts the thread that closes connections silent for longer than the
+    // runtime's [milter] idle_timeout.
+    void start_idle_reaper();
 
 private:
     mutable std::mutex mutex_;
@@ -40,6 +49,10 @@ private:
     std::atomic<bool> draining_{false};
     std::mutex drain_mutex_;
     std::condition_variable drain_started_;
+    ConnectionTable connections_;
+    std::mutex over_budget_mutex_;
+    std::chrono::steady_clock::time_point over_budget_logged_{};
+    unsigned long refused_{0}, closed_{0};
 };
 
 // The filter description registered with smfi_register().

@@ -35,6 +35,7 @@ std::string DaemonTest::config_text(const std::string& rest) const {
       << "socket = \"" << socket_spec_ << "\"\n"
       << "authserv_id = \"mx.example.com\"\n"
       << "drain_timeout = \"3s\"\n"
+      << extra_milter_settings_
       << "\n"
       << "[dns]\n"
       << "static_zone = \"" << (dir_.path() / "zone").string() << "\"\n"
@@ -54,9 +55,10 @@ void DaemonTest::start_daemon(const std::string& rest, const std::string& socket
     socket_spec_ = socket.empty() ? "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1" : socket;
     dir_.write("zone", kZone);
     config_path_ = dir_.write("connector-milter.conf", config_text(rest));
-    daemon_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{daemon, "-f", "-R", "-c", config_path_, "-p", socket_spec_},
-        (dir_.path() / "daemon.log").string());
+    std::vector<std::string> argv = command_prefix_;
+    for (const char* word : {daemon.c_str(), "-f", "-R", "-c", config_path_.c_str(), "-p", socket_spec_.c_str()})
+        argv.emplace_back(word);
+    daemon_ = std::make_unique<DaemonProcess>(argv, (dir_.path() / "daemon.log").string());
     std::string why;
     const bool started = daemon_->start(socket_spec_, 10s, &why);
     ASSERT_TRUE(started) << why << "\n--- daemon output ---\n" << daemon_->log();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +46,10 @@ protected:
     std::string socket_spec() const { return socket_spec_; }
 
     TempDir dir_;
+    // Lines added to the [milter] section (e.g. "idle_timeout = \"4s\"\n").
+    std::string extra_milter_settings_;
+    // Words before the daemon's path, e.g. {"prlimit", "--nofile=128:128", "--"}.
+    std::vector<std::string> command_prefix_;
     std::string config_path_;
     std::string socket_spec_;
     std::unique_ptr<DaemonProcess> daemon_;

@@ -1308,5 +1308,100 @@ TEST_F(ConfigFileTest, UnknownUserStopsTheStartWithStatusOneAndSaysWhy) {
     EXPECT_EQ(lines_with(r.output, {"error: ", "no such user", user}).size(), 1U) << r.output;
 }
 
+// ===========================================================================
+// Descriptor exhaustion with idle sessions (issue 12 item 4)
+// ===========================================================================
+//
+// An MTA (or anyone who can reach the socket) opens milter connections,
+// negotiates, and then says nothing. With the daemon's open files limit at
+// 128 (hard and soft, set by prlimit before exec: the daemon cannot raise
+// it), a few more than a hundred such connections used to take every
+// descriptor: libmilter's accept() then fails with EMFILE, which its
+// listener retries at once (libmilter/listener.c treats EMFILE like EINTR),
+// and every new connection waited unanswered in the listen backlog until
+// the MTA's own timeout, while the silent ones lived for libmilter's 7210 s
+// default. Now the daemon counts its connections against a budget sized
+// from the limit: beyond it a new session is refused with 421 4.3.2, further
+// on connections are closed at negotiation, and idle_timeout closes the
+// silent ones.
+class DescriptorTest : public LifecycleTest {};
+
+constexpr auto kIdleTimeout = 4s;
+// A "prompt" answer: far below the MTA's milter timeouts (30 s).
+constexpr auto kPrompt = 2500ms;
+
+TEST_F(DescriptorTest, SilentConnectionsBeyondTheBudgetAreAnsweredPromptlyAndClosedAfterIdleTimeout) {
+    if (::access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "no prlimit(1) on this system";
+    command_prefix_ = {"/usr/bin/prlimit", "--nofile=128:128", "--"};
+    extra_milter_settings_ = "idle_timeout = \"4s\"\n";
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend));
+    const auto started = Clock::now();
+
+    milterclient::Options quick;
+    quick.timeout = kPrompt;
+    // Negotiated, then silent, until one is not served.
+    std::vector<milterclient::Session> silent;
+    bool turned_away = false;
+    Clock::duration turned_away_after{};
+    std::string how;
+    for (int i = 0; i < 200 && !turned_away; ++i) {
+        milterclient::Session s(socket_spec(), quick);
+        const auto t0 = Clock::now();
+        try {
+            s.negotiate();
+            silent.push_back(std::move(s));
+        } catch (const milterclient::Error& e) {
+            turned_away = true;
+            turned_away_after = Clock::now() - t0;
+            how = e.what();
+        }
+    }
+    ASSERT_TRUE(turned_away) << "200 silent connections on a daemon limited to 128 descriptors were all served";
+    // It served a good number before its budget ran out...
+    EXPECT_GE(silent.size(), 40U);
+    // ... and the first one beyond it was closed at once, not left hanging
+    // in the backlog with no answer.
+    EXPECT_LT(turned_away_after, kPrompt) << "connection " << silent.size() + 1 << " got no answer in "
+                                          << seconds(turned_away_after) << " (" << how << ")";
+    ASSERT_LT(Clock::now() - started, kIdleTimeout - 1s) << "too slow to test before idle_timeout";
+
+    // A few connections go away: a new session is now within the
+    // connections budget but beyond the sessions budget, and its SMTP client
+    // is told to come back later, promptly.
+    for (int i = 0; i < 5; ++i) silent.pop_back();
+    std::this_thread::sleep_for(300ms);
+    {
+        Mta late(socket_spec(), client_at("192.0.2.20"), quick);
+        const auto t0 = Clock::now();
+        const Response c = late.connect();
+        EXPECT_LT(Clock::now() - t0, kPrompt);
+        EXPECT_EQ(c.action, Action::ReplyCode) << describe(c);
+        EXPECT_EQ(c.smtp_reply().rfind("421 4.3.2 ", 0), 0U) << describe(c);
+    }
+
+    // After idle_timeout the daemon closes the silent connections itself
+    // (libmilter alone would leave them up to 7210 s plus its 600 s sweep).
+    const auto deadline = started + kIdleTimeout + 4s;
+    std::size_t closed = 0;
+    for (auto& s : silent) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (s.wait_closed(std::max(left, 1ms))) ++closed;
+    }
+    EXPECT_EQ(closed, silent.size()) << "silent connections still open " << seconds(Clock::now() - started)
+                                     << " after they started, with idle_timeout 4 s";
+    silent.clear();
+
+    // And a new session is served normally.
+    Mta fresh(socket_spec(), client_at("192.0.2.21"), quick);
+    const Response c = fresh.connect();
+    EXPECT_TRUE(c.proceeds()) << describe(c);
+    EXPECT_TRUE(fresh.mail("<bob@nospf.example>").proceeds());
+    EXPECT_TRUE(fresh.rcpt("<user@contoso.com>").proceeds());
+    fresh.quit();
+    const std::string log = daemon_->log();
+    EXPECT_NE(log.find("descriptor budget reached"), std::string::npos) << "the refusals were not logged";
+    EXPECT_NE(log.find("open files limit 128"), std::string::npos) << "the budget was not logged";
+}
+
 }  // namespace
 }  // namespace protocol_test

@@ -901,3 +901,44 @@ TEST(ConfigLoad, EveryPrefixOfTheExampleGivesAConfigOrErrorsNeverBoth) {
         for (const auto& e : r.errors) EXPECT_FALSE(e.message.empty());
     }
 }
+
+// ---------------------------------------------------------------- descriptors (issue 12 item 4)
+
+TEST(ConfigValues, IdleTimeoutDefaultsToTenMinutesWellBelowLibmiltersTwoHours) {
+    const auto r = load(kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->milter.idle_timeout, std::chrono::seconds(600));
+    EXPECT_EQ(r.config->milter.descriptor_reserve, 64u);
+}
+
+TEST(ConfigValues, IdleTimeoutAndDescriptorReserveAreRead) {
+    const auto r = load(std::string("[milter]\nidle_timeout = \"15m\"\ndescriptor_reserve = 200\n") + kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->milter.idle_timeout, std::chrono::seconds(900));
+    EXPECT_EQ(r.config->milter.descriptor_reserve, 200u);
+    for (const auto& w : r.config->warnings) EXPECT_EQ(w.find("idle_timeout"), std::string::npos) << w;
+}
+
+TEST(ConfigValues, IdleTimeoutBelowFiveMinutesLoadsWithAWarningAtItsLine) {
+    const auto r = load(std::string("[milter]\n\nidle_timeout = \"30s\"\n") + kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    std::vector<std::string> about_idle;
+    for (const auto& w : r.config->warnings)
+        if (w.find("idle_timeout") != std::string::npos) about_idle.push_back(w);
+    ASSERT_EQ(about_idle.size(), 1u);
+    EXPECT_EQ(about_idle[0].rfind("t.conf:3: ", 0), 0u) << about_idle[0];
+}
+
+TEST(ConfigErrors, IdleTimeoutOutOfRangeOrFractionalIsAnErrorAtItsLine) {
+    expect_one_error(load(std::string("[milter]\nidle_timeout = \"3h\"\n") + kMinimalConnector), "t.conf:2",
+                     "idle_timeout");
+    expect_one_error(load(std::string("[milter]\nidle_timeout = \"0s\"\n") + kMinimalConnector), "t.conf:2",
+                     "idle_timeout");
+    expect_one_error(load(std::string("[milter]\nidle_timeout = \"1500ms\"\n") + kMinimalConnector), "t.conf:2",
+                     "whole number of seconds");
+}
+
+TEST(ConfigErrors, DescriptorReserveBelowSixteenIsAnErrorAtItsLine) {
+    expect_one_error(load(std::string("[milter]\n\ndescriptor_reserve = 4\n") + kMinimalConnector), "t.conf:3",
+                     "descriptor_reserve");
+}
