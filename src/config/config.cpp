@@ -63,6 +63,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "sender_login_map"},
     {"milter", "idle_timeout"},
     {"milter", "descriptor_reserve"},
+    {"milter", "quarantine_fallback"},
 
     {"accepted_domain", "domain"},
     {"accepted_domain", "type"},
@@ -638,6 +639,13 @@ void Loader::load_milter(const toml::node& node) {
     }
     if (const auto n = get_count(*t, "descriptor_reserve", "milter", 16, 100'000, false); n && *n)
         m.descriptor_reserve = static_cast<std::uint32_t>(**n);
+    if (const auto text = get_string(*t, "quarantine_fallback", "milter")) {
+        if (*text == "tempfail") m.quarantine_fallback = QuarantineFallback::TempFail;
+        else if (*text == "reject") m.quarantine_fallback = QuarantineFallback::Reject;
+        else if (*text == "header") m.quarantine_fallback = QuarantineFallback::Header;
+        else error(*t->get("quarantine_fallback"), "milter.quarantine_fallback: unknown value \"" + *text +
+                                                       "\": use tempfail, reject or header");
+    }
     if (const auto path = get_path(*t, "sender_login_map", "milter", true)) {
         m.sender_login_map = *path;
         std::vector<std::string> lines;

@@ -90,6 +90,8 @@ struct Connection {
     // SMFIP_HDR_LEADSPC in effect: header values arrive with their leading
     // space and the MTA adds none to the headers we insert.
     bool leading_space = false;
+    // The MTA offered the quarantine action (SMFIF_QUARANTINE).
+    bool quarantine = false;
     // The stages negotiated without a reply (SMFIP_NR_HDR, SMFIP_NR_BODY)
     // and a refusal reached at one of them, held for the next stage that
     // may answer.
@@ -98,8 +100,9 @@ struct Connection {
     // Its standing under the descriptor budget when it was opened.
     ConnectionTable::Admission admission = ConnectionTable::Admission::Serve;
 
-    void negotiated(unsigned long protocol) {
+    void negotiated(unsigned long protocol, unsigned long actions) {
         leading_space = (protocol & SMFIP_HDR_LEADSPC) != 0;
+        quarantine = (actions & SMFIF_QUARANTINE) != 0;
         gate.set_no_reply((protocol & SMFIP_NR_HDR) != 0, (protocol & SMFIP_NR_BODY) != 0);
     }
 };
@@ -113,12 +116,14 @@ struct Connection {
 // "continue" itself to an MTA that does not know them), so the "no reply"
 // flags we ask for are agreed on every connection alike.
 std::atomic<unsigned long> g_last_protocol{0};
+// The same for the actions (SMFIF_*) agreed.
+std::atomic<unsigned long> g_last_actions{0};
 
 Connection* ensure_connection(SMFICTX* ctx) {
     auto* c = static_cast<Connection*>(smfi_getpriv(ctx));
     if (!c) {
         c = new Connection;
-        c->negotiated(g_last_protocol.load());
+        c->negotiated(g_last_protocol.load(), g_last_actions.load());
         smfi_setpriv(ctx, c);
         c->admission = Registry::instance().connections().open(c, libmilter_socket(ctx),
                                                                std::chrono::steady_clock::now());
@@ -329,6 +334,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
             Registry::instance().runtime(), Registry::instance().shared(),
             [](std::string_view line) { daemon_log::info(line); });
         c->session->set_header_leading_space(c->leading_space);
+        c->session->set_quarantine_available(c->quarantine);
         session::ConnectFacts facts;
         facts.client = address_of(hostaddr);
         if (!facts.client) facts.client = policy::IpAddress::parse(macro(ctx, "{client_addr}"));
@@ -442,6 +448,15 @@ sfsistat on_eom(SMFICTX* ctx) {
         auto outcome = c->on_end_of_message();
         const bool leading_space = static_cast<Connection*>(smfi_getpriv(ctx))->leading_space;
         if (!outcome.verdict.ok()) return apply(ctx, outcome);
+        // The quarantine first: if the MTA refuses it, the fallback may be a
+        // refusal, and then no header edit is needed.
+        if (!outcome.quarantine_reason.empty()) {
+            std::string reason = outcome.quarantine_reason;
+            if (smfi_quarantine(ctx, reason.data()) != MI_SUCCESS) {
+                outcome = c->quarantine_failed(std::move(outcome));
+                if (!outcome.verdict.ok()) return apply(ctx, outcome);
+            }
+        }
         // Deletions first and from the highest index down, so that earlier
         // indexes stay valid; then insertions.
         for (const auto& edit : outcome.header_edits) {
@@ -456,10 +471,6 @@ sfsistat on_eom(SMFICTX* ctx) {
             std::string value = leading_space ? " " + edit.value : edit.value;
             if (smfi_insheader(ctx, edit.index, name.data(), value.data()) != MI_SUCCESS)
                 throw std::runtime_error("smfi_insheader failed for " + name);
-        }
-        if (!outcome.quarantine_reason.empty()) {
-            std::string reason = outcome.quarantine_reason;
-            smfi_quarantine(ctx, reason.data());
         }
         return SMFIS_CONTINUE;
     });
@@ -528,8 +539,9 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) request_macros(ctx);
     g_last_protocol = *pf1;
+    g_last_actions = *pf0;
     auto* c = ensure_connection(ctx);
-    c->negotiated(*pf1);
+    c->negotiated(*pf1, *pf0);
     if (c->admission == ConnectionTable::Admission::Close) {
         // Far over the descriptor budget: libmilter closes the connection at
         // once (a refusal at negotiation ends it); the MTA applies its milter

@@ -75,6 +75,7 @@ Outcome Session::authenticate_message() {
     std::vector<auth::AuthResult> results;
     summary_.clear();
     out.quarantine_reason = m.quarantine_reason;
+    out.quarantine_refusal = m.quarantine_refusal;
 
     if (auto login = smtp_auth_result(rights_, cfg.milter.auth_user_in_header)) {
         results.push_back(std::move(*login));
@@ -131,8 +132,10 @@ Outcome Session::authenticate_message() {
                                                          : policy::ReplyId::DmarcTempError);
                 return finish(policy::Verdict::refuse(reply, from.problem), "EOM");
             }
-            if (cfg.dmarc.bad_from_action == config::Action::Quarantine)
+            if (cfg.dmarc.bad_from_action == config::Action::Quarantine) {
                 out.quarantine_reason = "unusable From: header: " + from.problem;
+                out.quarantine_refusal = connector_->replies.get(policy::ReplyId::BadFrom);
+            }
         } else {
             auth::DmarcInput in;
             in.from_domain = from.domain;
@@ -162,7 +165,11 @@ Outcome Session::authenticate_message() {
                         connector_->replies.get(policy::ReplyId::DmarcReject).with_detail(" ", from.domain);
                     return finish(policy::Verdict::refuse(reply, decision.reason), "EOM");
                 }
-                case DmarcAction::Quarantine: out.quarantine_reason = decision.reason; break;
+                case DmarcAction::Quarantine:
+                    out.quarantine_reason = decision.reason;
+                    out.quarantine_refusal =
+                        connector_->replies.get(policy::ReplyId::DmarcReject).with_detail(" ", from.domain);
+                    break;
                 case DmarcAction::Deliver: break;
             }
         }

@@ -308,7 +308,10 @@ policy::Verdict Session::check_spf() {
         }
         // Quarantine takes effect at the end of the message; Header and
         // Accept only report the result in Authentication-Results.
-        if (action == config::Action::Quarantine && m.quarantine_reason.empty()) m.quarantine_reason = reason;
+        if (action == config::Action::Quarantine && m.quarantine_reason.empty()) {
+            m.quarantine_reason = reason;
+            m.quarantine_refusal = connector_->replies.get(reply);
+        }
         return policy::Verdict::accept();
     };
     auto verdict = act(*m.spf_mailfrom, m.sender.null_path ? "HELO (null sender)" : "MAIL FROM");
@@ -410,11 +413,59 @@ Outcome Session::on_end_of_message() {
         reset_message();
         return outcome;
     }
+    if (!outcome.quarantine_reason.empty()) {
+        if (!quarantine_available_) {
+            std::string delivered;
+            outcome = without_quarantine(std::move(outcome), "the MTA does not offer the quarantine action", &delivered);
+            if (!outcome.verdict.ok()) {
+                reset_message();
+                return outcome;
+            }
+            summary_ += " " + delivered;
+        } else {
+            summary_ += " quarantine (" + outcome.quarantine_reason + ")";
+        }
+    }
     policy::Verdict accepted;
     accepted.reason = "accepted: " + util::count_of(message_->recipients.size(), "recipient") + ", " +
                       util::count_of(message_->size, "octet") + summary_;
     log_line("EOM", accepted);
     reset_message();
+    return outcome;
+}
+
+// The MTA cannot hold the message: [milter] quarantine_fallback decides.
+// tempfail (the default) keeps it in the sender's queue, reject refuses it
+// with the reply of the check that asked for the quarantine, header delivers
+// it with the verdict only in Authentication-Results.
+Outcome Session::without_quarantine(Outcome outcome, std::string_view why, std::string* delivered) {
+    const std::string reason = outcome.quarantine_reason;
+    outcome.quarantine_reason.clear();
+    const std::string said = "quarantine not possible (" + std::string(why) + "): ";
+    switch (runtime_->config->milter.quarantine_fallback) {
+        case config::QuarantineFallback::Header:
+            *delivered = said + "delivered without it, quarantine_fallback = header (" + reason + ")";
+            return outcome;
+        case config::QuarantineFallback::Reject:
+            return finish(policy::Verdict::refuse(outcome.quarantine_refusal,
+                                                  reason + ": " + said + "quarantine_fallback = reject"),
+                          "EOM");
+        case config::QuarantineFallback::TempFail:
+            break;
+    }
+    // RFC 3463: 4.3.0, a temporary problem of this mail system.
+    const policy::Reply later{"451", "4.3.0", "Temporary local problem, try again later"};
+    return finish(policy::Verdict::refuse(later, reason + ": " + said + "quarantine_fallback = tempfail"), "EOM");
+}
+
+Outcome Session::quarantine_failed(Outcome outcome) {
+    std::string delivered;
+    outcome = without_quarantine(std::move(outcome), "the MTA refused the quarantine request", &delivered);
+    if (outcome.verdict.ok()) {
+        policy::Verdict accepted;
+        accepted.reason = delivered;
+        log_line("EOM", accepted);
+    }
     return outcome;
 }
 

@@ -35,6 +35,9 @@ struct Outcome {
     std::chrono::milliseconds tarpit_delay{0};
     std::vector<HeaderEdit> header_edits;  // end of message only
     std::string quarantine_reason;         // non-empty: quarantine the message
+    // What [milter] quarantine_fallback = reject answers instead: the reply
+    // of the check that asked for the quarantine.
+    policy::Reply quarantine_refusal;
 };
 
 // The parts of the MTA's macros each stage needs, already read out.
@@ -78,6 +81,12 @@ public:
     // SMFIP_HDR_LEADSPC: header values carry their leading space, and the
     // values of headers we insert must carry one too.
     void set_header_leading_space(bool on) { header_leading_space_ = on; }
+    // Whether the MTA offered the quarantine action (SMFIF_QUARANTINE); when
+    // it did not, a quarantine verdict becomes [milter] quarantine_fallback.
+    void set_quarantine_available(bool on) { quarantine_available_ = on; }
+    // The MTA refused the quarantine request of `outcome` (an end of message
+    // outcome): the same fallback, logged.
+    Outcome quarantine_failed(Outcome outcome);
 
     const policy::Connector* connector() const { return connector_; }
     const policy::SessionRights& rights() const { return rights_; }
@@ -98,6 +107,8 @@ private:
     void reset_message();
     policy::Verdict check_spf();
     Outcome authenticate_message();
+    // `delivered`: what to log when the fallback delivers the message.
+    Outcome without_quarantine(Outcome outcome, std::string_view why, std::string* delivered);
 
     std::shared_ptr<const Runtime> runtime_;
     std::shared_ptr<Shared> shared_;
@@ -113,6 +124,7 @@ private:
     bool tls_ = false;
     std::string queue_id_;
     bool header_leading_space_ = false;
+    bool quarantine_available_ = true;
     std::unique_ptr<Message> message_;
     std::string summary_;  // the message's verdicts, for the EOM log line
 };

@@ -26,7 +26,10 @@ const char* const kZone =
     "external.example.        IN TXT \"v=spf1 -all\"\n"
     // A domain without SPF record (RFC 7208 section 4.5: result "none"), for
     // senders whose SPF must not decide a test.
-    "nospf.example.           IN A   192.0.2.99\n";
+    "nospf.example.           IN A   192.0.2.99\n"
+    // RFC 7489 section 6.3: a domain that asks for failing mail to be
+    // quarantined (tests/protocol/quarantine_test.cpp).
+    "_dmarc.quarantine.example. IN TXT \"v=DMARC1; p=quarantine\"\n";
 
 std::string DaemonTest::config_text(const std::string& rest) const {
     std::ostringstream c;

@@ -942,3 +942,20 @@ TEST(ConfigErrors, DescriptorReserveBelowSixteenIsAnErrorAtItsLine) {
     expect_one_error(load(std::string("[milter]\n\ndescriptor_reserve = 4\n") + kMinimalConnector), "t.conf:3",
                      "descriptor_reserve");
 }
+
+// ---------------------------------------------------------------- quarantine fallback (issue 12 item 6)
+
+TEST(ConfigValues, QuarantineFallbackDefaultsToTempfailAndIsRead) {
+    const auto d = load(kMinimalConnector);
+    ASSERT_NE(d.config, nullptr) << join_errors(d);
+    EXPECT_EQ(d.config->milter.quarantine_fallback, config::QuarantineFallback::TempFail);
+    const auto r = load(std::string("[milter]\nquarantine_fallback = \"header\"\n") + kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->milter.quarantine_fallback, config::QuarantineFallback::Header);
+}
+
+TEST(ConfigErrors, UnknownQuarantineFallbackIsAnErrorAtItsLine) {
+    // "quarantine" cannot fall back to itself, "accept" is spelt "header".
+    expect_one_error(load(std::string("[milter]\n\nquarantine_fallback = \"quarantine\"\n") + kMinimalConnector),
+                     "t.conf:3", "quarantine_fallback");
+}

@@ -33,6 +33,8 @@ example.com.          IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
 _dmarc.example.com.   IN TXT "v=DMARC1; p=reject"
 tempspf.example.      IN TIMEOUT
 _dmarc.tempspf.example. IN TXT "v=DMARC1; p=quarantine"
+quar.example.         IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
+_dmarc.quar.example.  IN TXT "v=DMARC1; p=quarantine"
 )zone";
 
 std::string write_zone() {
@@ -644,6 +646,44 @@ tarpit_interval = 0
     EXPECT_TRUE(inside.eom.verdict.ok()) << inside.eom.verdict.reason;
     auto outside = submit_locally(runtime, shared, log, postfix_pickup_facts(), "root@example.com", "a@outside.example");
     EXPECT_EQ(outside.rcpt.verdict.reply.xcode, "5.7.54") << outside.rcpt.verdict.reason;
+}
+
+// --- quarantine the MTA cannot carry out (issue 12 item 6)
+
+// The MTA took the quarantine action at negotiation, but its request failed
+// at end of message (smfi_quarantine): the default fallback defers the
+// message, and the log says the quarantine failed.
+TEST_F(Fixture, FailedQuarantineRequestFallsBackToTempfailAndSaysSo) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "a@quar.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    s->on_header("From", " boss@quar.example");
+    ASSERT_TRUE(s->on_end_of_headers().verdict.ok());
+    s->on_body("Hello.\r\n");
+    Outcome eom = s->on_end_of_message();
+    ASSERT_TRUE(eom.verdict.ok());
+    ASSERT_EQ(eom.quarantine_reason, "DMARC policy of quar.example");
+    const Outcome after = s->quarantine_failed(eom);
+    EXPECT_EQ(after.verdict.action, policy::Verdict::Action::TempFail);
+    EXPECT_EQ(after.verdict.reply.to_string(), "451 4.3.0 Temporary local problem, try again later");
+    EXPECT_TRUE(after.quarantine_reason.empty());
+    ASSERT_FALSE(log.empty());
+    EXPECT_NE(log.back().find("the MTA refused the quarantine request): quarantine_fallback = tempfail"),
+              std::string::npos)
+        << log.back();
+}
+
+TEST_F(Fixture, WithoutTheQuarantineActionDmarcQuarantineIsNotAcceptedSilently) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    s->set_quarantine_available(false);
+    ASSERT_TRUE(mail(*s, "a@quar.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    s->on_header("From", " boss@quar.example");
+    ASSERT_TRUE(s->on_end_of_headers().verdict.ok());
+    s->on_body("Hello.\r\n");
+    const Outcome eom = s->on_end_of_message();
+    EXPECT_EQ(eom.verdict.action, policy::Verdict::Action::TempFail);
+    EXPECT_TRUE(eom.quarantine_reason.empty());
 }
 
 // --- Issue 11: which checks a connector runs, and a header that says what is true
