@@ -324,9 +324,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
             // Over the descriptor budget: the MTA tells its client to come
             // back later, before the daemon runs out of descriptors.
             Registry::instance().note_over_budget(ConnectionTable::Admission::Refuse);
-            const auto& r = policy::default_reply(policy::ReplyId::TooManyConnections);
-            std::string code = r.code, xcode = r.xcode, text = escape_percent(r.text);
-            smfi_setreply(ctx, code.data(), xcode.data(), text.data());
+            set_reply(ctx, policy::default_reply(policy::ReplyId::TooManyConnections));
             return SMFIS_TEMPFAIL;
         }
         if (!c->session) Registry::instance().session_opened();

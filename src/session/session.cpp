@@ -454,8 +454,9 @@ Outcome Session::without_quarantine(Outcome outcome, std::string_view why, std::
             break;
     }
     // RFC 3463: 4.3.0, a temporary problem of this mail system.
-    const policy::Reply later{"451", "4.3.0", "Temporary local problem, try again later"};
-    return finish(policy::Verdict::refuse(later, reason + ": " + said + "quarantine_fallback = tempfail"), "EOM");
+    return finish(policy::Verdict::refuse(policy::internal_error_reply(),
+                                          reason + ": " + said + "quarantine_fallback = tempfail"),
+                  "EOM");
 }
 
 Outcome Session::quarantine_failed(Outcome outcome) {
