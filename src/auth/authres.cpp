@@ -1,4 +1,5 @@
 #include "auth/authres.hpp"
+#include "util/ascii.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -44,14 +45,6 @@ bool is_atext(char c) {
     default:
         return false;
     }
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
 }
 
 // RFC 5321 section 4.1.2 Keyword = Let-dig [Ldh-str]: letters, digits and
@@ -182,14 +175,14 @@ bool is_valid_fold(std::string_view fold) {
 }
 
 std::optional<std::string> resinfo_text(const AuthResult& r) {
-    const std::string method = to_lower(without_controls(r.method));
-    const std::string result = to_lower(without_controls(r.result));
+    const std::string method = util::ascii_lower(without_controls(r.method));
+    const std::string result = util::ascii_lower(without_controls(r.result));
     if (!is_method(method) || !is_keyword(result)) return std::nullopt;
     std::string out = method + "=" + result;
     if (!r.comment.empty()) out += " " + comment_text(r.comment);
     if (!r.reason.empty()) out += " reason=" + value_text(r.reason, false);
     for (const auto& [name, value] : r.properties) {
-        const std::string clean = to_lower(without_controls(name));
+        const std::string clean = util::ascii_lower(without_controls(name));
         const auto dot = clean.find('.');
         if (dot == std::string::npos) continue;
         const std::string_view ptype = std::string_view(clean).substr(0, dot);
@@ -261,7 +254,7 @@ public:
             fail(std::string("expected ") + what);
             return std::nullopt;
         }
-        return to_lower(word);
+        return util::ascii_lower(word);
     }
 
     std::optional<std::string> quoted_string() {

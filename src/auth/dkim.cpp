@@ -28,6 +28,7 @@
 #include <stdexcept>
 
 #include "auth/dkim_key_cache.hpp"
+#include "util/ascii.hpp"
 
 namespace auth {
 
@@ -44,13 +45,6 @@ struct HandleFree {
 constexpr std::uint32_t kMaxSignatureFields = 50;
 
 constexpr std::string_view kSha1Refused = "rsa-sha1 not accepted (RFC 8301)";
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20) || x == y;
-           });
-}
 
 std::string c_str_or_empty(const unsigned char* s) {
     return s == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(s));
@@ -338,7 +332,7 @@ DkimVerifier::Message::~Message() = default;
 void DkimVerifier::Message::header(std::string_view name, std::string_view value) {
     State& st = *state_;
     if (st.eoh_done || st.finished) return;
-    if (iequals(name, "DKIM-Signature")) {
+    if (util::ascii_iequals(name, "DKIM-Signature")) {
         // libopendkim sets up a body hash for every signature it is given,
         // before the prescreen can ignore any: cap what it sees so that a
         // message with thousands of signatures (each with its own l=) cannot

@@ -1,5 +1,6 @@
 // Parser of the DMARC Policy Record, RFC 9989 sections 4.7 and 4.8.
 #include "auth/dmarc_record.hpp"
+#include "util/ascii.hpp"
 
 #include <string>
 
@@ -16,17 +17,8 @@ std::string_view trim_wsp(std::string_view s) {
 }
 
 // ABNF literal strings are case-insensitive (RFC 5234 section 2.3), so tag
-// names and the keyword values compare without case; only "DMARC1" is
-// case-sensitive (%s"DMARC1").
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
-        const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] + 32) : b[i];
-        if (x != y) return false;
-    }
-    return true;
-}
+// names and the keyword values compare with util::ascii_iequals; only
+// "DMARC1" is case-sensitive (%s"DMARC1").
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
@@ -43,9 +35,9 @@ bool split_tag(std::string_view item, std::string_view& name, std::string_view& 
 }
 
 std::optional<DmarcPolicy> parse_request(std::string_view v) {
-    if (iequals(v, "none")) return DmarcPolicy::None;
-    if (iequals(v, "quarantine")) return DmarcPolicy::Quarantine;
-    if (iequals(v, "reject")) return DmarcPolicy::Reject;
+    if (util::ascii_iequals(v, "none")) return DmarcPolicy::None;
+    if (util::ascii_iequals(v, "quarantine")) return DmarcPolicy::Quarantine;
+    if (util::ascii_iequals(v, "reject")) return DmarcPolicy::Reject;
     return std::nullopt;
 }
 
@@ -102,47 +94,47 @@ std::optional<DmarcRecord> parse_dmarc_record(std::string_view text) {
         if (first) {
             // Section 4.7 "v": first tag, value exactly "DMARC1", or the
             // whole record is ignored.
-            if (!split_tag(item, name, value) || !iequals(name, "v") || value != "DMARC1")
+            if (!split_tag(item, name, value) || !util::ascii_iequals(name, "v") || value != "DMARC1")
                 return std::nullopt;
             first = false;
             continue;
         }
         if (item.empty()) continue;  // trailing ";" (dmarc-record allows [dmarc-sep])
         if (!split_tag(item, name, value) || value.empty()) continue;
-        if (iequals(name, "p")) {
+        if (util::ascii_iequals(name, "p")) {
             if (seen_p) continue;
             seen_p = true;
             rec.p = parse_request(value);
             rec.p_invalid = !rec.p.has_value();
-        } else if (iequals(name, "sp")) {
+        } else if (util::ascii_iequals(name, "sp")) {
             if (seen_sp) continue;
             seen_sp = true;
             rec.sp = parse_request(value);
             rec.sp_invalid = !rec.sp.has_value();
-        } else if (iequals(name, "np")) {
+        } else if (util::ascii_iequals(name, "np")) {
             if (seen_np) continue;
             seen_np = true;
             rec.np = parse_request(value);
             rec.np_invalid = !rec.np.has_value();
-        } else if (iequals(name, "t")) {
+        } else if (util::ascii_iequals(name, "t")) {
             if (seen_t) continue;
             seen_t = true;
-            rec.testing = iequals(value, "y");  // anything else: the default "n"
-        } else if (iequals(name, "adkim")) {
+            rec.testing = util::ascii_iequals(value, "y");  // anything else: the default "n"
+        } else if (util::ascii_iequals(name, "adkim")) {
             if (seen_adkim) continue;
             seen_adkim = true;
-            rec.strict_dkim = iequals(value, "s");
-        } else if (iequals(name, "aspf")) {
+            rec.strict_dkim = util::ascii_iequals(value, "s");
+        } else if (util::ascii_iequals(name, "aspf")) {
             if (seen_aspf) continue;
             seen_aspf = true;
-            rec.strict_spf = iequals(value, "s");
-        } else if (iequals(name, "psd")) {
+            rec.strict_spf = util::ascii_iequals(value, "s");
+        } else if (util::ascii_iequals(name, "psd")) {
             if (seen_psd) continue;
             seen_psd = true;
-            if (iequals(value, "y")) rec.psd = 'y';
-            else if (iequals(value, "n")) rec.psd = 'n';
+            if (util::ascii_iequals(value, "y")) rec.psd = 'y';
+            else if (util::ascii_iequals(value, "n")) rec.psd = 'n';
             else rec.psd = 'u';
-        } else if (iequals(name, "rua")) {
+        } else if (util::ascii_iequals(name, "rua")) {
             if (seen_rua) continue;
             seen_rua = true;
             rec.has_valid_rua = has_uri(value);

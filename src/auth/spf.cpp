@@ -22,6 +22,7 @@
 //     the default explanation names no dead web site (RFC 7208 section 6.2);
 //   - loopback clients are evaluated like any other (libspf2 passes them).
 #include "auth/spf.hpp"
+#include "util/ascii.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -129,23 +130,6 @@ void note_problem(CheckContext& ctx, std::string text) {
 // Small text helpers
 // ---------------------------------------------------------------------------
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i)
-        if (lower(s[i]) != lower(prefix[i])) return false;
-    return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && istarts_with(a, b); }
-
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
@@ -164,7 +148,7 @@ std::string without_controls(std::string_view s) {
 // section 7.3) when a macro expansion made it longer than 253 characters,
 // leading labels removed until it fits.
 std::string query_name(const char* domain) {
-    std::string name = to_lower(domain ? domain : "");
+    std::string name = util::ascii_lower(domain ? domain : "");
     if (!name.empty() && name.back() == '.') name.pop_back();
     while (name.size() > 253) {
         const auto dot = name.find('.');
@@ -200,7 +184,7 @@ bool is_checkable_domain(std::string_view d) {
 // ---------------------------------------------------------------------------
 
 bool is_macro_letter(char c) {
-    switch (lower(c)) {
+    switch (util::ascii_lower(c)) {
     case 's': case 'l': case 'o': case 'd': case 'i': case 'p': case 'h':
     case 'c': case 'r': case 't': case 'v':
         return true;
@@ -251,7 +235,7 @@ MacroScan scan_macro_string(std::string_view s) {
             scan.problem = "invalid macro letter";
             return scan;
         }
-        if (lower(s[j]) == 'c' || lower(s[j]) == 'r' || lower(s[j]) == 't') scan.uses_exp_only_letter = true;
+        if (util::ascii_lower(s[j]) == 'c' || util::ascii_lower(s[j]) == 'r' || util::ascii_lower(s[j]) == 't') scan.uses_exp_only_letter = true;
         ++j;
         // transformers = *DIGIT [ "r" ]; the number must be nonzero (RFC
         // 7208 section 7.3) and we cap it at 255: libspf2 keeps it in one
@@ -265,7 +249,7 @@ MacroScan scan_macro_string(std::string_view s) {
                 return scan;
             }
         }
-        if (j < s.size() && lower(s[j]) == 'r') ++j;
+        if (j < s.size() && util::ascii_lower(s[j]) == 'r') ++j;
         while (j < s.size() && is_macro_delimiter(s[j])) ++j;
         if (j >= s.size() || s[j] != '}') {
             scan.problem = "malformed macro-expand";
@@ -385,7 +369,7 @@ Screened screen_record(std::string_view record, bool client_is_v4) {
         // RFC 7208 section 3.1/4.6.1: US-ASCII, terms separated by SP only.
         if (u != ' ' && (u < 0x21 || u > 0x7e)) return fail("record contains a non-ASCII or control character");
     }
-    if (!istarts_with(record, "v=spf1") || (record.size() > 6 && record[6] != ' '))
+    if (!util::ascii_istarts_with(record, "v=spf1") || (record.size() > 6 && record[6] != ' '))
         return fail("not an SPF version 1 record");
 
     std::vector<std::string_view> terms;
@@ -411,7 +395,7 @@ Screened screen_record(std::string_view record, bool client_is_v4) {
     };
     bool has_all = false;
     for (const auto term : terms)
-        if (!modifier_split(term) && iequals(mechanism_name(term), "all")) has_all = true;
+        if (!modifier_split(term) && util::ascii_iequals(mechanism_name(term), "all")) has_all = true;
 
     out.record = "v=spf1";
     bool have_redirect = false, have_exp = false;
@@ -423,15 +407,15 @@ Screened screen_record(std::string_view record, bool client_is_v4) {
         if (const auto eq = modifier_split(term)) {
             const auto name = term.substr(0, *eq);
             const auto value = term.substr(*eq + 1);
-            if (iequals(name, "redirect") || iequals(name, "exp")) {
+            if (util::ascii_iequals(name, "redirect") || util::ascii_iequals(name, "exp")) {
                 // RFC 7208 section 6: each at most once; the value is a
                 // domain-spec.
-                bool& seen = iequals(name, "redirect") ? have_redirect : have_exp;
-                if (seen) return fail("more than one " + to_lower(name) + "= modifier");
+                bool& seen = util::ascii_iequals(name, "redirect") ? have_redirect : have_exp;
+                if (seen) return fail("more than one " + util::ascii_lower(name) + "= modifier");
                 seen = true;
                 if (auto p = domain_spec_problem(value, expands); !p.empty())
                     return fail(p + " in '" + std::string(term) + "'");
-                if (!(iequals(name, "redirect") && has_all)) emitted = to_lower(name) + "=" + std::string(value);
+                if (!(util::ascii_iequals(name, "redirect") && has_all)) emitted = util::ascii_lower(name) + "=" + std::string(value);
             } else {
                 const MacroScan scan = scan_macro_string(value);
                 if (!scan.problem.empty()) return fail(scan.problem + " in '" + std::string(term) + "'");
@@ -445,7 +429,7 @@ Screened screen_record(std::string_view record, bool client_is_v4) {
             }
             const auto name = mechanism_name(term);
             const auto rest = mech.substr(name.size());
-            const std::string lname = to_lower(name);
+            const std::string lname = util::ascii_lower(name);
             const auto spec_after_colon = [&](std::string_view r, bool required) -> std::string {
                 if (r.empty()) return required ? "missing domain-spec" : "";
                 if (r[0] != ':') return "unexpected text after the mechanism name";
@@ -716,14 +700,14 @@ SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain, ns_type type)
         case dns::Type::A: ok = add_bytes(rr, rec.address.data(), sizeof(in_addr)); break;
         case dns::Type::AAAA: ok = add_bytes(rr, rec.address.data(), sizeof(in6_addr)); break;
         case dns::Type::MX:
-            ctx->mx_targets.insert(to_lower(rec.target));
+            ctx->mx_targets.insert(util::ascii_lower(rec.target));
             ok = add_string(rr, rec.target);
             break;
         case dns::Type::PTR:
             // RFC 7208 section 4.6.4: only the first 10 PTR names are
             // looked at; the rest are ignored (libspf2 would permerror).
             if (++ptr_names > kMaxPtrNames) continue;
-            ctx->ptr_targets.insert(to_lower(rec.target));
+            ctx->ptr_targets.insert(util::ascii_lower(rec.target));
             ok = add_string(rr, rec.target);
             break;
         case dns::Type::TXT: ok = add_string(rr, rec.txt()); break;
@@ -786,7 +770,7 @@ SPF_errcode_t get_spf(SPF_server_t* spf_server, SPF_request_t* request, SPF_resp
     for (const dns::Record& rec : answer.records) {
         if (rec.type != dns::Type::TXT) continue;
         std::string text = rec.txt();
-        if (istarts_with(text, "v=spf1") && (text.size() == 6 || text[6] == ' ')) spf_records.push_back(std::move(text));
+        if (util::ascii_istarts_with(text, "v=spf1") && (text.size() == 6 || text[6] == ' ')) spf_records.push_back(std::move(text));
     }
     if (spf_records.empty())
         return fail_record(response, SPF_RESULT_NONE, SPF_E_NOT_SPF, "no SPF record for " + name);

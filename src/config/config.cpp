@@ -27,6 +27,7 @@
 #include "policy/ip_range.hpp"
 #include "policy/replies.hpp"
 #include "policy/rights.hpp"
+#include "util/ascii.hpp"
 
 namespace config {
 
@@ -148,13 +149,6 @@ std::string_view type_phrase(toml::node_type t) {
     }
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 // "<value>: <reason>" when the policy type explained itself (its sentences
 // quote the value already), else "\"<value>\": <fallback>".
 std::string explain(std::string_view value, const std::string& why, std::string_view fallback) {
@@ -196,7 +190,7 @@ std::optional<milliseconds> parse_duration_text(std::string_view text) {
     std::string_view unit;
     const auto number = split_number(text, &unit);
     if (!number) return std::nullopt;
-    const std::string u = lower(unit);
+    const std::string u = util::ascii_lower(unit);
     std::uint64_t factor = 0;
     if (u.empty() || u == "s" || u == "sec" || u == "seconds") factor = 1000;
     else if (u == "ms") factor = 1;
@@ -213,7 +207,7 @@ std::optional<std::uint64_t> parse_size_text(std::string_view text) {
     std::string_view unit;
     const auto number = split_number(text, &unit);
     if (!number) return std::nullopt;
-    const std::string u = lower(unit);
+    const std::string u = util::ascii_lower(unit);
     std::uint64_t factor = 0;
     if (u.empty() || u == "b") factor = 1;
     else if (u == "kb" || u == "kib" || u == "k") factor = 1024;
@@ -226,7 +220,7 @@ std::optional<std::uint64_t> parse_size_text(std::string_view text) {
 }
 
 std::optional<Action> parse_action(std::string_view text) {
-    const std::string t = lower(text);
+    const std::string t = util::ascii_lower(text);
     if (t == "accept") return Action::Accept;
     if (t == "reject") return Action::Reject;
     if (t == "tempfail") return Action::TempFail;
@@ -243,7 +237,7 @@ bool valid_socket_spec(std::string_view spec, std::string* why) {
         *why = "expected inet:PORT@HOST, inet6:PORT@HOST, local:/path or unix:/path";
         return false;
     }
-    const std::string proto = lower(spec.substr(0, colon));
+    const std::string proto = util::ascii_lower(spec.substr(0, colon));
     const std::string_view rest = spec.substr(colon + 1);
     if (proto == "local" || proto == "unix") {
         if (rest.empty() || rest.front() != '/') {
@@ -404,7 +398,7 @@ std::optional<std::optional<std::uint64_t>> Loader::get_count(const toml::table&
     const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max) +
                               (allow_unlimited ? " or \"unlimited\"" : "");
     if (const auto* s = node->as_string()) {
-        if (allow_unlimited && lower(s->get()) == "unlimited") return std::optional<std::uint64_t>{};
+        if (allow_unlimited && util::ascii_lower(s->get()) == "unlimited") return std::optional<std::uint64_t>{};
         error(*node, name + ": expected " + range + ", got \"" + s->get() + "\"");
         return std::nullopt;
     }
@@ -465,7 +459,7 @@ std::optional<std::optional<std::uint64_t>> Loader::get_size(const toml::table& 
         return std::optional<std::uint64_t>(static_cast<std::uint64_t>(i->get()));
     }
     if (const auto* s = node->as_string()) {
-        if (allow_unlimited && lower(s->get()) == "unlimited") return std::optional<std::uint64_t>{};
+        if (allow_unlimited && util::ascii_lower(s->get()) == "unlimited") return std::optional<std::uint64_t>{};
         if (const auto bytes = parse_size_text(s->get())) return std::optional<std::uint64_t>(*bytes);
         error(*node, name + ": \"" + s->get() + "\" is not " + std::string(kSizeHint) +
                          (allow_unlimited ? " or \"unlimited\"" : ""));
@@ -597,13 +591,13 @@ void Loader::load_milter(const toml::node& node) {
     }
     if (const auto group = get_string(*t, "socket_group", "milter")) m.socket_group = *group;
     if (const auto id = get_string(*t, "authserv_id", "milter")) {
-        if (valid_authserv_id(*id)) m.authserv_id = lower(*id);
+        if (valid_authserv_id(*id)) m.authserv_id = util::ascii_lower(*id);
         else error(*t->get("authserv_id"),
                    "milter.authserv_id: \"" + *id + "\" is not a usable authserv-id (RFC 8601 section 2.5: a host name, no blanks or ';')");
     }
     if (const auto ids = get_string_array(*t, "strip_authserv_ids", "milter")) {
         for (const auto& [id, where] : *ids) {
-            if (valid_authserv_id(id)) m.strip_authserv_ids.push_back(lower(id));
+            if (valid_authserv_id(id)) m.strip_authserv_ids.push_back(util::ascii_lower(id));
             else error(*where, "milter.strip_authserv_ids: \"" + id + "\" is not a usable authserv-id");
         }
     }
@@ -881,7 +875,7 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
     limit("max_inbound_connection", &c.max_inbound_connection, kU32);
     limit("message_rate_limit", &c.message_rate_limit, kU32);
     if (const auto source = get_string(t, "message_rate_source", where)) {
-        const std::string s = lower(*source);
+        const std::string s = util::ascii_lower(*source);
         if (s == "ipaddress") c.message_rate_source = policy::RateSource::IpAddress;
         else if (s == "user") c.message_rate_source = policy::RateSource::User;
         else if (s == "all") c.message_rate_source = policy::RateSource::All;
@@ -908,7 +902,7 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
     if (const auto checks = get_string_array(t, "checks", where)) {
         c.checks = policy::CheckSet();
         for (const auto& [text, node] : *checks) {
-            if (const auto check = policy::parse_message_check(lower(text))) c.checks.add(*check);
+            if (const auto check = policy::parse_message_check(util::ascii_lower(text))) c.checks.add(*check);
             else error(*node, "connector.checks: unknown check \"" + text + "\": use spf, dkim or dmarc");
         }
         // RFC 9989 section 4.4: DMARC passes on an aligned SPF or DKIM pass;
@@ -935,7 +929,7 @@ void Loader::load_connectors(const toml::node& node) {
         const int line = line_of(t);
         // Names identify connectors in logs, `explain` and reply overrides.
         const auto same = std::find_if(connectors_.begin(), connectors_.end(), [&](const policy::Connector& c) {
-            return lower(c.name) == lower(connector->name);
+            return util::ascii_lower(c.name) == util::ascii_lower(connector->name);
         });
         if (same != connectors_.end()) {
             error(*t.get("name"), "connector name '" + connector->name + "' is already used at " + same->origin);
@@ -1122,7 +1116,7 @@ void Loader::load_dmarc(const toml::node& node) {
     DmarcSettings& d = config_.dmarc;
     if (const auto b = get_bool(*t, "enabled", "dmarc")) d.enabled = *b;
     if (const auto text = get_string(*t, "discovery", "dmarc")) {
-        const std::string v = lower(*text);
+        const std::string v = util::ascii_lower(*text);
         if (v == "treewalk") d.discovery = DmarcDiscovery::TreeWalk;
         else if (v == "psl") d.discovery = DmarcDiscovery::PublicSuffixList;
         else error(*t->get("discovery"), "dmarc.discovery: \"" + *text + "\": use treewalk or psl");

@@ -1,4 +1,5 @@
 #include "config/host_name.hpp"
+#include "util/ascii.hpp"
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -6,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <memory>
 
 namespace config {
@@ -31,10 +31,7 @@ std::string local_host_name() {
             }
         }
     }
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!name.empty() && name.back() == '.') name.pop_back();
-    return name;
+    return util::dns_name_key(name);
 }
 
 }  // namespace config

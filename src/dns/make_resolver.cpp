@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "dns/unbound_resolver.hpp"
+#include "util/ascii.hpp"
 
 namespace dns {
 namespace {
@@ -15,10 +16,7 @@ public:
     Answer query(std::string_view name, Type type, Budget&) override {
         Answer a;
         a.status = type == Type::SPF ? Status::NoData : Status::ServFail;
-        if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-        a.canonical_name.reserve(name.size());
-        for (const char c : name)
-            a.canonical_name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        a.canonical_name = util::dns_name_key(name);
         return a;
     }
 };

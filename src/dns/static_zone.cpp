@@ -1,6 +1,7 @@
 // The static zone: RFC 1035 section 5 master-file lines, one record per
 // line, answered like an authoritative server for exactly these names.
 #include "dns/static_zone.hpp"
+#include "util/ascii.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,22 +30,6 @@ constexpr std::uintmax_t kMaxFileSize = 64u * 1024 * 1024;
 // 3.6.2 asks resolvers to detect loops; BIND and Unbound stop near here).
 constexpr int kMaxCnameHops = 16;
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-// Query names as callers pass them: any case, trailing dot optional.
-std::string normalize_query_name(std::string_view name) {
-    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-    std::string out(name);
-    std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-    return out;
-}
 
 bool same_record(const Record& a, const Record& b) {
     return a.type == b.type && a.address == b.address && a.strings == b.strings &&
@@ -211,7 +196,7 @@ TextOrError parse_name(const Token& token, bool allow_root) {
                 return bad_text("non-ASCII byte in a name (write IDNs in their A-label form, RFC 5891)");
             ++i;
         }
-        name += ascii_lower(static_cast<char>(byte));
+        name += util::ascii_lower(static_cast<char>(byte));
         last_was_dot = false;
         if (++label_length > kMaxLabelLength)
             return bad_text("label longer than 63 octets (RFC 1035 section 2.3.4)");
@@ -250,13 +235,13 @@ std::optional<LineType> parse_type(std::string_view word) {
         {"SERVFAIL", LineType::ServFail},
     };
     for (const auto& [n, t] : names)
-        if (iequals(word, n)) return t;
+        if (util::ascii_iequals(word, n)) return t;
     return std::nullopt;
 }
 
 bool is_class_word(std::string_view w) {
-    return iequals(w, "IN") || iequals(w, "CH") || iequals(w, "HS") || iequals(w, "CS") ||
-           iequals(w, "ANY");
+    return util::ascii_iequals(w, "IN") || util::ascii_iequals(w, "CH") || util::ascii_iequals(w, "HS") || util::ascii_iequals(w, "CS") ||
+           util::ascii_iequals(w, "ANY");
 }
 
 std::string shorten(std::string_view s) {
@@ -305,7 +290,7 @@ LineOrError parse_line(std::string_view line) {
             if (!ttl) return "TTL " + shorten(w) + " out of range (RFC 2181 section 8: 0 to 2147483647)";
             ++i;
         } else if (is_class_word(w)) {
-            if (!iequals(w, "IN")) return "class " + std::string(w) + " is not supported (only IN)";
+            if (!util::ascii_iequals(w, "IN")) return "class " + std::string(w) + " is not supported (only IN)";
             if (have_class) return std::string("two classes");
             have_class = true;
             ++i;
@@ -483,9 +468,9 @@ StaticZone StaticZone::load(const std::string& path, std::vector<ZoneError>& err
 }
 
 void StaticZone::add(std::string_view name, Record record) {
-    const std::string key = normalize_query_name(name);
+    const std::string key = util::dns_name_key(name);
     if (key.empty()) return;
-    if (!record.target.empty()) record.target = normalize_query_name(record.target);
+    if (!record.target.empty()) record.target = util::dns_name_key(record.target);
     Node& node = nodes_[key];
     // An RRset is a set (RFC 2181 section 5): identical records count once.
     for (const Record& r : node.records)
@@ -495,7 +480,7 @@ void StaticZone::add(std::string_view name, Record record) {
 }
 
 void StaticZone::add_failure(std::string_view name, Status failure) {
-    const std::string key = normalize_query_name(name);
+    const std::string key = util::dns_name_key(name);
     if (key.empty()) return;
     nodes_[key].failure = failure;
     note_ancestors(key);
@@ -507,12 +492,12 @@ void StaticZone::note_ancestors(const std::string& name) {
 }
 
 bool StaticZone::has_name(std::string_view name) const {
-    return nodes_.find(normalize_query_name(name)) != nodes_.end();
+    return nodes_.find(util::dns_name_key(name)) != nodes_.end();
 }
 
 Answer StaticZone::answer(std::string_view qname, Type type) const {
     Answer a;
-    std::string name = normalize_query_name(qname);
+    std::string name = util::dns_name_key(qname);
     a.canonical_name = name;
     // RFC 7208 section 3.1: the SPF RR type is obsolete; never answered.
     if (type == Type::SPF) {
@@ -560,20 +545,20 @@ Answer StaticResolver::query(std::string_view name, Type type, Budget& budget) {
     if (type == Type::SPF) {
         Answer a;
         a.status = Status::NoData;
-        a.canonical_name = normalize_query_name(name);
+        a.canonical_name = util::dns_name_key(name);
         return a;
     }
     if (!budget.charge()) {
         Answer a;
         a.status = Status::BudgetExhausted;
-        a.canonical_name = normalize_query_name(name);
+        a.canonical_name = util::dns_name_key(name);
         return a;
     }
     queries_.fetch_add(1, std::memory_order_relaxed);
     if (!zone_) {
         Answer a;
         a.status = Status::NxDomain;
-        a.canonical_name = normalize_query_name(name);
+        a.canonical_name = util::dns_name_key(name);
         return a;
     }
     return zone_->answer(name, type);

@@ -1,6 +1,7 @@
 // libunbound behind dns::Resolver: see unbound_resolver.hpp for the thread
 // and deadline design.
 #include "dns/unbound_resolver.hpp"
+#include "util/ascii.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -20,14 +21,6 @@ constexpr int kClassIn = 1;
 // that a record changed by its owner is seen within a day.
 constexpr int kMaxCacheTtl = 86400;
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string normalize(std::string_view name) {
-    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-    std::string out(name);
-    std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-    return out;
-}
 
 // The only thread that calls ub_process is the pump; it records here whose
 // pump it is so that libunbound's C callback can reach the resolver without
@@ -57,7 +50,7 @@ bool read_name(const unsigned char* p, std::size_t len, std::size_t& pos, std::s
             const char c = static_cast<char>(p[pos + i]);
             // Our text form of names cannot carry a dot inside a label.
             if (c == '.') return false;
-            out += ascii_lower(c);
+            out += util::ascii_lower(c);
         }
         pos += label;
     }
@@ -124,7 +117,7 @@ std::string escape_query_name(std::string_view name) {
             continue;
         }
         if (++label > 63) return {};
-        const unsigned char u = static_cast<unsigned char>(ascii_lower(c));
+        const unsigned char u = static_cast<unsigned char>(util::ascii_lower(c));
         if ((u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '-' || u == '_') {
             out += static_cast<char>(u);
         } else {
@@ -289,7 +282,7 @@ void UnboundResolver::cache_store(const std::string& key, const Answer& answer, 
 }
 
 Answer UnboundResolver::query(std::string_view name, Type type, Budget& budget) {
-    const std::string qname = normalize(name);
+    const std::string qname = util::dns_name_key(name);
     // RFC 7208 section 3.1: the SPF RR type is never asked.
     if (type == Type::SPF) return failed(Status::NoData, qname);
     const std::string presentation = escape_query_name(qname);
@@ -339,7 +332,7 @@ Answer UnboundResolver::query(std::string_view name, Type type, Budget& budget) 
     Answer a;
     a.canonical_name = qname;
     if (r->canonname != nullptr) {
-        const std::string canon = normalize(r->canonname);
+        const std::string canon = util::dns_name_key(r->canonname);
         if (!escape_query_name(canon).empty()) a.canonical_name = canon;
     }
     if (r->bogus) {

@@ -4,19 +4,13 @@
 
 #include "policy/accepted_domains.hpp"
 #include "policy/ip_address.hpp"
+#include "util/ascii.hpp"
 
 namespace policy {
 
 namespace {
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 // RFC 5322 section 3.2.3 atext, plus RFC 6532's UTF-8 (any byte >= 0x80).
 bool is_atext(unsigned char c) {
@@ -47,10 +41,10 @@ std::optional<std::string> normalize_literal(std::string_view literal) {
 std::string routing_form(std::string_view host) {
     if (!host.empty() && host.front() == '[') {
         if (auto lit = normalize_literal(host)) return *lit;
-        return lower(host);
+        return util::ascii_lower(host);
     }
     if (auto d = normalize_domain(host)) return *d;
-    return lower(host);
+    return util::ascii_lower(host);
 }
 
 void add_unique(std::vector<std::string>& v, std::string s) {

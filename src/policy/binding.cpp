@@ -1,6 +1,6 @@
 #include "policy/binding.hpp"
+#include "util/ascii.hpp"
 
-#include <strings.h>
 
 #include <charconv>
 
@@ -12,20 +12,16 @@ void set_error(std::string* error, std::string message) {
     if (error) *error = std::move(message);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 }  // namespace
 
 std::optional<Binding> Binding::parse(std::string_view text, std::string* error) {
     const std::string shown(text);
     Binding b;
-    if (iequals(text, "local")) {
+    if (util::ascii_iequals(text, "local")) {
         b.kind_ = Kind::Local;
         return b;
     }
-    if (text.size() >= 5 && iequals(text.substr(0, 5), "name:")) {
+    if (text.size() >= 5 && util::ascii_iequals(text.substr(0, 5), "name:")) {
         const std::string_view name = text.substr(5);
         if (name.empty()) {
             set_error(error, "binding '" + shown + "': empty daemon name");
@@ -85,7 +81,7 @@ bool Binding::matches(const LocalEndpoint& local) const {
     case Kind::Local:
         return false;
     case Kind::DaemonName:
-        return !local.daemon_name.empty() && iequals(local.daemon_name, daemon_name_);
+        return !local.daemon_name.empty() && util::ascii_iequals(local.daemon_name, daemon_name_);
     case Kind::Address:
         // Fail closed: a specific binding never matches an unknown endpoint.
         return local.address && local.port && *local.address == address_ && *local.port == port_;

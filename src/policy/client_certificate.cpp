@@ -1,4 +1,5 @@
 #include "policy/client_certificate.hpp"
+#include "util/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,7 +11,7 @@ namespace {
 // X.520 compares names with caseIgnoreMatch; host names in a CN are
 // case-insensitive too (RFC 4343).
 bool same_ignoring_case(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
+    return util::ascii_iequals(a, b);
 }
 
 int hex_digit(char ch) {

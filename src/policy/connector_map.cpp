@@ -1,6 +1,6 @@
 #include "policy/connector_map.hpp"
+#include "util/ascii.hpp"
 
-#include <strings.h>
 
 #include <tuple>
 
@@ -237,7 +237,7 @@ Selection ConnectorMap::select_local() const {
 
 const Connector* ConnectorMap::find(std::string_view name) const {
     for (const auto& c : connectors_)
-        if (c.name.size() == name.size() && strncasecmp(c.name.data(), name.data(), name.size()) == 0)
+        if (util::ascii_iequals(c.name, name))
             return &c;
     return nullptr;
 }

@@ -1,4 +1,5 @@
 #include "policy/rights.hpp"
+#include "util/ascii.hpp"
 
 #include <strings.h>
 
@@ -31,19 +32,6 @@ constexpr std::array<RightName, kRightCount> kRightNames{{
 
 constexpr std::string_view kPrefix = "Ms-Exch-";
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 }  // namespace
 
@@ -63,7 +51,7 @@ std::string Rights::to_string() const {
 
 std::optional<Right> parse_right(std::string_view name) {
     for (const auto& [right, full] : kRightNames) {
-        if (iequals(name, full) || iequals(name, full.substr(kPrefix.size()))) return right;
+        if (util::ascii_iequals(name, full) || util::ascii_iequals(name, full.substr(kPrefix.size()))) return right;
     }
     return std::nullopt;
 }
@@ -75,11 +63,11 @@ std::string_view right_name(Right r) {
 }
 
 std::optional<PermissionGroup> parse_permission_group(std::string_view name) {
-    if (iequals(name, "AnonymousUsers")) return PermissionGroup::AnonymousUsers;
-    if (iequals(name, "ExchangeUsers") || iequals(name, "AuthenticatedUsers"))
+    if (util::ascii_iequals(name, "AnonymousUsers")) return PermissionGroup::AnonymousUsers;
+    if (util::ascii_iequals(name, "ExchangeUsers") || util::ascii_iequals(name, "AuthenticatedUsers"))
         return PermissionGroup::ExchangeUsers;
-    if (iequals(name, "ExchangeServers")) return PermissionGroup::ExchangeServers;
-    if (iequals(name, "Partners")) return PermissionGroup::Partners;
+    if (util::ascii_iequals(name, "ExchangeServers")) return PermissionGroup::ExchangeServers;
+    if (util::ascii_iequals(name, "Partners")) return PermissionGroup::Partners;
     return std::nullopt;
 }
 
@@ -117,7 +105,7 @@ Rights group_rights(PermissionGroup g) {
 
 std::optional<Principal> Principal::parse(std::string_view text, std::string* error) {
     Principal p;
-    if (istarts_with(text, "user:")) {
+    if (util::ascii_istarts_with(text, "user:")) {
         const std::string_view name = text.substr(5);
         bool bad = name.empty();
         for (const char ch : name)
@@ -127,14 +115,14 @@ std::optional<Principal> Principal::parse(std::string_view text, std::string* er
             return std::nullopt;
         }
         p.kind = Kind::User;
-        p.user = lower(name);
+        p.user = util::ascii_lower(name);
         return p;
     }
-    if (iequals(text, "AnonymousUsers")) p.kind = Kind::AnonymousUsers;
-    else if (iequals(text, "AuthenticatedUsers") || iequals(text, "ExchangeUsers")) p.kind = Kind::AuthenticatedUsers;
-    else if (iequals(text, "ExchangeServers")) p.kind = Kind::ExchangeServers;
-    else if (iequals(text, "ExternallySecuredServers")) p.kind = Kind::ExternallySecuredServers;
-    else if (iequals(text, "Partners")) p.kind = Kind::Partners;
+    if (util::ascii_iequals(text, "AnonymousUsers")) p.kind = Kind::AnonymousUsers;
+    else if (util::ascii_iequals(text, "AuthenticatedUsers") || util::ascii_iequals(text, "ExchangeUsers")) p.kind = Kind::AuthenticatedUsers;
+    else if (util::ascii_iequals(text, "ExchangeServers")) p.kind = Kind::ExchangeServers;
+    else if (util::ascii_iequals(text, "ExternallySecuredServers")) p.kind = Kind::ExternallySecuredServers;
+    else if (util::ascii_iequals(text, "Partners")) p.kind = Kind::Partners;
     else {
         if (error)
             *error = "unknown principal '" + std::string(text) +

@@ -1,18 +1,12 @@
 #include "policy/sender_login_map.hpp"
 
-#include <cctype>
 
 #include "policy/accepted_domains.hpp"
+#include "util/ascii.hpp"
 
 namespace policy {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -23,7 +17,7 @@ std::optional<std::string> map_key(std::string_view address) {
     if (at == std::string_view::npos) return std::nullopt;
     const auto domain = normalize_domain(address.substr(at + 1));
     if (!domain) return std::nullopt;
-    return lower(address.substr(0, at)) + "@" + *domain;
+    return util::ascii_lower(address.substr(0, at)) + "@" + *domain;
 }
 
 }  // namespace
@@ -53,7 +47,7 @@ bool SenderLoginMap::add_line(std::string_view line, std::string* error) {
                     return false;
                 }
             }
-            logins.insert(lower(login));
+            logins.insert(util::ascii_lower(login));
         }
     }
     if (logins.empty()) {
@@ -66,7 +60,7 @@ bool SenderLoginMap::add_line(std::string_view line, std::string* error) {
 
 bool SenderLoginMap::allows(std::string_view login, std::string_view address) const {
     if (login.empty() || address.empty()) return false;
-    const std::string who = lower(login);
+    const std::string who = util::ascii_lower(login);
     const auto key = map_key(address);
     if (!key) return false;
     // The login itself is an address: it may always send as itself

@@ -1,17 +1,11 @@
 #include "policy/session_rights.hpp"
+#include "util/ascii.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace policy {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 Principal principal_of(Principal::Kind kind, std::string user = {}) {
     Principal p;
@@ -67,7 +61,7 @@ SessionRights resolve_session_rights(const Connector& connector, const ClientIde
                 append_note(s.note, "login ignored: BasicAuthRequireTLS without TLS");
             } else {
                 s.authenticated = true;
-                s.login = lower(client.auth_user);
+                s.login = util::ascii_lower(client.auth_user);
                 s.principals.push_back(principal_of(Principal::Kind::AuthenticatedUsers));
                 s.principals.push_back(principal_of(Principal::Kind::User, s.login));
                 if (connector.has_group(PermissionGroup::ExchangeUsers))

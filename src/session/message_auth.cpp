@@ -12,16 +12,11 @@
 #include "session/auth_decisions.hpp"
 #include "session/session.hpp"
 #include "session/session_message.hpp"
+#include "util/ascii.hpp"
 
 namespace session {
 
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20) || x == y;
-           });
-}
 
 // The domain part of an address, or the address itself when it has no '@'.
 std::string domain_of(const policy::SmtpPath& path) { return path.domain; }
@@ -43,7 +38,7 @@ FromCheck author_domain(const std::vector<std::pair<std::string, std::string>>& 
     int from_headers = 0;
     std::set<std::string> domains;
     for (const auto& [name, value] : headers) {
-        if (!iequal(name, "From")) continue;
+        if (!util::ascii_iequals(name, "From")) continue;
         ++from_headers;
         auto list = policy::parse_mailbox_list(value);
         if (!list.error.empty()) {

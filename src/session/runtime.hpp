@@ -39,7 +39,4 @@ struct RuntimeBuild {
 RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
                            std::shared_ptr<dns::Resolver> resolver = nullptr);
 
-// The host's fully qualified name (for the default authserv-id).
-std::string host_name();
-
 }  // namespace session

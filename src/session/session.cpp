@@ -10,28 +10,18 @@
 #include "dns/resolver.hpp"
 #include "policy/address.hpp"
 #include "util/plural.hpp"
+#include "util/ascii.hpp"
 
 namespace session {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
 
 // RFC 1870: "SIZE=" esmtp-value. A malformed value is ignored here: the MTA
 // has already validated the parameter syntax before calling the milter.
 std::optional<std::uint64_t> size_parameter(const std::vector<std::string>& args) {
     for (std::size_t i = 1; i < args.size(); ++i) {
         std::string_view a = args[i];
-        if (a.size() > 5 && iequals(a.substr(0, 5), "SIZE=")) {
+        if (a.size() > 5 && util::ascii_iequals(a.substr(0, 5), "SIZE=")) {
             std::uint64_t value = 0;
             auto digits = a.substr(5);
             auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
@@ -345,7 +335,7 @@ Outcome Session::on_header(std::string_view name, std::string_view value) {
     // away the space after the colon.
     message_->size += name.size() + 1 + (header_leading_space_ ? 0 : 1) + value.size() + 2;
     message_->headers.emplace_back(std::string(name), std::string(value));
-    if (iequals(name, "Authentication-Results")) {
+    if (util::ascii_iequals(name, "Authentication-Results")) {
         // RFC 8601 section 5: remove headers that claim to come from us (or
         // from hosts the config names), whatever their case or shape.
         ++message_->authres_seen;
@@ -367,7 +357,7 @@ Outcome Session::on_end_of_headers() {
     // The sender check applies to the From: header as well as the envelope
     // (Exchange checks both).
     for (const auto& [name, value] : message_->headers) {
-        if (!iequals(name, "From")) continue;
+        if (!util::ascii_iequals(name, "From")) continue;
         auto list = policy::parse_mailbox_list(value);
         if (!list.error.empty()) {
             // A From: we cannot read could still show one of our domains in

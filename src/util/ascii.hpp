@@ -23,4 +23,15 @@ constexpr bool ascii_iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+constexpr bool ascii_istarts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && ascii_iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// A DNS name as every module compares it (RFC 4343: case-insensitive in
+// ASCII): lower case, without the root's trailing dot.
+inline std::string dns_name_key(std::string_view name) {
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    return ascii_lower(name);
+}
+
 }  // namespace util

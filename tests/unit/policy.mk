@@ -12,7 +12,8 @@ tests_unit_policy_test_SOURCES = \
 	tests/unit/policy_address_test.cpp \
 	tests/unit/policy_checks_test.cpp \
 	tests/unit/policy_limits_test.cpp \
-	tests/unit/policy_local_submission_test.cpp
+	tests/unit/policy_local_submission_test.cpp \
+	tests/unit/util_ascii_test.cpp
 tests_unit_policy_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_policy_test_LDADD = libpolicy.a $(IDN2_LIBS) $(PTHREAD_LIBS) $(GTEST_LIBS)
 endif
