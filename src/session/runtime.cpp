@@ -1,7 +1,5 @@
 #include "session/runtime.hpp"
 
-
-
 #include "auth/dkim.hpp"
 #include "auth/dmarc.hpp"
 #include "auth/spf.hpp"
