@@ -79,6 +79,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connector", "require_tls"},
     {"connector", "require_ehlo_domain"},
     {"connector", "max_message_size"},
+    {"connector", "max_header_size"},
     {"connector", "max_recipients_per_message"},
     {"connector", "max_inbound_connection_per_source"},
     {"connector", "max_inbound_connection_percentage_per_source"},
@@ -863,6 +864,16 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
     if (const auto b = get_bool(t, "require_tls", where)) c.require_tls = *b;
     if (const auto b = get_bool(t, "require_ehlo_domain", where)) c.require_ehlo_domain = *b;
     if (const auto size = get_size(t, "max_message_size", where, true)) c.max_message_size = *size;
+    // Exchange's MaxHeaderSize range, 1 byte to 2 GB. Not "unlimited": it
+    // bounds the memory one message's headers take here.
+    if (const auto size = get_size(t, "max_header_size", where, false)) {
+        constexpr std::uint64_t kMaxHeaderSizeLimit = 2147483647;
+        if (**size < 1 || **size > kMaxHeaderSizeLimit)
+            error(*t.get("max_header_size"), "connector.max_header_size: " + std::to_string(**size) +
+                                                 " bytes is outside 1 byte to 2GB (2147483647 bytes)");
+        else
+            c.max_header_size = **size;
+    }
     constexpr std::uint64_t kU32 = std::numeric_limits<std::uint32_t>::max();
     if (const auto n = get_count(t, "max_recipients_per_message", where, 1, kU32, false))
         c.max_recipients_per_message = static_cast<std::uint32_t>(**n);

@@ -133,4 +133,13 @@ Verdict check_message_size(const Connector& c, const SessionRights& rights, std:
     return Verdict::accept();
 }
 
+Verdict check_header_size(const Connector& c, std::uint64_t header_size) {
+    if (header_size > c.max_header_size)
+        return Verdict::refuse(c.replies.get(ReplyId::HeaderTooLarge),
+                               "headers reached " + std::to_string(header_size) +
+                                   " bytes, over max_header_size " + std::to_string(c.max_header_size) +
+                                   in_connector(c));
+    return Verdict::accept();
+}
+
 }  // namespace policy

@@ -58,7 +58,13 @@ Verdict check_sender(const Connector& c, const SessionRights& rights, const Smtp
 Verdict check_rcpt(const Connector& c, const SessionRights& rights, const SmtpPath& rcpt,
                    std::size_t accepted_so_far, const AcceptedDomains& domains);
 
-// End of message: the real size against max_message_size.
+// The size received so far (headers and body) against max_message_size,
+// checked as the message comes in and at its end.
 Verdict check_message_size(const Connector& c, const SessionRights& rights, std::uint64_t size);
+
+// The header block received so far against max_header_size ->
+// HeaderTooLarge. Every session is bound by it (Bypass-Message-Size-Limit
+// included): it is what keeps a message's headers in memory bounded.
+Verdict check_header_size(const Connector& c, std::uint64_t header_size);
 
 }  // namespace policy

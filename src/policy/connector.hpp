@@ -50,6 +50,9 @@ struct Connector {
     bool require_tls = false;
     bool require_ehlo_domain = false;
     std::optional<std::uint64_t> max_message_size = 36ull * 1024 * 1024;  // bytes; nullopt = unlimited
+    // Exchange's MaxHeaderSize: the whole header block, as received. Also
+    // bounds the memory one message's headers can take in the daemon.
+    std::uint64_t max_header_size = 256ull * 1024;  // bytes
     std::uint32_t max_recipients_per_message = 200;
     std::optional<std::uint32_t> max_inbound_connection_per_source = 20;
     std::optional<std::uint32_t> max_inbound_connection_percentage_per_source = 2;

@@ -52,6 +52,7 @@ constexpr std::array<ReplyEntry, kReplyCount> kReplies{{
      "SMTP; Client was not authenticated to send anonymous mail during MAIL FROM"},
     {"authenticated_no_submit", "550", "5.7.1", "Client does not have permissions to submit to this server"},
     {"message_too_large", "552", "5.3.4", "Message size exceeds fixed maximum message size"},
+    {"header_too_large", "552", "5.3.4", "Header size exceeds fixed maximum size"},
     {"rate_limited", "421", "4.4.2",
      "Message submission rate for this client has exceeded the configured limit"},
     {"too_many_connections", "421", "4.3.2",

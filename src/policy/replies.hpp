@@ -72,6 +72,7 @@ enum class ReplyId : std::size_t {
     AnonymousNoSubmit,       // 530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM
     AuthenticatedNoSubmit,   // 550 5.7.1 Client does not have permissions to submit to this server
     MessageTooLarge,         // 552 5.3.4 Message size exceeds fixed maximum message size
+    HeaderTooLarge,          // 552 5.3.4 Header size exceeds fixed maximum size
     RateLimited,             // 421 4.4.2 Message submission rate for this client has exceeded the configured limit
     TooManyConnections,      // 421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel
     TooManyRecipients,       // 452 4.5.3 Too many recipients

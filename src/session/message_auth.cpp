@@ -116,7 +116,7 @@ Outcome Session::authenticate_message() {
     }
     // DMARC.
     if (m.checks.runs(policy::MessageCheck::Dmarc)) {
-        auto from = author_domain(m.headers);
+        auto from = author_domain(m.from_headers);
         if (!from.problem.empty()) {
             summary_ += " dmarc=permerror (" + from.problem + ")";
             results.push_back({"dmarc", "permerror", from.problem, {}, ""});

@@ -330,11 +330,19 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
 }
 
 Outcome Session::on_header(std::string_view name, std::string_view value) {
-    if (!message_) return {};
+    if (!message_ || message_->refused) return {};
     // "Name:" value CRLF as stored; without SMFIP_HDR_LEADSPC the MTA took
     // away the space after the colon.
-    message_->size += name.size() + 1 + (header_leading_space_ ? 0 : 1) + value.size() + 2;
-    message_->headers.emplace_back(std::string(name), std::string(value));
+    const std::uint64_t octets = name.size() + 1 + (header_leading_space_ ? 0 : 1) + value.size() + 2;
+    message_->size += octets;
+    message_->header_size += octets;
+    // The limits are checked as the headers come in, so that a client
+    // cannot make us hold more than max_header_size of them: the header
+    // that crosses a limit is the last one looked at.
+    auto verdict = policy::check_header_size(*connector_, message_->header_size);
+    if (verdict.ok()) verdict = policy::check_message_size(*connector_, rights_, message_->size);
+    if (!verdict.ok()) return refuse_message(std::move(verdict), "HEADER");
+    if (util::ascii_iequals(name, "From")) message_->from_headers.emplace_back(std::string(name), std::string(value));
     if (util::ascii_iequals(name, "Authentication-Results")) {
         // RFC 8601 section 5: remove headers that claim to come from us (or
         // from hosts the config names), whatever their case or shape.
@@ -350,14 +358,34 @@ Outcome Session::on_header(std::string_view name, std::string_view value) {
     return {};
 }
 
+std::uint64_t Session::header_octets_held() const {
+    std::uint64_t held = 0;
+    if (message_)
+        for (const auto& [name, value] : message_->from_headers) held += name.size() + value.size();
+    return held;
+}
+
+Outcome Session::refuse_message(policy::Verdict verdict, std::string_view stage) {
+    Outcome outcome = finish(std::move(verdict), stage);
+    // Give back what the message holds now rather than at its end: the
+    // client may go on sending for a long time.
+    message_->from_headers = {};
+    message_->forged_authres = {};
+    message_->dkim.reset();
+    Outcome again = outcome;
+    again.tarpit = false;  // the client waited once
+    message_->refused = std::move(again);
+    return outcome;
+}
+
 Outcome Session::on_end_of_headers() {
     if (!connector_ || !message_) return {};
+    if (message_->refused) return *message_->refused;
     if (message_->dkim) message_->with_budget([&] { message_->dkim->end_of_headers(); });
     const auto& cfg = *runtime_->config;
     // The sender check applies to the From: header as well as the envelope
     // (Exchange checks both).
-    for (const auto& [name, value] : message_->headers) {
-        if (!util::ascii_iequals(name, "From")) continue;
+    for (const auto& [name, value] : message_->from_headers) {
         auto list = policy::parse_mailbox_list(value);
         if (!list.error.empty()) {
             // A From: we cannot read could still show one of our domains in
@@ -385,14 +413,23 @@ Outcome Session::on_end_of_headers() {
 }
 
 Outcome Session::on_body(std::string_view chunk) {
-    if (!message_) return {};
+    if (!message_ || message_->refused) return {};
     message_->size += chunk.size();
+    // Refused at the chunk that crosses the limit: no more body hashing for
+    // a message that will not be accepted.
+    auto verdict = policy::check_message_size(*connector_, rights_, message_->size);
+    if (!verdict.ok()) return refuse_message(std::move(verdict), "BODY");
     if (message_->dkim) message_->dkim->body(chunk);
     return {};
 }
 
 Outcome Session::on_end_of_message() {
     if (!connector_ || !message_) return {};
+    if (message_->refused) {
+        Outcome refused = std::move(*message_->refused);
+        reset_message();
+        return refused;
+    }
     auto verdict = policy::check_message_size(*connector_, rights_, message_->size);
     if (!verdict.ok()) {
         reset_message();

@@ -88,6 +88,11 @@ public:
     // outcome): the same fallback, logged.
     Outcome quarantine_failed(Outcome outcome);
 
+    // Octets of header text the current message holds here (the From:
+    // headers kept for the sender check and DMARC; DKIM's copy is
+    // libopendkim's), for tests and diagnostics.
+    std::uint64_t header_octets_held() const;
+
     const policy::Connector* connector() const { return connector_; }
     const policy::SessionRights& rights() const { return rights_; }
     const policy::Selection& selection() const { return selection_; }
@@ -102,6 +107,9 @@ private:
     struct Message;
     Outcome finish(policy::Verdict verdict, std::string_view stage);
     Outcome connect_local();
+    // A refusal reached while the message comes in (HEADER, BODY): logged
+    // once, the message's memory given back, the same answer at EOH and EOM.
+    Outcome refuse_message(policy::Verdict verdict, std::string_view stage);
     void log_line(std::string_view stage, const policy::Verdict& verdict);
     void resolve_rights(const SecurityFacts& security);
     void reset_message();

@@ -45,8 +45,16 @@ struct Session::Message {
     }
     policy::SmtpPath sender;
     std::vector<policy::SmtpPath> recipients;
-    std::uint64_t size = 0;  // header and body octets as received
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::uint64_t size = 0;         // header and body octets as received
+    std::uint64_t header_size = 0;  // header octets as received
+    // The only headers kept: From:, for the sender check and DMARC. DKIM
+    // reads every header as it arrives and keeps its own copy of those it
+    // needs (libopendkim), so the header block is held once, not twice.
+    std::vector<std::pair<std::string, std::string>> from_headers;
+    // The refusal reached while the message came in (a size limit): from
+    // then on nothing of the message is kept or checked, and the refusal is
+    // the answer at end of headers and end of message.
+    std::optional<Outcome> refused;
     // One message's DNS allowance for SPF, DKIM and DMARC together, so that
     // the MTA's milter timeout is never reached.
     dns::Budget budget;

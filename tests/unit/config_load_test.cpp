@@ -849,6 +849,30 @@ TEST(ConfigValues, OverflowingSizeIsRejected) {
     expect_one_error(r, "t.conf:6", "max_message_size");
 }
 
+TEST(ConfigValues, HeaderSizeDefaultsToExchanges256KB) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("max_message_size = \"36MB\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->max_header_size, 262'144U);
+}
+
+TEST(ConfigValues, HeaderSizeTakesASize) {
+    config::LoadResult r;
+    const auto* c = load_connector_with("max_header_size = \"1MB\"", &r);
+    ASSERT_NE(c, nullptr) << join_errors(r);
+    EXPECT_EQ(c->max_header_size, 1'048'576U);
+}
+
+// It bounds the memory a message's headers take: no "unlimited", and
+// Exchange's MaxHeaderSize range (1 byte to 2 GB).
+TEST(ConfigValues, UnlimitedOrZeroOrOver2GBHeaderSizeIsRejected) {
+    for (const char* value : {"\"unlimited\"", "0", "\"3GB\"", "-1"}) {
+        config::LoadResult r;
+        EXPECT_EQ(load_connector_with(std::string("max_header_size = ") + value, &r), nullptr) << value;
+        expect_one_error(r, "t.conf:6", "max_header_size");
+    }
+}
+
 TEST(ConfigValues, UnlimitedIsNotAcceptedForRecipientLimit) {
     config::LoadResult r;
     EXPECT_EQ(load_connector_with("max_recipients_per_message = \"unlimited\"", &r), nullptr);

@@ -42,6 +42,7 @@ constexpr Expected kExchangeReplies[] = {
     {ReplyId::DmarcTempError,
      "451 4.7.5 DMARC could not be evaluated because of a temporary error, try again later"},
     {ReplyId::BadFrom, "550 5.7.1 Message needs exactly one From: address domain"},
+    {ReplyId::HeaderTooLarge, "552 5.3.4 Header size exceeds fixed maximum size"},
 };
 
 }  // namespace

@@ -930,4 +930,90 @@ TEST(AuthResultsNote, NamesTheSkippedChecksAndWhy) {
     EXPECT_EQ(session::skipped_checks_note(policy::plan_checks(all, true, all), user, "Client Frontend"), "");
 }
 
+// ---------------------------------------------------------------------------
+// Size limits while the message comes in (issue 12 item 5): the header that
+// crosses a limit is refused and is the last one the session keeps anything
+// of, so that a client cannot make the daemon hold more than the limit.
+// ---------------------------------------------------------------------------
+
+// kConfig with the Default Frontend's max_message_size line replaced by `limits`.
+std::string with_limits(const std::string& limits) {
+    std::string text = kConfig;
+    const std::string old = "max_message_size = 1000\n";
+    text.replace(text.find(old), old.size(), limits);
+    return text;
+}
+
+TEST_F(Fixture, HeadersOverMaxHeaderSizeAreRefusedAtTheCrossingHeaderAndNoLongerKept) {
+    use_config(with_limits("max_message_size = \"unlimited\"\nmax_header_size = 300\n"));
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "a@outside.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    ASSERT_TRUE(s->on_header("From", " a@outside.example").verdict.ok());
+    EXPECT_GT(s->header_octets_held(), 0U);
+    const std::string filler(90, 'x');  // "X-Filler: " 90 octets CRLF = 102 octets
+    ASSERT_TRUE(s->on_header("X-Filler", filler).verdict.ok());  // 128 octets so far
+    ASSERT_TRUE(s->on_header("X-Filler", filler).verdict.ok());  // 230
+    const Outcome crossing = s->on_header("X-Filler", filler);   // 332 > 300
+    EXPECT_EQ(crossing.verdict.reply.to_string(), "552 5.3.4 Header size exceeds fixed maximum size");
+    EXPECT_EQ(crossing.verdict.action, policy::Verdict::Action::Reject);
+    EXPECT_EQ(s->header_octets_held(), 0U) << "what was kept is given back at the refusal";
+    for (int i = 0; i < 100; ++i) EXPECT_TRUE(s->on_header("From", " b@outside.example").verdict.ok());
+    EXPECT_EQ(s->header_octets_held(), 0U) << "nothing is kept after the refusal";
+    EXPECT_EQ(s->on_end_of_headers().verdict.reply, crossing.verdict.reply);
+    EXPECT_TRUE(s->on_body("body\r\n").verdict.ok());
+    const Outcome eom = s->on_end_of_message();
+    EXPECT_EQ(eom.verdict.reply, crossing.verdict.reply);
+    EXPECT_FALSE(eom.tarpit) << "the client was slowed down once, at the refusal";
+    int logged = 0;
+    for (const auto& line : log)
+        if (line.find("action=reject") != std::string::npos) {
+            ++logged;
+            EXPECT_NE(line.find("stage=HEADER"), std::string::npos) << line;
+            EXPECT_NE(line.find("max_header_size 300"), std::string::npos) << line;
+        }
+    EXPECT_EQ(logged, 1);
+}
+
+TEST_F(Fixture, HeaderSizeRefusalUsesTheConnectorsConfiguredReplyAsATempfail) {
+    std::string text = with_limits("max_header_size = 100\n");
+    const std::string next = "\n[[connector]]\nname = \"Anonymous Relay\"";
+    text.insert(text.find(next), "\n[connector.replies]\nheader_too_large = \"452 4.3.4 Too many headers, try later\"\n");
+    use_config(text);
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "a@outside.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    const Outcome o = s->on_header("Subject", " " + std::string(100, 's'));
+    EXPECT_EQ(o.verdict.action, policy::Verdict::Action::TempFail);
+    EXPECT_EQ(o.verdict.reply.to_string(), "452 4.3.4 Too many headers, try later");
+}
+
+TEST_F(Fixture, HeadersAloneOverMaxMessageSizeAreRefusedAtTheCrossingHeader) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");  // max_message_size = 1000
+    ASSERT_TRUE(mail(*s, "a@outside.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    Outcome o;
+    int sent = 0;
+    while (o.verdict.ok() && sent < 100) {
+        o = s->on_header("X-Filler", " " + std::string(95, 'x'));  // 108 octets
+        ++sent;
+    }
+    EXPECT_EQ(sent, 10) << "the tenth header brings the message to 1080 octets";
+    EXPECT_EQ(o.verdict.reply.to_string(), "552 5.3.4 Message size exceeds fixed maximum message size");
+    EXPECT_EQ(s->on_end_of_message().verdict.reply, o.verdict.reply);
+}
+
+TEST_F(Fixture, BodyOverMaxMessageSizeIsRefusedAtTheCrossingChunk) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");  // max_message_size = 1000
+    ASSERT_TRUE(mail(*s, "a@outside.example").verdict.ok());
+    ASSERT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    ASSERT_TRUE(s->on_header("Subject", " big").verdict.ok());
+    ASSERT_TRUE(s->on_end_of_headers().verdict.ok());
+    EXPECT_TRUE(s->on_body(std::string(900, 'x')).verdict.ok());
+    const Outcome crossing = s->on_body(std::string(900, 'x'));
+    EXPECT_EQ(crossing.verdict.reply.to_string(), "552 5.3.4 Message size exceeds fixed maximum message size");
+    EXPECT_TRUE(s->on_body(std::string(900, 'x')).verdict.ok()) << "refused once; the rest is not looked at";
+    EXPECT_EQ(s->on_end_of_message().verdict.reply, crossing.verdict.reply);
+}
+
 }  // namespace
