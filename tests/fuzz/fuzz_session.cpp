@@ -357,6 +357,7 @@ struct Driver {
     session::SecurityFacts security;  // the last ones the session resolved rights from
     std::vector<std::string> authres_values;  // this message's A-R headers in order
     bool message_open = false;
+    bool quarantine_available = true;  // the MTA offered SMFIF_QUARANTINE
     std::chrono::steady_clock::time_point clock = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
 
     void open(FuzzedDataProvider& in) {
@@ -365,6 +366,8 @@ struct Driver {
         local = make_local(in);
         session = std::make_unique<session::Session>(runtime, shared, [](std::string_view) {});
         session->set_header_leading_space(in.ConsumeBool());
+        quarantine_available = in.ConsumeBool();
+        session->set_quarantine_available(quarantine_available);
         session::ConnectFacts facts;
         if (client.present) {
             facts.client = policy::IpAddress::parse(client.text);
@@ -428,6 +431,12 @@ struct Driver {
                                                        " \"mx.example.com\"; spf=pass", " mx2.example.com; none",
                                                        " other.example; spf=fail", " mx.example.com"};
                     value = kIds[in.ConsumeIntegralInRange<std::size_t>(0, 6)];
+                } else if (iequals(name, "From") && in.ConsumeBool()) {
+                    // Authors whose DMARC policy applies (outside.example:
+                    // p=quarantine, example.com: p=reject) or none can.
+                    static const char* const kFrom[] = {" a@outside.example", " Eve <eve@outside.example>",
+                                                        " boss@example.com", " undisclosed-recipients:;"};
+                    value = kFrom[in.ConsumeIntegralInRange<std::size_t>(0, 3)];
                 } else {
                     value = in.ConsumeRandomLengthString(200);
                 }
@@ -440,6 +449,7 @@ struct Driver {
             case 9: {
                 const auto o = session->on_end_of_message();
                 if (message_open) check_end_of_message(o);
+                check_quarantine(o, in);
                 message_open = false;
                 authres_values.clear();
                 break;
@@ -462,6 +472,20 @@ struct Driver {
             fuzz::violation("relay to " + fuzz::printable(arg) + " accepted on \"" + name + "\" for auth user '" +
                             fuzz::printable(security.identity.auth_user) + "' (" + session->rights().describe() +
                             ")");
+    }
+
+    // Issue 12 item 6: a quarantine is asked only of an MTA that offered it,
+    // and a refused request is never delivered as if quarantined (the fuzz
+    // config keeps quarantine_fallback at its default, tempfail).
+    void check_quarantine(const session::Outcome& o, FuzzedDataProvider& in) {
+        if (o.quarantine_reason.empty()) return;
+        if (!o.verdict.ok()) fuzz::violation("a refusal that also asks for a quarantine");
+        if (!quarantine_available)
+            fuzz::violation("quarantine asked of an MTA that did not offer it: " + o.quarantine_reason);
+        if (!in.ConsumeBool()) return;
+        const auto after = session->quarantine_failed(o);
+        if (after.verdict.ok() || !after.quarantine_reason.empty())
+            fuzz::violation("a refused quarantine request did not fall back to tempfail: " + o.quarantine_reason);
     }
 
     void check_end_of_message(const session::Outcome& o) {
