@@ -7,8 +7,8 @@
 
 #include <chrono>
 #include <exception>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon/log.hpp"
@@ -234,7 +234,6 @@ sfsistat no_session(SMFICTX* ctx, Stage stage) {
     return answer(ctx, stage, temporary_failure("no session: event before connect"));
 }
 
-// No exception may cross into libmilter: log it and answer a tempfail.
 // While an event is handled its connection is not idle; it is again from
 // the moment the event is answered.
 class EventScope {
@@ -253,6 +252,7 @@ private:
     SMFICTX* ctx_;
 };
 
+// No exception may cross into libmilter: log it and answer a tempfail.
 template <typename F>
 sfsistat guarded(SMFICTX* ctx, Stage stage, F&& body) {
     const std::string label(stage_name(stage));
