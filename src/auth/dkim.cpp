@@ -25,12 +25,25 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "auth/dkim_key_cache.hpp"
 #include "util/ascii.hpp"
 
 namespace auth {
+
+std::string_view dkim_result_name(DkimResult result) {
+    switch (result) {
+    case DkimResult::Pass: return "pass";
+    case DkimResult::Fail: return "fail";
+    case DkimResult::Neutral: return "neutral";
+    case DkimResult::Policy: return "policy";
+    case DkimResult::TempError: return "temperror";
+    case DkimResult::PermError: return "permerror";
+    }
+    return "permerror";
+}
 
 namespace {
 
@@ -89,8 +102,10 @@ struct DkimVerifier::Library {
 };
 
 // What happened to one signature outside libopendkim's own bookkeeping.
+// A verdict decided before libopendkim's own (in the key lookup or the
+// prescreen); no result: the signature is not reported at all.
 struct SigNote {
-    std::string result;  // "policy", "temperror", "permerror"; "skip" = not reported
+    std::optional<DkimResult> result;
     std::string reason;
 };
 
@@ -127,14 +142,14 @@ DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) noexcept {
             DKIM_SIGINFO* sig = sigs[i];
             if (static_cast<std::uint32_t>(i) >= max) {
                 dkim_sig_ignore(sig);
-                st->notes[sig] = {"skip", "beyond max_signatures"};
+                st->notes[sig] = {std::nullopt, "beyond max_signatures"};
                 continue;
             }
             dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
             if (dkim_sig_geterror(sig) == DKIM_SIGERROR_UNKNOWN &&
                 dkim_sig_getsignalg(sig, &alg) == DKIM_STAT_OK && alg == DKIM_SIGN_RSASHA1) {
                 dkim_sig_ignore(sig);
-                st->notes[sig] = {"policy", std::string(kSha1Refused)};
+                st->notes[sig] = {DkimResult::Policy, std::string(kSha1Refused)};
             }
         }
         return DKIM_CBSTAT_CONTINUE;
@@ -165,7 +180,7 @@ DKIM_CBSTAT key_lookup(DKIM* dkim, DKIM_SIGINFO* sig, unsigned char* buf, size_t
         case dns::Status::Timeout:
         case dns::Status::BudgetExhausted:
             // RFC 6376 section 6.1.2 step 2: TEMPFAIL (RFC 8601 temperror).
-            st->notes[sig] = {"temperror",
+            st->notes[sig] = {DkimResult::TempError,
                               "key lookup " + std::string(dns::status_name(answer.status))};
             return DKIM_CBSTAT_TRYAGAIN;
         case dns::Status::Ok:
@@ -175,12 +190,12 @@ DKIM_CBSTAT key_lookup(DKIM* dkim, DKIM_SIGINFO* sig, unsigned char* buf, size_t
         if (answer.records.size() > 1) {
             // RFC 6376 section 3.6.2.2: several TXT records at a selector
             // give undefined results; refuse rather than guess.
-            st->notes[sig] = {"permerror", "multiple key records"};
+            st->notes[sig] = {DkimResult::PermError, "multiple key records"};
             return DKIM_CBSTAT_ERROR;
         }
         const std::string txt = answer.records.front().txt();
         if (txt.size() >= buflen || txt.find('\0') != std::string::npos) {
-            st->notes[sig] = {"permerror", "key record too large or malformed"};
+            st->notes[sig] = {DkimResult::PermError, "key record too large or malformed"};
             return DKIM_CBSTAT_ERROR;
         }
         std::memcpy(buf, txt.data(), txt.size());
@@ -189,7 +204,7 @@ DKIM_CBSTAT key_lookup(DKIM* dkim, DKIM_SIGINFO* sig, unsigned char* buf, size_t
     } catch (...) {
         if (st != nullptr) {
             try {
-                st->notes[sig] = {"temperror", "internal error during key lookup"};
+                st->notes[sig] = {DkimResult::TempError, "internal error during key lookup"};
             } catch (...) {
             }
         }
@@ -208,19 +223,19 @@ void classify(const State& st, DKIM_SIGINFO* sig, DkimSignatureResult& out) {
     if (error == DKIM_SIGERROR_OK && (flags & DKIM_SIGFLAG_PASSED) != 0 &&
         bh == DKIM_SIGBH_MATCH) {
         if (alg == DKIM_SIGN_RSASHA1) {  // belt and braces: prescreen ignores these
-            out.result = "policy";
+            out.result = DkimResult::Policy;
             out.reason = std::string(kSha1Refused);
         } else if (alg == DKIM_SIGN_RSASHA256 && out.key_bits < st.lib->settings.min_rsa_bits) {
             // RFC 8301 section 3.2: RSA keys under 1024 bits MUST NOT be
             // considered valid.
-            out.result = "policy";
+            out.result = DkimResult::Policy;
             out.reason = "RSA key of " + std::to_string(out.key_bits) +
                          " bits is below the minimum of " +
                          std::to_string(st.lib->settings.min_rsa_bits) + " (RFC 8301)";
         } else if (alg == DKIM_SIGN_RSASHA256 || alg == DKIM_SIGN_ED25519SHA256) {
-            out.result = "pass";
+            out.result = DkimResult::Pass;
         } else {
-            out.result = "policy";
+            out.result = DkimResult::Policy;
             out.reason = "unsupported algorithm";
         }
         return;
@@ -230,7 +245,7 @@ void classify(const State& st, DKIM_SIGINFO* sig, DkimSignatureResult& out) {
     const std::string detail = text != nullptr ? text : "unknown error";
     switch (error) {
     case DKIM_SIGERROR_BADSIG:
-        out.result = "fail";
+        out.result = DkimResult::Fail;
         out.reason = bh == DKIM_SIGBH_MISMATCH ? "body hash did not verify"
                                                 : "signature did not verify";
         return;
@@ -239,19 +254,19 @@ void classify(const State& st, DKIM_SIGINFO* sig, DkimSignatureResult& out) {
     case DKIM_SIGERROR_SUBDOMAIN:
     case DKIM_SIGERROR_TOOLARGE_L:
     case DKIM_SIGERROR_MBSFAILED:
-        out.result = "fail";
+        out.result = DkimResult::Fail;
         out.reason = detail;
         return;
     case DKIM_SIGERROR_NOKEY:
-        out.result = "permerror";
+        out.result = DkimResult::PermError;
         out.reason = "no key";
         return;
     case DKIM_SIGERROR_KEYREVOKED:
-        out.result = "permerror";
+        out.result = DkimResult::PermError;
         out.reason = "key revoked";
         return;
     case DKIM_SIGERROR_KEYFAIL:
-        out.result = "temperror";
+        out.result = DkimResult::TempError;
         out.reason = "key lookup failed";
         return;
     case DKIM_SIGERROR_DNSSYNTAX:
@@ -264,18 +279,18 @@ void classify(const State& st, DKIM_SIGINFO* sig, DkimSignatureResult& out) {
     case DKIM_SIGERROR_KEYTYPEUNKNOWN:
     case DKIM_SIGERROR_KEYDECODE:
     case DKIM_SIGERROR_KEYTOOSMALL:
-        out.result = "permerror";
+        out.result = DkimResult::PermError;
         out.reason = detail;
         return;
     case DKIM_SIGERROR_UNKNOWN:
         // Never processed: libopendkim gave up on it (its error string says why).
-        out.result = "permerror";
+        out.result = DkimResult::PermError;
         out.reason = "not verified";
         return;
     default:
         // Syntax errors in the signature itself (v=, a=, c=, h=, q=, d=,
         // s=, b=, bh=, i=, timestamps): RFC 8601 section 2.7.1 "neutral".
-        out.result = "neutral";
+        out.result = DkimResult::Neutral;
         out.reason = detail;
         return;
     }
@@ -399,7 +414,7 @@ std::vector<DkimSignatureResult> DkimVerifier::Message::finish() {
         // Signatures were present but libopendkim could not set them up.
         const char* err = dkim_geterror(st.dkim.get());
         DkimSignatureResult r;
-        r.result = "permerror";
+        r.result = DkimResult::PermError;
         r.reason = std::string("message not verifiable") +
                    (err != nullptr && *err != '\0' ? std::string(": ") + err : std::string());
         results.push_back(std::move(r));
@@ -409,7 +424,7 @@ std::vector<DkimSignatureResult> DkimVerifier::Message::finish() {
     for (int i = 0; i < nsigs; ++i) {
         DKIM_SIGINFO* sig = sigs[i];
         const auto note = st.notes.find(sig);
-        if (note != st.notes.end() && note->second.result == "skip") continue;
+        if (note != st.notes.end() && !note->second.result) continue;  // beyond max_signatures
         if (results.size() >= st.lib->settings.max_signatures) break;
 
         DkimSignatureResult r;
@@ -434,7 +449,7 @@ std::vector<DkimSignatureResult> DkimVerifier::Message::finish() {
             }
         }
         if (note != st.notes.end()) {
-            r.result = note->second.result;
+            r.result = *note->second.result;
             r.reason = note->second.reason;
         } else {
             classify(st, sig, r);

@@ -4,6 +4,7 @@
 // stock resolver shares one res_state across threads and reports NXDOMAIN as
 // a temporary failure, so it is never used.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,17 +15,20 @@
 
 namespace auth {
 
-// The verdict on one DKIM-Signature header field, in RFC 8601 section 2.7.1
-// terms.
+// RFC 8601 section 2.7.1 results of one DKIM-Signature header field:
+//   Fail:      the signature or body hash did not verify (or expired)
+//   Neutral:   the signature itself has syntax errors
+//   Policy:    it would verify but RFC 8301 does not let it pass
+//              (rsa-sha1, RSA key under min_rsa_bits)
+//   TempError: the key could not be fetched now (timeout, SERVFAIL, budget)
+//   PermError: no key, revoked or unusable key record
+enum class DkimResult : std::uint8_t { Pass, Fail, Neutral, Policy, TempError, PermError };
+// "pass", "fail", ...: the RFC 8601 keyword, for headers and logs.
+std::string_view dkim_result_name(DkimResult result);
+
+// The verdict on one DKIM-Signature header field.
 struct DkimSignatureResult {
-    // pass | fail | neutral | policy | temperror | permerror
-    //   fail:      the signature or body hash did not verify (or expired)
-    //   neutral:   the signature itself has syntax errors
-    //   policy:    it would verify but RFC 8301 does not let it pass
-    //              (rsa-sha1, RSA key under min_rsa_bits)
-    //   temperror: the key could not be fetched now (timeout, SERVFAIL, budget)
-    //   permerror: no key, revoked or unusable key record
-    std::string result;
+    DkimResult result = DkimResult::PermError;
     std::string domain;     // d= as written in the signature
     std::string selector;   // s=
     std::string algorithm;  // a= ("rsa-sha256", "ed25519-sha256", ...)

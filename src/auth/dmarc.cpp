@@ -12,6 +12,17 @@
 
 namespace auth {
 
+std::string_view dmarc_result_name(DmarcResult result) {
+    switch (result) {
+    case DmarcResult::Pass: return "pass";
+    case DmarcResult::Fail: return "fail";
+    case DmarcResult::None: return "none";
+    case DmarcResult::TempError: return "temperror";
+    case DmarcResult::PermError: return "permerror";
+    }
+    return "permerror";
+}
+
 namespace {
 
 enum class Found : std::uint8_t { None, Record, Temp };
@@ -135,16 +146,16 @@ private:
     std::map<std::string, std::optional<std::string>> org_cache_;
 };
 
-std::string_view lowered(DmarcPolicy p, bool testing) {
+DmarcPolicy lowered(DmarcPolicy p, bool testing) {
     // Section 4.7 "t": with t=y the policy applied is one level below the
     // published one (reject -> quarantine, quarantine -> none).
-    if (!testing) return dmarc_policy_name(p);
+    if (!testing) return p;
     switch (p) {
-    case DmarcPolicy::Reject: return "quarantine";
-    case DmarcPolicy::Quarantine: return "none";
-    case DmarcPolicy::None: return "none";
+    case DmarcPolicy::Reject: return DmarcPolicy::Quarantine;
+    case DmarcPolicy::Quarantine: return DmarcPolicy::None;
+    case DmarcPolicy::None: return DmarcPolicy::None;
     }
-    return "none";
+    return DmarcPolicy::None;
 }
 
 }  // namespace
@@ -165,7 +176,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     if (!author_opt) {
         // Section 5.3.1: without exactly one usable Author Domain DMARC
         // validation is not possible.
-        v.result = "permerror";
+        v.result = DmarcResult::PermError;
         v.from_domain = input.from_domain;
         v.reason = "no usable RFC5322.From domain";
         return v;
@@ -184,7 +195,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     std::string policy_domain;
     const NameLookup& at_author = dns.fetch(author);
     if (at_author.kind == Found::Temp) {
-        v.result = "temperror";
+        v.result = DmarcResult::TempError;
         v.reason = "DMARC record lookup at _dmarc." + author + ": " + at_author.note;
         return v;
     }
@@ -196,7 +207,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
         if (org != author) {
             const NameLookup& at_org = dns.fetch(org);
             if (at_org.kind == Found::Temp) {
-                v.result = "temperror";
+                v.result = DmarcResult::TempError;
                 v.reason = "DMARC record lookup at _dmarc." + org + ": " + at_org.note;
                 return v;
             }
@@ -205,7 +216,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     } else {
         const Lookups::Walk w = dns.walk(author);
         if (w.temp) {
-            v.result = "temperror";
+            v.result = DmarcResult::TempError;
             v.reason = "DNS tree walk for " + author + " failed temporarily";
             return v;
         }
@@ -221,7 +232,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     }
     if (policy_domain.empty()) {
         // Section 4.10.1: no DMARC Policy Record -> DMARC does not apply.
-        v.result = "none";
+        v.result = DmarcResult::None;
         v.reason = at_author.note.empty() ? "no DMARC record" : at_author.note;
         return v;
     }
@@ -238,7 +249,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     // it has a usable rua=, else DMARC is not applied at all.
     if (rec.p_invalid || rec.sp_invalid || rec.np_invalid) {
         if (!rec.has_valid_rua) {
-            v.result = "none";
+            v.result = DmarcResult::None;
             v.reason = "DMARC record at _dmarc." + policy_domain +
                        " has an invalid p/sp/np and no rua: not applied";
             return v;
@@ -283,7 +294,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     std::string passed_by;
     // Section 4.4.1: any aligned DKIM-Authenticated Identifier is enough.
     for (const auto& sig : input.dkim) {
-        if (sig.result != "pass") continue;
+        if (sig.result != DkimResult::Pass) continue;
         const Alignment a = aligned(sig.domain, rec.strict_dkim);
         if (a == Alignment::Yes) {
             passed_by = "DKIM d=" + sig.domain + " aligned";
@@ -292,7 +303,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
         if (a == Alignment::Unknown) unknown = true;
     }
     // Section 4.4.2: the SPF-Authenticated Identifier (MAIL FROM domain).
-    if (passed_by.empty() && input.spf_result == "pass" && !input.spf_domain.empty()) {
+    if (passed_by.empty() && input.spf_result == SpfResult::Pass && !input.spf_domain.empty()) {
         const Alignment a = aligned(input.spf_domain, rec.strict_spf);
         if (a == Alignment::Yes) passed_by = "SPF " + input.spf_domain + " aligned";
         if (a == Alignment::Unknown) unknown = true;
@@ -303,7 +314,7 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     const bool subdomain = policy_domain != author;
     if (subdomain && has_sp) applied = sp;
     if (!passed_by.empty()) {
-        v.result = "pass";
+        v.result = DmarcResult::Pass;
         v.applied_policy = std::string(dmarc_policy_name(applied));
         v.reason = passed_by;
         return v;
@@ -311,13 +322,13 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     if (unknown) {
         // Section 5.3.6: a DNS error during validation means neither pass
         // nor fail.
-        v.result = "temperror";
+        v.result = DmarcResult::TempError;
         v.applied_policy = std::string(dmarc_policy_name(applied));
         v.reason = "Organizational Domain lookup failed temporarily";
         return v;
     }
 
-    v.result = "fail";
+    v.result = DmarcResult::Fail;
     std::string note;
     if (subdomain && has_np) {
         const auto exists = dns.exists(author);
@@ -328,18 +339,18 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
         }
     }
     v.applied_policy = std::string(dmarc_policy_name(applied));
-    v.disposition = std::string(lowered(applied, rec.testing));
+    v.disposition = lowered(applied, rec.testing);
 
     // A temperror on an identifier that would align could have turned this
     // fail into a pass (RFC 8601 section 2.7.1 temperror).
     for (const auto& sig : input.dkim) {
-        if (sig.result != "temperror") continue;
+        if (sig.result != DkimResult::TempError) continue;
         if (aligned(sig.domain, rec.strict_dkim) != Alignment::No) {
             v.fail_only_due_to_temperror = true;
             break;
         }
     }
-    if (!v.fail_only_due_to_temperror && input.spf_result == "temperror" &&
+    if (!v.fail_only_due_to_temperror && input.spf_result == SpfResult::TempError &&
         !input.spf_domain.empty() && aligned(input.spf_domain, rec.strict_spf) != Alignment::No)
         v.fail_only_due_to_temperror = true;
 

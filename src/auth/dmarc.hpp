@@ -4,11 +4,14 @@
 // (section 4.4), and the p/sp/np/t tags. [dmarc] discovery = "psl" keeps
 // RFC 7489's public-suffix-list behaviour (section 3.2 and 6.6.3 there).
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "auth/dkim.hpp"
+#include "auth/dmarc_record.hpp"
+#include "auth/spf.hpp"
 #include "config/settings.hpp"
 #include "dns/resolver.hpp"
 
@@ -19,23 +22,26 @@ class PublicSuffixList;
 struct DmarcInput {
     std::string from_domain;  // the Author Domain (RFC5322.From), one domain
     // The domain SPF checked for the MAIL FROM identity (the HELO name for
-    // the null sender, RFC 7208 section 2.4) and its RFC 8601 result
-    // ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror").
+    // the null sender, RFC 7208 section 2.4) and its result.
     std::string spf_domain;
-    std::string spf_result;
+    SpfResult spf_result = SpfResult::None;
     std::vector<DkimSignatureResult> dkim;
 };
 
+enum class DmarcResult : std::uint8_t { Pass, Fail, None, TempError, PermError };
+// "pass", "fail", ...: the RFC 8601 keyword, for headers and logs.
+std::string_view dmarc_result_name(DmarcResult result);
+
 struct DmarcVerdict {
-    std::string result;  // pass | fail | none | temperror | permerror
+    DmarcResult result = DmarcResult::None;
     // As published in the record that applied ("" when absent); `policy`
     // is "none" when the record has no usable p= (section 4.7).
     std::string policy, subdomain_policy, np;
     std::string applied_policy;  // which of p/sp/np applied here: its value
     bool testing = false;        // t=y
-    // What the policy asks after t= (section 4.7 "t": one level lower):
-    // none | quarantine | reject; "none" unless result is fail.
-    std::string disposition = "none";
+    // What the policy asks after t= (section 4.7 "t": one level lower);
+    // None unless result is Fail. dmarc_policy_name() names it.
+    DmarcPolicy disposition = DmarcPolicy::None;
     // The fail would perhaps have been a pass had an SPF or DKIM temperror
     // not happened (an aligned identifier had a temperror).
     bool fail_only_due_to_temperror = false;

@@ -30,19 +30,19 @@ std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::Ses
     return {};
 }
 
-std::string_view dmarc_reported_result(const auth::DmarcVerdict& v) {
-    if (v.result == "fail" && v.fail_only_due_to_temperror) return "temperror";
+auth::DmarcResult dmarc_reported_result(const auth::DmarcVerdict& v) {
+    if (v.result == auth::DmarcResult::Fail && v.fail_only_due_to_temperror) return auth::DmarcResult::TempError;
     return v.result;
 }
 
 auth::AuthResult dmarc_result(const auth::DmarcVerdict& v, std::string_view author_domain) {
     auth::AuthResult r;
     r.method = "dmarc";
-    r.result = std::string(dmarc_reported_result(v));
+    r.result = std::string(auth::dmarc_result_name(dmarc_reported_result(v)));
     if (!v.policy.empty()) {
         r.comment = "p=" + v.policy;
         if (!v.subdomain_policy.empty()) r.comment += " sp=" + v.subdomain_policy;
-        r.comment += " dis=" + v.disposition;
+        r.comment += " dis=" + std::string(auth::dmarc_policy_name(v.disposition));
     }
     r.properties.emplace_back("header.from", v.from_domain.empty() ? std::string(author_domain) : v.from_domain);
     return r;
@@ -54,18 +54,21 @@ DmarcDecision decide_dmarc(const config::DmarcSettings& settings, const auth::Dm
     // The author domain's policy could not be learnt: with a policy of
     // reject it may have been a forgery, so ask the sender to retry rather
     // than deliver it unchecked.
-    if (v.result == "temperror") {
+    if (v.result == auth::DmarcResult::TempError) {
         if (settings.defer_on_temperror) return {DmarcAction::Defer, "DMARC temperror for " + from + ": " + v.reason};
         return {};
     }
-    if (v.result != "fail") return {};
+    if (v.result != auth::DmarcResult::Fail) return {};
     // A fail that a temporary SPF or DKIM error may have caused is deferred
     // rather than enforced (the sender retries).
     if (v.fail_only_due_to_temperror && settings.defer_on_temperror)
         return {DmarcAction::Defer, "DMARC fail for " + from + " only because of a temporary error"};
     config::Action action = config::Action::Accept;
-    if (v.disposition == "reject") action = settings.reject_action;
-    else if (v.disposition == "quarantine") action = settings.quarantine_action;
+    switch (v.disposition) {
+        case auth::DmarcPolicy::Reject: action = settings.reject_action; break;
+        case auth::DmarcPolicy::Quarantine: action = settings.quarantine_action; break;
+        case auth::DmarcPolicy::None: break;
+    }
     switch (action) {
         case config::Action::Reject: return {DmarcAction::Reject, "DMARC policy of " + v.policy_domain + ": " + v.reason};
         case config::Action::TempFail: return {DmarcAction::Defer, "DMARC fail for " + from};

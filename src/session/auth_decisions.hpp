@@ -37,7 +37,7 @@ std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::Ses
 // "temperror": the evaluation did not reach a final result and a later
 // attempt may give one (RFC 7489 section 11.2, the dmarc results of the
 // RFC 8601 registry), whatever action the configuration takes on it.
-std::string_view dmarc_reported_result(const auth::DmarcVerdict& v);
+auth::DmarcResult dmarc_reported_result(const auth::DmarcVerdict& v);
 
 // The dmarc resinfo: result, "(p=... sp=... dis=...)" and header.from.
 auth::AuthResult dmarc_result(const auth::DmarcVerdict& v, std::string_view author_domain);

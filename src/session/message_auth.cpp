@@ -104,14 +104,14 @@ Outcome Session::authenticate_message() {
         for (const auto& sig : dkim) {
             auth::AuthResult r;
             r.method = "dkim";
-            r.result = sig.result;
-            if (sig.result != "pass" && !sig.reason.empty()) r.reason = sig.reason;
+            r.result = std::string(auth::dkim_result_name(sig.result));
+            if (sig.result != auth::DkimResult::Pass && !sig.reason.empty()) r.reason = sig.reason;
             r.properties.emplace_back("header.d", sig.domain);
             r.properties.emplace_back("header.s", sig.selector);
             if (!sig.algorithm.empty()) r.properties.emplace_back("header.a", sig.algorithm);
             if (!sig.b.empty()) r.properties.emplace_back("header.b", b_prefix(sig.b));
             results.push_back(std::move(r));
-            summary_ += " dkim=" + sig.result + "(" + sig.domain + ")";
+            summary_ += " dkim=" + std::string(auth::dkim_result_name(sig.result)) + "(" + sig.domain + ")";
         }
     }
     // DMARC.
@@ -136,19 +136,19 @@ Outcome Session::authenticate_message() {
             in.from_domain = from.domain;
             if (m.sender.null_path) {
                 in.spf_domain = helo_;
-                in.spf_result = m.spf_helo ? std::string(auth::spf_result_name(m.spf_helo->result))
-                                : spf    ? std::string(auth::spf_result_name(spf->result))
-                                         : "none";
+                in.spf_result = m.spf_helo ? m.spf_helo->result : spf ? spf->result : auth::SpfResult::None;
             } else {
                 in.spf_domain = domain_of(m.sender);
-                in.spf_result = spf ? std::string(auth::spf_result_name(spf->result)) : "none";
+                in.spf_result = spf ? spf->result : auth::SpfResult::None;
             }
             in.dkim = dkim;
             auth::DmarcVerdict v;
             m.with_budget([&] { v = runtime_->dmarc->evaluate(in, m.budget); });
             results.push_back(dmarc_result(v, from.domain));
-            summary_ += " dmarc=" + std::string(dmarc_reported_result(v)) +
-                        (v.result == "fail" ? " dis=" + v.disposition : "");
+            summary_ += " dmarc=" + std::string(auth::dmarc_result_name(dmarc_reported_result(v))) +
+                        (v.result == auth::DmarcResult::Fail
+                             ? " dis=" + std::string(auth::dmarc_policy_name(v.disposition))
+                             : "");
             const DmarcDecision decision = decide_dmarc(cfg.dmarc, v, from.domain);
             switch (decision.action) {
                 case DmarcAction::Defer:

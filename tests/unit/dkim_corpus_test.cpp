@@ -20,6 +20,11 @@
 #include "dns/static_zone.hpp"
 #include "dkim_message_io.hpp"
 
+namespace auth {
+// Readable values in test failure messages.
+inline void PrintTo(DkimResult r, std::ostream* os) { *os << dkim_result_name(r); }
+}  // namespace auth
+
 namespace {
 
 // Cases where this verifier deliberately differs from the derived
@@ -54,7 +59,7 @@ std::string describe(const std::vector<auth::DkimSignatureResult>& results) {
     for (std::size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];
         if (i) s << " | ";
-        s << r.result << " d=" << r.domain << " s=" << r.selector << " a=" << r.algorithm
+        s << auth::dkim_result_name(r.result) << " d=" << r.domain << " s=" << r.selector << " a=" << r.algorithm
           << " bits=" << r.key_bits;
         if (!r.reason.empty()) s << " (" << r.reason << ")";
     }
@@ -63,7 +68,7 @@ std::string describe(const std::vector<auth::DkimSignatureResult>& results) {
 
 bool any_pass(const std::vector<auth::DkimSignatureResult>& results) {
     for (const auto& r : results)
-        if (r.result == "pass") return true;
+        if (r.result == auth::DkimResult::Pass) return true;
     return false;
 }
 
@@ -210,7 +215,7 @@ int main() {
             const auto results = testing_dkim::verify(verifier, msg, budget, 7);
             std::set<std::string> passed_algs;
             for (const auto& r : results)
-                if (r.result == "pass") passed_algs.insert(r.algorithm);
+                if (r.result == auth::DkimResult::Pass) passed_algs.insert(r.algorithm);
             for (const std::string alg : {"ed25519-sha256", "rsa-sha256"})
                 report(counts, "rfc8463-A.3 " + alg, passed_algs.count(alg) == 1,
                        "expected " + alg + " to pass; got " + describe(results));
@@ -262,7 +267,7 @@ int main() {
             }
             if (prestandard) {
                 bool neutral = !results.empty();
-                for (const auto& r : results) neutral = neutral && r.result == "neutral";
+                for (const auto& r : results) neutral = neutral && r.result == auth::DkimResult::Neutral;
                 report(counts, label, neutral,
                        "pre-standard signature (no v=1): expected neutral; got " + describe(results));
                 continue;
@@ -272,7 +277,7 @@ int main() {
             // shows that it still verified and was not broken by us.
             if (historical == "pass" && !any_modern && any_dkim && !strict) {
                 bool policy = false;
-                for (const auto& r : results) policy = policy || r.result == "policy";
+                for (const auto& r : results) policy = policy || r.result == auth::DkimResult::Policy;
                 report(counts, label, policy,
                        "expected an RFC 8301 'policy' result; got " + describe(results));
                 continue;
@@ -280,7 +285,7 @@ int main() {
             // A modern-crypto signature that historically failed must fail.
             if (historical == "fail" && any_modern && !strict) {
                 bool fail = false;
-                for (const auto& r : results) fail = fail || r.result == "fail";
+                for (const auto& r : results) fail = fail || r.result == auth::DkimResult::Fail;
                 report(counts, label, fail, "expected fail; got " + describe(results));
                 continue;
             }

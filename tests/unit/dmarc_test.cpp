@@ -15,13 +15,41 @@
 #include "auth/org_domain.hpp"
 #include "dkim_fake_resolver.hpp"
 
+namespace auth {
+// Readable values in test failure messages.
+inline void PrintTo(DmarcResult r, std::ostream* os) { *os << dmarc_result_name(r); }
+inline void PrintTo(DmarcPolicy p, std::ostream* os) { *os << dmarc_policy_name(p); }
+}  // namespace auth
+
 namespace {
 
 using testing_dns::FakeResolver;
 
+// The typed results from the RFC 8601 keywords the tests are written in.
+auth::DkimResult dkim_result_of(std::string_view name) {
+    for (auto r : {auth::DkimResult::Pass, auth::DkimResult::Fail, auth::DkimResult::Neutral, auth::DkimResult::Policy,
+                   auth::DkimResult::TempError, auth::DkimResult::PermError})
+        if (auth::dkim_result_name(r) == name) return r;
+    ADD_FAILURE() << "no DKIM result " << name;
+    return auth::DkimResult::PermError;
+}
+
+// (Spelled out here: this suite does not link libspf2.)
+auth::SpfResult spf_result_of(std::string_view name) {
+    if (name == "none") return auth::SpfResult::None;
+    if (name == "neutral") return auth::SpfResult::Neutral;
+    if (name == "pass") return auth::SpfResult::Pass;
+    if (name == "fail") return auth::SpfResult::Fail;
+    if (name == "softfail") return auth::SpfResult::SoftFail;
+    if (name == "temperror") return auth::SpfResult::TempError;
+    if (name == "permerror") return auth::SpfResult::PermError;
+    ADD_FAILURE() << "no SPF result " << name;
+    return auth::SpfResult::None;
+}
+
 auth::DkimSignatureResult dkim(std::string result, std::string domain) {
     auth::DkimSignatureResult r;
-    r.result = std::move(result);
+    r.result = dkim_result_of(result);
     r.domain = std::move(domain);
     r.selector = "s1";
     r.algorithm = "rsa-sha256";
@@ -34,7 +62,7 @@ auth::DmarcInput input(std::string from, std::vector<auth::DkimSignatureResult> 
     in.from_domain = std::move(from);
     in.dkim = std::move(sigs);
     in.spf_domain = std::move(spf_domain);
-    in.spf_result = std::move(spf_result);
+    in.spf_result = spf_result_of(spf_result);
     return in;
 }
 
@@ -115,22 +143,22 @@ TEST(DmarcRecord, RemovedPctTagDoesNotChangeThePolicy) {
 TEST_F(DmarcTest, AlignedDkimPassAtDomainWithRecordPassesWithOneQuery) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("pass", "example.com")}));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
     EXPECT_EQ(v.policy, "reject");
-    EXPECT_EQ(v.disposition, "none");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::None);
     EXPECT_EQ(dns->questions(), 1u);
 }
 
 TEST_F(DmarcTest, NoRecordAnywhereGivesNone) {
     const auto v = run(input("mail.example.com", {dkim("fail", "example.com")}));
-    EXPECT_EQ(v.result, "none");
-    EXPECT_EQ(v.disposition, "none");
+    EXPECT_EQ(v.result, auth::DmarcResult::None);
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::None);
 }
 
 TEST_F(DmarcTest, DeepAuthorDomainWalkAsksExactlyTheEightNamesOfSection4_10) {
     // RFC 9989 section 4.10's own example.
     const auto v = run(input("a.b.c.d.e.f.g.h.i.j.mail.example.com"));
-    EXPECT_EQ(v.result, "none");
+    EXPECT_EQ(v.result, auth::DmarcResult::None);
     const std::vector<std::string> expected = {
         "_dmarc.a.b.c.d.e.f.g.h.i.j.mail.example.com/TXT",
         "_dmarc.g.h.i.j.mail.example.com/TXT",
@@ -158,87 +186,87 @@ TEST_F(DmarcTest, SubdomainWithoutRecordUsesOrganizationalDomainSp) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; sp=quarantine");
     dns->add_name("mail.example.com");
     const auto v = run(input("mail.example.com", {dkim("pass", "other.org")}));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_EQ(v.policy_domain, "example.com");
     EXPECT_EQ(v.organizational_domain, "example.com");
     EXPECT_EQ(v.policy, "reject");
     EXPECT_EQ(v.subdomain_policy, "quarantine");
     EXPECT_EQ(v.applied_policy, "quarantine");
-    EXPECT_EQ(v.disposition, "quarantine");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Quarantine);
 }
 
 TEST_F(DmarcTest, SubdomainWithoutSpFallsBackToP) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     dns->add_name("mail.example.com");
     const auto v = run(input("mail.example.com"));
-    EXPECT_EQ(v.result, "fail");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, AuthorDomainRecordUsesPNotSp) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; sp=none");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "fail");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, NonExistentSubdomainUsesNp) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=none; sp=quarantine; np=reject");
     const auto v = run(input("ghost.example.com"));  // NXDOMAIN
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_EQ(v.np, "reject");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, ExistingSubdomainIgnoresNp) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=none; sp=quarantine; np=reject");
     dns->add_name("real.example.com");
     const auto v = run(input("real.example.com"));
-    EXPECT_EQ(v.disposition, "quarantine");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Quarantine);
 }
 
 TEST_F(DmarcTest, NonExistentSubdomainWithoutNpUsesSp) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=none; sp=quarantine");
     const auto v = run(input("ghost.example.com"));
-    EXPECT_EQ(v.disposition, "quarantine");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Quarantine);
 }
 
 TEST_F(DmarcTest, TestingFlagLowersRejectToQuarantine) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; t=y");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_TRUE(v.testing);
     EXPECT_EQ(v.policy, "reject");
-    EXPECT_EQ(v.disposition, "quarantine");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Quarantine);
 }
 
 TEST_F(DmarcTest, TestingFlagLowersQuarantineToNone) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=quarantine; t=y");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "fail");
-    EXPECT_EQ(v.disposition, "none");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::None);
 }
 
 TEST_F(DmarcTest, MissingPTagIsTreatedAsNone) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; rua=mailto:d@example.com");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_EQ(v.policy, "none");
-    EXPECT_EQ(v.disposition, "none");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::None);
 }
 
 TEST_F(DmarcTest, InvalidPWithRuaActsAsPNone) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=bogus; rua=mailto:d@example.com");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_EQ(v.policy, "none");
-    EXPECT_EQ(v.disposition, "none");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::None);
 }
 
 TEST_F(DmarcTest, InvalidSpWithoutRuaMeansNoDmarcProcessing) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; sp=invalid");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "none");
+    EXPECT_EQ(v.result, auth::DmarcResult::None);
 }
 
 TEST_F(DmarcTest, SeveralRecordsAtOneNameAreDiscardedAndTheWalkGoesOn) {
@@ -247,30 +275,30 @@ TEST_F(DmarcTest, SeveralRecordsAtOneNameAreDiscardedAndTheWalkGoesOn) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     dns->add_name("mail.example.com");
     const auto v = run(input("mail.example.com"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_EQ(v.policy_domain, "example.com");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, SeveralRecordsAtTheOnlyNameGiveNone) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "none");
+    EXPECT_EQ(v.result, auth::DmarcResult::None);
 }
 
 TEST_F(DmarcTest, NonDmarcTxtRecordsBesideTheRecordAreIgnored) {
     dns->add_txt("_dmarc.example.com", "v=spf1 -all");
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.result, "fail");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, RecordSplitOverSeveralStringsIsJoined) {
     dns->add_txt("_dmarc.example.com", std::vector<std::string>{"v=DMARC1; p=rej", "ect"});
     const auto v = run(input("example.com"));
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 // ------------------------------------------------------------ psd= tags
@@ -281,30 +309,30 @@ TEST_F(DmarcTest, PsdYesMakesTheChildOfThePsdTheOrganizationalDomain) {
     dns->add_txt("_dmarc.giant.bank.example", "v=DMARC1; p=quarantine");
     const auto spf_aligned =
         run(input("giant.bank.example", {}, "mail.giant.bank.example", "pass"));
-    EXPECT_EQ(spf_aligned.result, "pass");
+    EXPECT_EQ(spf_aligned.result, auth::DmarcResult::Pass);
 
     const auto dkim_other =
         run(input("giant.bank.example", {dkim("pass", "mail.mega.bank.example")}));
-    EXPECT_EQ(dkim_other.result, "fail");
+    EXPECT_EQ(dkim_other.result, auth::DmarcResult::Fail);
     EXPECT_EQ(dkim_other.policy_domain, "giant.bank.example");
-    EXPECT_EQ(dkim_other.disposition, "quarantine");
+    EXPECT_EQ(dkim_other.disposition, auth::DmarcPolicy::Quarantine);
 }
 
 TEST_F(DmarcTest, PsdPolicyAppliesWhenTheOrganizationalDomainHasNoRecord) {
     dns->add_txt("_dmarc.bank.example", "v=DMARC1; p=reject; psd=y");
     dns->add_name("www.mega.bank.example");
     const auto v = run(input("www.mega.bank.example"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_EQ(v.organizational_domain, "mega.bank.example");
     EXPECT_EQ(v.policy_domain, "bank.example");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, PsdYesDoesNotLetSiblingsUnderThePsdAlign) {
     dns->add_txt("_dmarc.bank.example", "v=DMARC1; p=reject; psd=y");
     dns->add_txt("_dmarc.giant.bank.example", "v=DMARC1; p=reject");
     const auto v = run(input("giant.bank.example", {dkim("pass", "evil.bank.example")}));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
 }
 
 TEST_F(DmarcTest, PsdNoStopsTheWalkAndFixesTheOrganizationalDomain) {
@@ -312,11 +340,11 @@ TEST_F(DmarcTest, PsdNoStopsTheWalkAndFixesTheOrganizationalDomain) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=none");
     dns->add_name("a.mail.example.com");
     const auto not_aligned = run(input("a.mail.example.com", {dkim("pass", "example.com")}));
-    EXPECT_EQ(not_aligned.result, "fail");
+    EXPECT_EQ(not_aligned.result, auth::DmarcResult::Fail);
     EXPECT_EQ(not_aligned.policy_domain, "mail.example.com");
 
     const auto aligned = run(input("a.mail.example.com", {dkim("pass", "b.mail.example.com")}));
-    EXPECT_EQ(aligned.result, "pass");
+    EXPECT_EQ(aligned.result, auth::DmarcResult::Pass);
 }
 
 TEST_F(DmarcTest, PsdNoRecordEndsTheWalkWithoutAskingHigherNames) {
@@ -336,7 +364,7 @@ TEST_F(DmarcTest, WithoutPsdTagsTheRecordWithFewestLabelsIsTheOrganizationalDoma
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     dns->add_txt("_dmarc.signing.example.com", "v=DMARC1; p=none");
     const auto v = run(input("example.com", {dkim("pass", "signing.example.com")}));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
     EXPECT_EQ(v.organizational_domain, "example.com");
 }
 
@@ -345,58 +373,58 @@ TEST_F(DmarcTest, WithoutPsdTagsTheRecordWithFewestLabelsIsTheOrganizationalDoma
 TEST_F(DmarcTest, RelaxedDkimAlignmentAcceptsSubdomainSigner) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("pass", "mail.example.com")}));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
 }
 
 TEST_F(DmarcTest, StrictDkimAlignmentRefusesSubdomainSigner) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; adkim=s");
     const auto v = run(input("example.com", {dkim("pass", "mail.example.com")}));
-    EXPECT_EQ(v.result, "fail");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, StrictDkimAlignmentAcceptsIdenticalDomainInAnyCase) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; adkim=s");
     const auto v = run(input("example.com", {dkim("pass", "EXAMPLE.com")}));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
 }
 
 TEST_F(DmarcTest, RelaxedSpfAlignmentAcceptsSubdomainMailFrom) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {}, "bounce.example.com", "pass"));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
 }
 
 TEST_F(DmarcTest, StrictSpfAlignmentRefusesSubdomainMailFrom) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; aspf=s");
     const auto v = run(input("example.com", {}, "bounce.example.com", "pass"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
 }
 
 TEST_F(DmarcTest, SubdomainAuthorAlignsWithParentSignerWhenRelaxed) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     dns->add_name("news.example.com");
     const auto v = run(input("news.example.com", {dkim("pass", "foo.example.com")}));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
 }
 
 TEST_F(DmarcTest, UnrelatedSignerDoesNotAlign) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("pass", "example.net")}));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
 }
 
 TEST_F(DmarcTest, AlignedButFailingDkimAndSpfDoNotPass) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("fail", "example.com"), dkim("policy", "example.com")},
                              "example.com", "softfail"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
 }
 
 TEST_F(DmarcTest, SecondSignatureCanBeTheAlignedOne) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("pass", "esp.example"), dkim("pass", "example.com")}));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
 }
 
 // ------------------------------------------------------------- temperror
@@ -404,14 +432,14 @@ TEST_F(DmarcTest, SecondSignatureCanBeTheAlignedOne) {
 TEST_F(DmarcTest, RecordLookupTimeoutIsTemperror) {
     dns->add_failure("_dmarc.example.com", dns::Status::Timeout);
     const auto v = run(input("example.com", {dkim("pass", "example.com")}));
-    EXPECT_EQ(v.result, "temperror");
+    EXPECT_EQ(v.result, auth::DmarcResult::TempError);
 }
 
 TEST_F(DmarcTest, ServfailDuringTreeWalkIsTemperror) {
     dns->add_failure("_dmarc.example.com", dns::Status::ServFail);
     dns->add_name("mail.example.com");
     const auto v = run(input("mail.example.com"));
-    EXPECT_EQ(v.result, "temperror");
+    EXPECT_EQ(v.result, auth::DmarcResult::TempError);
 }
 
 TEST_F(DmarcTest, ExhaustedBudgetIsTemperror) {
@@ -419,7 +447,7 @@ TEST_F(DmarcTest, ExhaustedBudgetIsTemperror) {
     const auth::DmarcEvaluator evaluator(dns, config::DmarcSettings{});
     dns::Budget budget(0, std::chrono::milliseconds(1000));
     const auto v = evaluator.evaluate(input("example.com"), budget);
-    EXPECT_EQ(v.result, "temperror");
+    EXPECT_EQ(v.result, auth::DmarcResult::TempError);
 }
 
 TEST_F(DmarcTest, DnsFailureUnderAForeignSignerDoesNotTurnFailIntoTemperror) {
@@ -427,36 +455,36 @@ TEST_F(DmarcTest, DnsFailureUnderAForeignSignerDoesNotTurnFailIntoTemperror) {
     dns->add_failure("_dmarc.x.attacker.com", dns::Status::Timeout);
     dns->add_failure("_dmarc.attacker.com", dns::Status::Timeout);
     const auto v = run(input("bank.com", {dkim("pass", "x.attacker.com")}));
-    EXPECT_EQ(v.result, "fail");
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, DnsFailureUnderTheAuthorsOwnOrganizationalDomainIsTemperror) {
     dns->add_txt("_dmarc.bank.com", "v=DMARC1; p=reject");
     dns->add_failure("_dmarc.mail.bank.com", dns::Status::ServFail);
     const auto v = run(input("bank.com", {dkim("pass", "mail.bank.com")}));
-    EXPECT_EQ(v.result, "temperror");
+    EXPECT_EQ(v.result, auth::DmarcResult::TempError);
 }
 
 TEST_F(DmarcTest, FailWithAlignedDkimTemperrorIsMarkedAsOnlyDueToTemperror) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("temperror", "example.com")}, "other.net", "pass"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_TRUE(v.fail_only_due_to_temperror);
-    EXPECT_EQ(v.disposition, "reject");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
 }
 
 TEST_F(DmarcTest, FailWithUnalignedDkimTemperrorIsARealFail) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("temperror", "other.net")}));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_FALSE(v.fail_only_due_to_temperror);
 }
 
 TEST_F(DmarcTest, FailWithAlignedSpfTemperrorIsMarkedAsOnlyDueToTemperror) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
     const auto v = run(input("example.com", {dkim("fail", "example.com")}, "example.com", "temperror"));
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_TRUE(v.fail_only_due_to_temperror);
 }
 
@@ -464,13 +492,13 @@ TEST_F(DmarcTest, UnicodeAuthorDomainIsLookedUpAsALabel) {
     // RFC 9989 section 5.3.1: U-labels are converted to A-labels.
     dns->add_txt("_dmarc.xn--bcher-kva.example", "v=DMARC1; p=reject");
     const auto v = run(input("b\xC3\xBC" "cher.example", {dkim("pass", "xn--bcher-kva.example")}));
-    EXPECT_EQ(v.result, "pass");
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
     EXPECT_EQ(v.from_domain, "xn--bcher-kva.example");
 }
 
 TEST_F(DmarcTest, UnusableFromDomainIsPermerror) {
-    EXPECT_EQ(run(input("")).result, "permerror");
-    EXPECT_EQ(run(input("a..example.com")).result, "permerror");
+    EXPECT_EQ(run(input("")).result, auth::DmarcResult::PermError);
+    EXPECT_EQ(run(input("a..example.com")).result, auth::DmarcResult::PermError);
 }
 
 // -------------------------------------------------------------- PSL mode
@@ -513,9 +541,9 @@ TEST(PublicSuffixList, RegistrableDomainsMatchThePublicSuffixTestSuite) {
 TEST_F(DmarcTest, PslModeFindsPolicyAtRegistrableDomainWithTwoQueries) {
     dns->add_txt("_dmarc.example.co.uk", "v=DMARC1; p=reject; sp=quarantine");
     const auto v = run(input("a.b.example.co.uk"), psl_settings());
-    EXPECT_EQ(v.result, "fail");
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
     EXPECT_EQ(v.policy_domain, "example.co.uk");
-    EXPECT_EQ(v.disposition, "quarantine");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Quarantine);
     EXPECT_EQ(dmarc_questions(), 2u);
 }
 
@@ -523,16 +551,16 @@ TEST_F(DmarcTest, PslModeRelaxedAlignmentUsesTheRegistrableDomain) {
     dns->add_txt("_dmarc.example.co.uk", "v=DMARC1; p=reject");
     const auto pass = run(input("news.example.co.uk", {dkim("pass", "mail.example.co.uk")}),
                           psl_settings());
-    EXPECT_EQ(pass.result, "pass");
+    EXPECT_EQ(pass.result, auth::DmarcResult::Pass);
     const auto fail = run(input("news.example.co.uk", {dkim("pass", "other.co.uk")}),
                           psl_settings());
-    EXPECT_EQ(fail.result, "fail");
+    EXPECT_EQ(fail.result, auth::DmarcResult::Fail);
 }
 
 TEST_F(DmarcTest, PslModeDoesNotWalkIntermediateNames) {
     dns->add_txt("_dmarc.b.example.co.uk", "v=DMARC1; p=reject");
     const auto v = run(input("a.b.example.co.uk"), psl_settings());
-    EXPECT_EQ(v.result, "none");
+    EXPECT_EQ(v.result, auth::DmarcResult::None);
 }
 
 TEST(PublicSuffixList, DefaultListFromLibpslLoads) {

@@ -852,11 +852,11 @@ TEST(IndependentParser, RefusesAHeaderThatBreaksTheGrammar) {
 
 // --- the end-of-message decisions as pure functions
 
-auth::DmarcVerdict dmarc_fail(std::string disposition, bool only_due_to_temperror) {
+auth::DmarcVerdict dmarc_fail(auth::DmarcPolicy disposition, bool only_due_to_temperror) {
     auth::DmarcVerdict v;
-    v.result = "fail";
-    v.policy = disposition;
-    v.disposition = std::move(disposition);
+    v.result = auth::DmarcResult::Fail;
+    v.policy = std::string(auth::dmarc_policy_name(disposition));
+    v.disposition = disposition;
     v.fail_only_due_to_temperror = only_due_to_temperror;
     v.from_domain = v.policy_domain = "example.org";
     v.reason = "no aligned SPF or DKIM pass";
@@ -864,25 +864,25 @@ auth::DmarcVerdict dmarc_fail(std::string disposition, bool only_due_to_temperro
 }
 
 TEST(DmarcDecision, FailOnlyDueToTemperrorIsReportedAsTemperrorAndAPlainFailAsFail) {
-    EXPECT_EQ(session::dmarc_result(dmarc_fail("reject", true), "example.org").result, "temperror");
-    EXPECT_EQ(session::dmarc_result(dmarc_fail("reject", false), "example.org").result, "fail");
+    EXPECT_EQ(session::dmarc_result(dmarc_fail(auth::DmarcPolicy::Reject, true), "example.org").result, "temperror");
+    EXPECT_EQ(session::dmarc_result(dmarc_fail(auth::DmarcPolicy::Reject, false), "example.org").result, "fail");
 }
 
 TEST(DmarcDecision, FailOnlyDueToTemperrorIsDeferredOrEnforcedAsConfigured) {
     config::DmarcSettings settings;
-    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("reject", true), "example.org").action,
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail(auth::DmarcPolicy::Reject, true), "example.org").action,
               session::DmarcAction::Defer);
     settings.defer_on_temperror = false;
-    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("reject", true), "example.org").action,
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail(auth::DmarcPolicy::Reject, true), "example.org").action,
               session::DmarcAction::Reject);
-    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("quarantine", true), "example.org").action,
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail(auth::DmarcPolicy::Quarantine, true), "example.org").action,
               session::DmarcAction::Quarantine);
 }
 
 TEST(DmarcDecision, PolicyTemperrorIsDeliveredWhenNotDeferred) {
     config::DmarcSettings settings;
     auth::DmarcVerdict v;
-    v.result = "temperror";
+    v.result = auth::DmarcResult::TempError;
     EXPECT_EQ(session::decide_dmarc(settings, v, "example.org").action, session::DmarcAction::Defer);
     settings.defer_on_temperror = false;
     EXPECT_EQ(session::decide_dmarc(settings, v, "example.org").action, session::DmarcAction::Deliver);
@@ -892,11 +892,11 @@ TEST(DmarcDecision, ConfiguredActionsReplaceThePolicysDisposition) {
     config::DmarcSettings settings;
     settings.reject_action = config::Action::Header;
     settings.quarantine_action = config::Action::TempFail;
-    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("reject", false), "example.org").action,
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail(auth::DmarcPolicy::Reject, false), "example.org").action,
               session::DmarcAction::Deliver);
-    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("quarantine", false), "example.org").action,
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail(auth::DmarcPolicy::Quarantine, false), "example.org").action,
               session::DmarcAction::Defer);
-    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail("none", false), "example.org").action,
+    EXPECT_EQ(session::decide_dmarc(settings, dmarc_fail(auth::DmarcPolicy::None, false), "example.org").action,
               session::DmarcAction::Deliver);
 }
 
