@@ -19,6 +19,12 @@ namespace auth {
 
 class PublicSuffixList;
 
+// The most DNS queries one evaluation makes: RFC 9989 section 4.10's DNS
+// Tree Walk asks at most eight names, plus one existence check for np=
+// (section 4.7). The SPF check keeps this much of the message's query
+// budget free for it.
+inline constexpr std::uint32_t kDmarcMaxQueries = 9;
+
 struct DmarcInput {
     std::string from_domain;  // the Author Domain (RFC5322.From), one domain
     // The domain SPF checked for the MAIL FROM identity (the HELO name for

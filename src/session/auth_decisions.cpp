@@ -69,14 +69,60 @@ DmarcDecision decide_dmarc(const config::DmarcSettings& settings, const auth::Dm
         case auth::DmarcPolicy::Quarantine: action = settings.quarantine_action; break;
         case auth::DmarcPolicy::None: break;
     }
-    switch (action) {
-        case config::Action::Reject: return {DmarcAction::Reject, "DMARC policy of " + v.policy_domain + ": " + v.reason};
-        case config::Action::TempFail: return {DmarcAction::Defer, "DMARC fail for " + from};
-        case config::Action::Quarantine: return {DmarcAction::Quarantine, "DMARC policy of " + from};
-        case config::Action::Accept:
-        case config::Action::Header: break;
+    switch (check_action(action)) {
+        case CheckAction::Reject: return {CheckAction::Reject, "DMARC policy of " + v.policy_domain + ": " + v.reason};
+        case CheckAction::Defer: return {CheckAction::Defer, "DMARC fail for " + from};
+        case CheckAction::Quarantine: return {CheckAction::Quarantine, "DMARC policy of " + from};
+        case CheckAction::Deliver: break;
     }
     return {};
+}
+
+CheckAction check_action(config::Action action) {
+    switch (action) {
+        case config::Action::Reject: return CheckAction::Reject;
+        case config::Action::TempFail: return CheckAction::Defer;
+        case config::Action::Quarantine: return CheckAction::Quarantine;
+        case config::Action::Accept:
+        case config::Action::Header: return CheckAction::Deliver;
+    }
+    return CheckAction::Deliver;
+}
+
+SpfDecision decide_spf(const config::SpfSettings& settings, const auth::SpfVerdict& v, std::string_view which) {
+    SpfDecision d;
+    config::Action action = config::Action::Accept;
+    switch (v.result) {
+        case auth::SpfResult::Fail: action = settings.fail_action; break;
+        case auth::SpfResult::SoftFail: action = settings.softfail_action; break;
+        case auth::SpfResult::TempError:
+            action = settings.temperror_action;
+            d.reply = policy::ReplyId::SpfTempError;
+            break;
+        case auth::SpfResult::PermError:
+            action = settings.permerror_action;
+            d.reply = policy::ReplyId::SpfPermError;
+            break;
+        case auth::SpfResult::Pass:
+        case auth::SpfResult::Neutral:
+        case auth::SpfResult::None: return d;
+    }
+    d.action = check_action(action);
+    if (d.action == CheckAction::Deliver) return d;
+    if (d.action == CheckAction::Defer) d.reply = policy::ReplyId::SpfTempError;
+    d.reason = "SPF " + std::string(which) + " " + v.identity + ": " + std::string(auth::spf_result_name(v.result));
+    if (!v.comment.empty()) d.reason += " (" + v.comment + ")";
+    if (d.action == CheckAction::Reject && v.result == auth::SpfResult::Fail) d.explanation = v.explanation;
+    return d;
+}
+
+CheckAction decide_bad_from(const config::DmarcSettings& settings) { return check_action(settings.bad_from_action); }
+
+std::string authentication_results_value(std::string_view authserv_id, const std::vector<auth::AuthResult>& results,
+                                         std::string_view note) {
+    std::string value = auth::format_authentication_results(authserv_id, results, "", note);
+    if (value.size() > kAuthResFoldAbove) value = auth::format_authentication_results(authserv_id, results, "\n\t", note);
+    return value;
 }
 
 }  // namespace session

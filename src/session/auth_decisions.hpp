@@ -7,11 +7,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/authres.hpp"
 #include "auth/dmarc.hpp"
+#include "auth/spf.hpp"
 #include "config/settings.hpp"
 #include "policy/message_checks.hpp"
+#include "policy/replies.hpp"
 #include "policy/session_rights.hpp"
 
 namespace session {
@@ -42,12 +45,50 @@ auth::DmarcResult dmarc_reported_result(const auth::DmarcVerdict& v);
 // The dmarc resinfo: result, "(p=... sp=... dis=...)" and header.from.
 auth::AuthResult dmarc_result(const auth::DmarcVerdict& v, std::string_view author_domain);
 
-enum class DmarcAction : std::uint8_t { Deliver, Quarantine, Reject, Defer };
+// What a check's verdict does to the message, after the configured
+// actions ([spf] *_action, [dmarc] *_action, bad_from_action).
+enum class CheckAction : std::uint8_t { Deliver, Quarantine, Reject, Defer };
+using DmarcAction = CheckAction;
+
+// One mapping for every configured action: Reject refuses, TempFail
+// defers, Quarantine holds the message, Header and Accept deliver (the
+// verdict is only reported in Authentication-Results).
+CheckAction check_action(config::Action action);
 
 struct DmarcDecision {
     DmarcAction action = DmarcAction::Deliver;
     std::string reason;  // for the log line or the quarantine reason; "" for Deliver
 };
+
+// [spf] settings applied to one SPF verdict (RFC 7208 section 8):
+// fail/softfail/temperror/permerror_action; pass, neutral and none deliver.
+// Reject refuses with `reply` (550 5.7.23 for fail, 5.7.24 for permerror,
+// RFC 7372), and a fail's explanation (RFC 7208 section 6.2) is appended
+// to it; Defer answers 451 4.7.24 whatever the result.
+struct SpfDecision {
+    CheckAction action = CheckAction::Deliver;
+    policy::ReplyId reply = policy::ReplyId::SpfFail;
+    std::string reason;       // "SPF MAIL FROM example.org: fail (...)"; "" for Deliver
+    std::string explanation;  // non-empty only for a refused fail with an exp= text
+};
+// `which`: the identity checked, "MAIL FROM", "HELO" or "HELO (null sender)".
+SpfDecision decide_spf(const config::SpfSettings& settings, const auth::SpfVerdict& v, std::string_view which);
+
+// [dmarc] bad_from_action for a message without exactly one usable author
+// domain (RFC 9989 needs one): Reject uses the bad_from reply, TempFail the
+// DMARC temperror one.
+CheckAction decide_bad_from(const config::DmarcSettings& settings);
+
+// An Authentication-Results header value longer than this is folded before
+// each resinfo: RFC 5322 section 2.1.1 asks for lines of at most 78
+// characters; the authserv-id and one short result fit on the first line.
+inline constexpr std::size_t kAuthResFoldAbove = 100;
+
+// The value of our Authentication-Results header: one line when it is
+// short, folded with "\n\t" before each resinfo otherwise (the MTA turns
+// "\n" into its line ending).
+std::string authentication_results_value(std::string_view authserv_id, const std::vector<auth::AuthResult>& results,
+                                         std::string_view note);
 
 // [dmarc] settings applied to a verdict:
 // - temperror, and a fail only due to a temperror, are deferred when

@@ -120,16 +120,19 @@ Outcome Session::authenticate_message() {
         if (!from.problem.empty()) {
             summary_ += " dmarc=permerror (" + from.problem + ")";
             results.push_back({"dmarc", "permerror", from.problem, {}, ""});
-            if (cfg.dmarc.bad_from_action == config::Action::Reject ||
-                cfg.dmarc.bad_from_action == config::Action::TempFail) {
-                auto reply = connector_->replies.get(cfg.dmarc.bad_from_action == config::Action::Reject
-                                                         ? policy::ReplyId::BadFrom
-                                                         : policy::ReplyId::DmarcTempError);
-                return finish(policy::Verdict::refuse(reply, from.problem), "EOM");
-            }
-            if (cfg.dmarc.bad_from_action == config::Action::Quarantine) {
-                out.quarantine_reason = "unusable From: header: " + from.problem;
-                out.quarantine_refusal = connector_->replies.get(policy::ReplyId::BadFrom);
+            switch (decide_bad_from(cfg.dmarc)) {
+                case CheckAction::Reject:
+                    return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::BadFrom), from.problem),
+                                  "EOM");
+                case CheckAction::Defer:
+                    return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),
+                                                          from.problem),
+                                  "EOM");
+                case CheckAction::Quarantine:
+                    out.quarantine_reason = "unusable From: header: " + from.problem;
+                    out.quarantine_refusal = connector_->replies.get(policy::ReplyId::BadFrom);
+                    break;
+                case CheckAction::Deliver: break;
             }
         } else {
             auth::DmarcInput in;
@@ -180,10 +183,8 @@ Outcome Session::authenticate_message() {
     // inserted in this order, A-R ends up first, above the MTA's Received:.
     if (cfg.spf.received_spf_header && m.spf_mailfrom && !m.spf_mailfrom->received_spf.empty())
         out.header_edits.push_back({HeaderEdit::Kind::Insert, "Received-SPF", m.spf_mailfrom->received_spf, 0});
-    std::string value = auth::format_authentication_results(runtime_->authserv_id, results, "", note);
-    if (value.size() > 100)
-        value = auth::format_authentication_results(runtime_->authserv_id, results, "\n\t", note);
-    out.header_edits.push_back({HeaderEdit::Kind::Insert, "Authentication-Results", std::move(value), 0});
+    out.header_edits.push_back({HeaderEdit::Kind::Insert, "Authentication-Results",
+                                authentication_results_value(runtime_->authserv_id, results, note), 0});
     return out;
 }
 

@@ -1,5 +1,6 @@
 #include "session/session.hpp"
 #include "session/session_message.hpp"
+#include "session/auth_decisions.hpp"
 
 #include <charconv>
 
@@ -258,11 +259,10 @@ policy::Verdict Session::check_spf() {
     if (!runtime_->spf || !connect_.client) return policy::Verdict::accept();
     auto& m = *message_;
     const std::string receiver = runtime_->authserv_id;
-    // What DKIM (one key per verified signature) and DMARC (a tree walk of at
-    // most eight queries, RFC 9989 section 4.10, plus one for np=) need later.
+    // What DKIM (one key per verified signature) and DMARC need later.
     const std::uint32_t reserve =
         (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
-        (m.checks.runs(policy::MessageCheck::Dmarc) ? 9 : 0);
+        (m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
     m.with_budget(
         [&] {
             m.spf_mailfrom =
@@ -272,35 +272,27 @@ policy::Verdict Session::check_spf() {
         },
         reserve);
 
+    // The decision is decide_spf's; applying it is this session's.
     auto act = [&](const auth::SpfVerdict& v, std::string_view which) -> policy::Verdict {
-        config::Action action = config::Action::Accept;
-        policy::ReplyId reply = policy::ReplyId::SpfFail;
-        switch (v.result) {
-            case auth::SpfResult::Fail: action = cfg.spf.fail_action; break;
-            case auth::SpfResult::SoftFail: action = cfg.spf.softfail_action; break;
-            case auth::SpfResult::TempError: action = cfg.spf.temperror_action; reply = policy::ReplyId::SpfTempError; break;
-            case auth::SpfResult::PermError: action = cfg.spf.permerror_action; reply = policy::ReplyId::SpfPermError; break;
-            default: return policy::Verdict::accept();
-        }
-        std::string reason = std::string("SPF ") + std::string(which) + " " + v.identity + ": " +
-                             std::string(auth::spf_result_name(v.result));
-        if (!v.comment.empty()) reason += " (" + v.comment + ")";
-        if (action == config::Action::Reject) {
-            policy::Reply r = connector_->replies.get(reply);
-            // RFC 7208 section 6.2: the domain's explanation goes to the
-            // client; it comes from DNS, so with_detail makes it safe to send.
-            if (v.result == auth::SpfResult::Fail && !v.explanation.empty()) r = r.with_detail(": ", v.explanation);
-            return policy::Verdict::refuse(r, std::move(reason));
-        }
-        if (action == config::Action::TempFail) {
-            policy::Reply r = connector_->replies.get(policy::ReplyId::SpfTempError);
-            return policy::Verdict::refuse(r, std::move(reason));
-        }
-        // Quarantine takes effect at the end of the message; Header and
-        // Accept only report the result in Authentication-Results.
-        if (action == config::Action::Quarantine && m.quarantine_reason.empty()) {
-            m.quarantine_reason = reason;
-            m.quarantine_refusal = connector_->replies.get(reply);
+        const SpfDecision d = decide_spf(cfg.spf, v, which);
+        switch (d.action) {
+            case CheckAction::Reject: {
+                policy::Reply r = connector_->replies.get(d.reply);
+                // RFC 7208 section 6.2: the domain's explanation goes to the
+                // client; it comes from DNS, so with_detail makes it safe to send.
+                if (!d.explanation.empty()) r = r.with_detail(": ", d.explanation);
+                return policy::Verdict::refuse(r, d.reason);
+            }
+            case CheckAction::Defer:
+                return policy::Verdict::refuse(connector_->replies.get(d.reply), d.reason);
+            case CheckAction::Quarantine:
+                // Takes effect at the end of the message.
+                if (m.quarantine_reason.empty()) {
+                    m.quarantine_reason = d.reason;
+                    m.quarantine_refusal = connector_->replies.get(d.reply);
+                }
+                return policy::Verdict::accept();
+            case CheckAction::Deliver: return policy::Verdict::accept();
         }
         return policy::Verdict::accept();
     };

@@ -888,6 +888,65 @@ TEST(DmarcDecision, PolicyTemperrorIsDeliveredWhenNotDeferred) {
     EXPECT_EQ(session::decide_dmarc(settings, v, "example.org").action, session::DmarcAction::Deliver);
 }
 
+TEST(SpfDecision, EachResultGetsItsConfiguredActionAndReply) {
+    config::SpfSettings settings;  // fail: reject, softfail: accept, temperror: tempfail, permerror: accept
+    auth::SpfVerdict v;
+    v.identity = "example.org";
+    v.explanation = "see https://example.org/spf";
+    v.result = auth::SpfResult::Fail;
+    auto d = session::decide_spf(settings, v, "MAIL FROM");
+    EXPECT_EQ(d.action, session::CheckAction::Reject);
+    EXPECT_EQ(d.reply, policy::ReplyId::SpfFail);
+    EXPECT_EQ(d.explanation, "see https://example.org/spf");
+    EXPECT_EQ(d.reason, "SPF MAIL FROM example.org: fail");
+    v.result = auth::SpfResult::TempError;
+    d = session::decide_spf(settings, v, "HELO");
+    EXPECT_EQ(d.action, session::CheckAction::Defer);
+    EXPECT_EQ(d.reply, policy::ReplyId::SpfTempError);
+    EXPECT_EQ(d.explanation, "");  // only a refused fail carries the domain's text
+    for (auto r : {auth::SpfResult::Pass, auth::SpfResult::Neutral, auth::SpfResult::None, auth::SpfResult::SoftFail,
+                   auth::SpfResult::PermError}) {
+        v.result = r;
+        EXPECT_EQ(session::decide_spf(settings, v, "MAIL FROM").action, session::CheckAction::Deliver)
+            << auth::spf_result_name(r);
+    }
+    settings.permerror_action = config::Action::Reject;
+    settings.softfail_action = config::Action::Quarantine;
+    v.result = auth::SpfResult::PermError;
+    EXPECT_EQ(session::decide_spf(settings, v, "MAIL FROM").reply, policy::ReplyId::SpfPermError);
+    v.result = auth::SpfResult::SoftFail;
+    EXPECT_EQ(session::decide_spf(settings, v, "MAIL FROM").action, session::CheckAction::Quarantine);
+    // A deferred fail answers with the temperror reply, not 5.7.23.
+    settings.fail_action = config::Action::TempFail;
+    v.result = auth::SpfResult::Fail;
+    d = session::decide_spf(settings, v, "MAIL FROM");
+    EXPECT_EQ(d.action, session::CheckAction::Defer);
+    EXPECT_EQ(d.reply, policy::ReplyId::SpfTempError);
+}
+
+TEST(BadFromDecision, FollowsBadFromAction) {
+    config::DmarcSettings settings;
+    EXPECT_EQ(session::decide_bad_from(settings), session::CheckAction::Reject);
+    settings.bad_from_action = config::Action::Header;
+    EXPECT_EQ(session::decide_bad_from(settings), session::CheckAction::Deliver);
+    settings.bad_from_action = config::Action::TempFail;
+    EXPECT_EQ(session::decide_bad_from(settings), session::CheckAction::Defer);
+}
+
+TEST(AuthResultsValue, ShortHeaderStaysOnOneLineLongOneIsFoldedBeforeEachResult) {
+    std::vector<auth::AuthResult> one = {{"spf", "pass", "", {{"smtp.mailfrom", "example.org"}}, ""}};
+    const std::string short_value = session::authentication_results_value("mx.example.com", one, "");
+    EXPECT_LE(short_value.size(), session::kAuthResFoldAbove);
+    EXPECT_EQ(short_value.find('\n'), std::string::npos);
+    std::vector<auth::AuthResult> many = one;
+    many.push_back({"dkim", "pass", "", {{"header.d", "example.org"}, {"header.s", "selector2026"}}, ""});
+    many.push_back({"dmarc", "pass", "", {{"header.from", "example.org"}}, "p=reject dis=none"});
+    const std::string long_value = session::authentication_results_value("mx.example.com", many, "");
+    EXPECT_NE(long_value.find(";\n\tdkim=pass"), std::string::npos) << long_value;
+    EXPECT_NE(long_value.find(";\n\tdmarc=pass"), std::string::npos) << long_value;
+    ASSERT_TRUE(auth::parse_authentication_results(long_value));
+}
+
 TEST(DmarcDecision, ConfiguredActionsReplaceThePolicysDisposition) {
     config::DmarcSettings settings;
     settings.reject_action = config::Action::Header;
