@@ -65,6 +65,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "idle_timeout"},
     {"milter", "descriptor_reserve"},
     {"milter", "quarantine_fallback"},
+    {"milter", "engine"},
 
     {"accepted_domain", "domain"},
     {"accepted_domain", "type"},
@@ -591,6 +592,11 @@ void Loader::load_milter(const toml::node& node) {
         else error(*mode, "milter.socket_mode: expected an octal mode as a string, e.g. \"0660\"");
     }
     if (const auto group = get_string(*t, "socket_group", "milter")) m.socket_group = *group;
+    if (const auto engine = get_string(*t, "engine", "milter")) {
+        if (*engine == "native") m.engine = MilterEngine::Native;
+        else if (*engine == "libmilter") m.engine = MilterEngine::Libmilter;
+        else error(*t->get("engine"), "milter.engine: \"" + *engine + "\": expected \"native\" or \"libmilter\"");
+    }
     if (const auto id = get_string(*t, "authserv_id", "milter")) {
         if (valid_authserv_id(*id)) m.authserv_id = util::ascii_lower(*id);
         else error(*t->get("authserv_id"),

@@ -13,7 +13,12 @@ namespace config {
 // not offer SMFIF_QUARANTINE, or the request failed).
 enum class QuarantineFallback : std::uint8_t { TempFail, Reject, Header };
 
+// The milter protocol engine (read at start only; a reload keeps the
+// running one): our own event-driven implementation, or libmilter.
+enum class MilterEngine : std::uint8_t { Native, Libmilter };
+
 struct MilterSettings {
+    MilterEngine engine = MilterEngine::Libmilter;
     std::string socket = "inet:8894@127.0.0.1";
     std::optional<unsigned> socket_mode;   // unix sockets: e.g. 0660
     std::string socket_group;              // unix sockets: group owner

@@ -43,6 +43,8 @@
 #include "daemon/descriptors.hpp"
 #include "daemon/log.hpp"
 #include "milter/adapter.hpp"
+#include "milter/engine.hpp"
+#include "milter/listener.hpp"
 #include "util/plural.hpp"
 
 namespace daemon_main {
@@ -167,27 +169,38 @@ void remove_pidfile() {
     if (g_pidfile_fd >= 0) (void)!ftruncate(g_pidfile_fd, 0);
 }
 
-[[noreturn]] void drain_and_exit(std::chrono::seconds timeout) {
-    auto& registry = milter::Registry::instance();
-    registry.start_draining();
+void log_drain_started(std::chrono::seconds timeout, int sessions) {
     daemon_log::info("stopping: new connections get 421 4.3.2; waiting up to " +
                      std::to_string(timeout.count()) + " s for " +
-                     util::count_of(static_cast<std::size_t>(registry.active_sessions()), "session") + " in flight");
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    // Sessions still open are cut short: the MTA then applies its
-    // milter_default_action (tempfail) to them.
-    const int left = registry.active_sessions();
+                     util::count_of(static_cast<std::size_t>(sessions), "session") + " in flight");
+}
+
+// Sessions still open are cut short: the MTA then applies its
+// milter_default_action (tempfail) to them.
+void log_stopped(int left) {
     if (left > 0)
         daemon_log::warning("stopped, " + util::count_of(static_cast<std::size_t>(left), "session") +
                             " cut short after the drain timeout");
     else
         daemon_log::info("stopped");
+}
+
+void remove_runtime_files() {
     remove_pidfile();
     struct stat st{};
     if (g_socket_path && lstat(g_socket_path->c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(g_socket_path->c_str());
+}
+
+[[noreturn]] void drain_and_exit(std::chrono::seconds timeout) {
+    auto& registry = milter::Registry::instance();
+    registry.start_draining();
+    log_drain_started(timeout, registry.active_sessions());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    log_stopped(registry.active_sessions());
+    remove_runtime_files();
     std::fflush(nullptr);
 #if CM_LEAK_CHECK
     __lsan_do_leak_check();
@@ -459,8 +472,10 @@ int run_daemon(int argc, char** argv) {
     for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // unblocked again only in the signal thread
 
+    const bool native = milter_settings.engine == config::MilterEngine::Native;
     std::string conn = socket;
-    if (smfi_setconn(conn.data()) != MI_SUCCESS || smfi_register(milter::filter_description()) != MI_SUCCESS) {
+    if (!native &&
+        (smfi_setconn(conn.data()) != MI_SUCCESS || smfi_register(milter::filter_description()) != MI_SUCCESS)) {
         daemon_log::error("cannot register the filter with libmilter");
         return 1;
     }
@@ -469,12 +484,20 @@ int run_daemon(int argc, char** argv) {
     // given its mode, so that it is never briefly wider than configured.
     const bool restrict_socket = path && milter_settings.socket_mode;
     mode_t old_umask = restrict_socket ? umask(0177) : 0;
-    if (smfi_opensocket(true) != MI_SUCCESS) {
+    int listen_fd = -1;
+    if (native) {
+        std::string why;
+        listen_fd = milter::open_listener(socket, &why);
+        if (listen_fd < 0) {
+            daemon_log::error("cannot open socket " + socket + ": " + why);
+            return 1;
+        }
+    } else if (smfi_opensocket(true) != MI_SUCCESS) {
         daemon_log::error("cannot open socket " + socket + ": " + std::strerror(errno));
         return 1;
     }
     if (restrict_socket) umask(old_umask);
-    disable_nagle_on_listeners();
+    if (!native) disable_nagle_on_listeners();
     if (path) {
         if (milter_settings.socket_mode && chmod(path->c_str(), *milter_settings.socket_mode) != 0)
             daemon_log::warning("chmod " + *path + ": " + std::strerror(errno));
@@ -501,6 +524,20 @@ int run_daemon(int argc, char** argv) {
     }
 
     g_socket_path = path;
+    if (native) {
+        // The native engine handles the signals in its loop and returns
+        // after the drain: the process ends through main(), destructors
+        // and leak checker included.
+        daemon_log::info(std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket + " with " +
+                         (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
+                         policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id +
+                         ", native milter engine)");
+        milter::EngineHooks hooks{reload, log_drain_started, log_stopped};
+        const int rc = milter::run_native_engine(listen_fd, hooks);
+        ::close(listen_fd);
+        remove_runtime_files();
+        return rc;
+    }
     if (!start_signal_thread()) {
         daemon_log::error(std::string("cannot set up signal handling: ") + std::strerror(errno));
         remove_pidfile();

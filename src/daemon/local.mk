@@ -9,5 +9,13 @@ connector_milter_SOURCES = src/main.cpp \
 	src/milter/adapter.cpp src/milter/adapter.hpp \
 	src/milter/reply_gate.cpp src/milter/reply_gate.hpp \
 	src/milter/connection_table.cpp src/milter/connection_table.hpp \
-	src/milter/libmilter_socket.cpp src/milter/libmilter_socket.hpp
+	src/milter/libmilter_socket.cpp src/milter/libmilter_socket.hpp \
+	src/milter/session_facts.cpp src/milter/session_facts.hpp \
+	src/milter/packet.cpp src/milter/packet.hpp \
+	src/milter/command.cpp src/milter/command.hpp \
+	src/milter/macro_store.cpp src/milter/macro_store.hpp \
+	src/milter/connection.cpp src/milter/connection.hpp \
+	src/milter/worker_pool.cpp src/milter/worker_pool.hpp \
+	src/milter/listener.cpp src/milter/listener.hpp \
+	src/milter/engine.cpp src/milter/engine.hpp
 connector_milter_LDADD = $(CORE_LDADD) $(MILTER_LIBS)

@@ -14,6 +14,7 @@
 #include "daemon/log.hpp"
 #include "milter/libmilter_socket.hpp"
 #include "milter/reply_gate.hpp"
+#include "milter/session_facts.hpp"
 #include "policy/replies.hpp"
 #include "session/session.hpp"
 
@@ -142,23 +143,14 @@ std::string macro(SMFICTX* ctx, const char* name) {
     return value ? std::string(value) : std::string();
 }
 
-session::SecurityFacts security_facts(SMFICTX* ctx) {
-    session::SecurityFacts facts;
-    auto& id = facts.identity;
-    id.auth_user = macro(ctx, "{auth_authen}");
-    id.auth_type = macro(ctx, "{auth_type}");
-    id.tls = !macro(ctx, "{tls_version}").empty() || !macro(ctx, "{cipher}").empty();
-    // Postfix and sendmail describe the certificate differently (see
-    // policy/client_certificate.hpp): an absent macro must stay absent.
-    const auto optional_macro = [ctx](const char* name) -> std::optional<std::string> {
+MacroLookup macros_of(SMFICTX* ctx) {
+    return [ctx](const char* name) -> std::optional<std::string> {
         const char* value = smfi_getsymval(ctx, const_cast<char*>(name));
         return value ? std::optional<std::string>(value) : std::nullopt;
     };
-    id.certificate = policy::ClientCertificate::from_macros(
-        {optional_macro("{verify}"), optional_macro("{cert_subject}"), optional_macro("{cert_issuer}"),
-         optional_macro("{cn_subject}"), optional_macro("{cn_issuer}")});
-    return facts;
 }
+
+session::SecurityFacts security_facts(SMFICTX* ctx) { return milter::security_facts(macros_of(ctx)); }
 
 void note_queue_id(SMFICTX* ctx, session::Session* s) { s->set_queue_id(macro(ctx, "i")); }
 
@@ -168,12 +160,7 @@ void note_queue_id(SMFICTX* ctx, session::Session* s) { s->set_queue_id(macro(ct
 // config load or built by Reply::with_detail, so that is a bug, logged as one.
 bool set_reply(SMFICTX* ctx, const policy::Reply& reply) {
     bool as_given = true;
-    const policy::Reply* chosen = &reply;
-    if (const auto problem = policy::check_reply(reply); !problem.empty()) {
-        daemon_log::error("not sending an unusable reply: " + problem);
-        chosen = &policy::internal_error_reply();
-        as_given = false;
-    }
+    const policy::Reply* chosen = &usable_reply(reply, &as_given);
     std::string code = chosen->code, xcode = chosen->xcode, text = policy::percent_escaped(chosen->text);
     if (smfi_setreply(ctx, code.data(), xcode.data(), text.data()) != MI_SUCCESS)
         daemon_log::error("libmilter refused the reply " + chosen->to_string());
@@ -217,15 +204,6 @@ template <typename F>
 sfsistat decide_and_answer(SMFICTX* ctx, Stage stage, F&& decide) {
     if (ensure_connection(ctx)->gate.holding()) return answer(ctx, stage, {});
     return answer(ctx, stage, decide());
-}
-
-// Ask the MTA to try again later, so that nothing is accepted unchecked.
-session::Outcome temporary_failure(std::string reason) {
-    session::Outcome outcome;
-    outcome.verdict.action = policy::Verdict::Action::TempFail;
-    outcome.verdict.reply = policy::internal_error_reply();
-    outcome.verdict.reason = std::move(reason);
-    return outcome;
 }
 
 // An event before connect, or after a connection the MTA reuses without
@@ -287,7 +265,7 @@ std::optional<policy::IpAddress> address_of(const sockaddr* sa) {
 // The connect event as the MTA sent it, for telling local submissions
 // apart (policy::recognise_local_submission). libmilter passes no hostaddr
 // for SMFIA_UNKNOWN and a sockaddr_un for SMFIA_UNIX.
-policy::ConnectEvidence connect_evidence(SMFICTX* ctx, const sockaddr* sa) {
+policy::ConnectEvidence connect_evidence(const sockaddr* sa) {
     policy::ConnectEvidence e;
     if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
         e.family = policy::ConnectEvidence::Family::Inet;
@@ -297,11 +275,7 @@ policy::ConnectEvidence connect_evidence(SMFICTX* ctx, const sockaddr* sa) {
     } else if (sa && sa->sa_family == AF_UNIX) {
         e.family = policy::ConnectEvidence::Family::Unix;
     }
-    e.client_addr = macro(ctx, "{client_addr}");
-    e.client_port = macro(ctx, "{client_port}");
-    e.daemon_addr = macro(ctx, "{daemon_addr}");
-    e.daemon_port = macro(ctx, "{daemon_port}");
-    return e;
+    return e;  // connect_facts() adds the macros
 }
 
 std::vector<std::string> arguments(char** argv) {
@@ -309,8 +283,6 @@ std::vector<std::string> arguments(char** argv) {
     for (; argv && *argv; ++argv) args.emplace_back(*argv);
     return args;
 }
-
-std::atomic<bool> g_warned_no_binding{false};
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     return guarded(ctx, Stage::Connect, [&] {
@@ -333,45 +305,10 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
             [](std::string_view line) { daemon_log::info(line); });
         c->session->set_header_leading_space(c->leading_space);
         c->session->set_quarantine_available(c->quarantine);
-        session::ConnectFacts facts;
-        facts.client = address_of(hostaddr);
-        if (!facts.client) facts.client = policy::IpAddress::parse(macro(ctx, "{client_addr}"));
-        facts.client_name = hostname ? hostname : "";
-        facts.local.address = policy::IpAddress::parse(macro(ctx, "{daemon_addr}"));
-        // sendmail's {daemon_addr} is the address it listens on, 0.0.0.0 for a
-        // wildcard listener; the connection's own local address is {if_addr}.
-        if (!facts.local.address || facts.local.address->value() == 0) {
-            if (auto local = policy::IpAddress::parse(macro(ctx, "{if_addr}"))) facts.local.address = local;
-        }
-        // 0.0.0.0 or :: (a wildcard listener without {if_addr}) says nothing
-        // about the address the client reached: unknown, not "another one".
-        if (facts.local.address && facts.local.address->value() == 0) facts.local.address.reset();
-        std::string port = macro(ctx, "{daemon_port}");
-        if (!port.empty()) {
-            try {
-                unsigned long p = std::stoul(port);
-                if (p > 0 && p < 65536) facts.local.port = static_cast<std::uint16_t>(p);
-            } catch (...) {
-            }
-        }
-        facts.local.daemon_name = macro(ctx, "{daemon_name}");
-        facts.mta_name = macro(ctx, "j");
-        facts.evidence = connect_evidence(ctx, hostaddr);
+        const auto facts = connect_facts(macros_of(ctx), address_of(hostaddr), hostname ? hostname : "",
+                                         connect_evidence(hostaddr));
         auto outcome = c->session->on_connect(facts);
-        // A local submission has no binding to report. A missing address or
-        // port alone is worth the warning too: specific bindings cannot match.
-        if ((!facts.local.address || !facts.local.port) &&
-            c->session->local_submission() == policy::LocalSubmission::No &&
-            !g_warned_no_binding.exchange(true)) {
-            daemon_log::warning(
-                std::string("the MTA sent ") + (facts.local.address ? "" : "no {daemon_addr} (or only 0.0.0.0) ") +
-                (facts.local.address || facts.local.port ? "" : "and ") + (facts.local.port ? "" : "no {daemon_port} ") +
-                "for the local end: connectors bound to a specific address cannot match, and where one "
-                "would serve the client the session is refused (milter.unknown_binding). Postfix: milter_connect_macros = j "
-                "{daemon_name} {daemon_addr} {daemon_port} {client_addr} (Postfix >= 3.2); sendmail: "
-                "define(`confMILTER_MACROS_CONNECT', confMILTER_MACROS_CONNECT`, {daemon_addr}, "
-                "{daemon_port}')");
-        }
+        warn_if_no_binding(facts, *c->session);
         return apply(ctx, outcome);
     });
 }
@@ -509,17 +446,7 @@ sfsistat on_close(SMFICTX* ctx) {
 
 // The macros each stage needs (smfi_setsymlist): only these are sent.
 void request_macros(SMFICTX* ctx) {
-    smfi_setsymlist(ctx, SMFIM_CONNECT,
-                    const_cast<char*>("j {daemon_name} {daemon_addr} {daemon_port} {client_addr} {client_port} {if_addr}"));
-    smfi_setsymlist(ctx, SMFIM_HELO,
-                    const_cast<char*>("{tls_version} {cipher} {verify} {cert_subject} {cert_issuer} "
-                                      "{cn_subject} {cn_issuer}"));
-    smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                    const_cast<char*>("i {auth_type} {auth_authen} {tls_version} {cipher} {verify} "
-                                      "{cert_subject} {cert_issuer} {cn_subject} {cn_issuer}"));
-    smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i {rcpt_addr}"));
-    smfi_setsymlist(ctx, SMFIM_EOH, const_cast<char*>("i"));
-    smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
+    for (const auto& list : kRequestedMacros) smfi_setsymlist(ctx, list.stage, const_cast<char*>(list.names));
 }
 
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,

@@ -192,6 +192,12 @@ const Reply& shutting_down_reply() {
     return r;
 }
 
+// RFC 3463 section 3.5: X.3.2 "System not accepting network messages".
+const Reply& busy_reply() {
+    static const Reply r{"451", "4.3.2", "Service busy, try again later"};
+    return r;
+}
+
 const Reply& default_reply(ReplyId id) {
     return default_table()[static_cast<std::size_t>(id) % kReplyCount];
 }

@@ -65,6 +65,7 @@ std::string percent_escaped(std::string_view text);
 // Replies of the milter itself, not of a connector (not configurable).
 const Reply& internal_error_reply();   // 451 4.3.0: an exception or an unusable reply
 const Reply& shutting_down_reply();    // 421 4.3.2: new connections during the drain
+const Reply& busy_reply();             // 451 4.3.2: the native engine's worker pool is saturated
 
 enum class ReplyId : std::size_t {
     NoConnector,             // 421 4.3.2 Service not available

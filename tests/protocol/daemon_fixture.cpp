@@ -39,6 +39,7 @@ std::string DaemonTest::config_text(const std::string& rest) const {
       << "authserv_id = \"mx.example.com\"\n"
       << "drain_timeout = \"3s\"\n"
       << extra_milter_settings_
+      << engine_setting()
       << "\n"
       << "[dns]\n"
       << "static_zone = \"" << (dir_.path() / "zone").string() << "\"\n"
@@ -103,6 +104,12 @@ void DaemonTest::TearDown() {
     if ((HasFailure() || (verbose != nullptr && *verbose != '\0' && *verbose != '0')) && was_running)
         std::cerr << "--- daemon output (" << dir_.path() << ") ---\n" << r.output << "--- end ---\n";
     daemon_.reset();
+}
+
+std::string engine_setting() {
+    const char* engine = std::getenv("CONNECTOR_MILTER_ENGINE");
+    if (engine == nullptr || *engine == '\0') return "";
+    return "engine = \"" + std::string(engine) + "\"\n";
 }
 
 std::string describe(const milterclient::Response& r) {

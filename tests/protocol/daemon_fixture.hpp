@@ -56,6 +56,12 @@ protected:
     bool sigterm_sent_ = false;
 };
 
+// The [milter] engine line for the configs the tests write: empty (the
+// daemon's default engine) unless CONNECTOR_MILTER_ENGINE names one
+// ("native", "libmilter"), so that the same suites run against both
+// engines as a differential test (tests/protocol/*_native.test).
+std::string engine_setting();
+
 // The static zone every test uses.
 extern const char* const kZone;
 

@@ -73,6 +73,8 @@ TEST(Replies, TheMiltersOwnRepliesPassTheMtaRules) {
     EXPECT_FALSE(internal_error_reply().permanent());
     EXPECT_EQ(check_reply(shutting_down_reply()), "");
     EXPECT_EQ(shutting_down_reply().code, "421");
+    EXPECT_EQ(check_reply(busy_reply()), "");
+    EXPECT_FALSE(busy_reply().permanent());
 }
 
 // Exchange's own RequireTLS reply: Postfix's milter8.c calls it malformed,

@@ -1,0 +1,438 @@
+#include "milter/engine.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "daemon/log.hpp"
+#include "milter/adapter.hpp"
+#include "milter/connection.hpp"
+#include "milter/packet.hpp"
+#include "milter/worker_pool.hpp"
+
+namespace milter {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One read per readiness event takes at most this much; epoll is level
+// triggered, so more waiting data brings another event.
+constexpr std::size_t kReadSize = 64 * 1024;
+
+// epoll keys below kFirstConnection name the loop's own descriptors.
+constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstConnection = 16;
+
+// The signals the loop handles; blocked in every thread by the daemon.
+int open_signalfd() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGUSR1, SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
+    return ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+struct Conn {
+    std::uint64_t id = 0;
+    Fd fd;
+    wire::PacketReader reader;
+    std::vector<wire::Packet> pending;  // read, not yet handed to a job
+    MilterConnection state;             // touched by one job at a time
+    bool busy = false;                  // a job queued or running, or a tarpit pending
+    bool eof = false;                   // nothing more to read: close once idle
+    bool closing = false;               // the close job is queued or running
+    bool want_write = false;            // EPOLLOUT registered
+    std::string outbuf;                 // replies the socket did not take yet
+    std::string delayed;                // a tarpitted reply and what followed it
+    bool close_after_delay = false;
+    explicit Conn(int descriptor) : fd(descriptor) {}
+};
+
+// What a job hands back to the loop.
+struct Done {
+    std::uint64_t id;
+    Output out;
+    bool closed;  // the close job: the connection may go
+};
+
+class Engine {
+public:
+    Engine(int listen_fd, const EngineHooks& hooks)
+        : listen_fd_(listen_fd), hooks_(hooks), pool_(kWorkerThreads, kWorkQueueLimit) {}
+
+    int run();
+
+private:
+    bool setup();
+    void accept_all();
+    void on_readable(Conn& c);
+    void on_writable(Conn& c);
+    void schedule(Conn& c);
+    void post(Done done);
+    void take_completions();
+    void finish_batch(Conn& c, Output out);
+    void send(Conn& c, std::string_view bytes);
+    void watch_writes(Conn& c, bool on);
+    void destroy(std::uint64_t id);
+    void on_signal();
+    void fire_timers(bool all);
+    int next_timeout() const;
+    Conn* find(std::uint64_t id) {
+        auto it = conns_.find(id);
+        return it == conns_.end() ? nullptr : it->second.get();
+    }
+
+    int listen_fd_;
+    const EngineHooks& hooks_;
+    WorkerPool pool_;
+    Fd epoll_{::epoll_create1(EPOLL_CLOEXEC)};
+    Fd signal_fd_{open_signalfd()};
+    Fd wake_{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+    bool inet_ = false;
+    std::uint64_t next_id_ = kFirstConnection;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
+    std::multimap<Clock::time_point, std::uint64_t> timers_;  // tarpits
+    Clock::time_point accept_paused_until_{};
+    bool accept_paused_ = false;
+    std::mutex done_mutex_;
+    std::vector<Done> done_;
+    bool draining_ = false;
+    Clock::time_point drain_deadline_{};
+    std::uint64_t shed_batches_ = 0;
+    Clock::time_point last_shed_warning_{};
+};
+
+bool Engine::setup() {
+    if (epoll_.get() < 0 || wake_.get() < 0) return false;
+    if (signal_fd_.get() < 0) return false;
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (getsockopt(listen_fd_, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0)
+        inet_ = domain == AF_INET || domain == AF_INET6;
+    for (auto [fd, key] : {std::pair{listen_fd_, kListenerKey}, std::pair{signal_fd_.get(), kSignalKey},
+                           std::pair{wake_.get(), kWakeKey}}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = key;
+        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+    }
+    return true;
+}
+
+void Engine::accept_all() {
+    for (int i = 0; i < 64; ++i) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Out of descriptors: stop accepting for a moment instead of
+                // spinning on a listener that stays readable.
+                daemon_log::warning(std::string("cannot accept an MTA connection: ") + std::strerror(errno) +
+                                    "; pausing accept for 100 ms");
+                epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
+                accept_paused_ = true;
+                accept_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
+            }
+            return;  // EAGAIN, or an aborted connection
+        }
+        if (inet_) {
+            // Replies of a batch go out in one write; without TCP_NODELAY a
+            // reply after a reply waits for the MTA's delayed ACK.
+            const int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        auto conn = std::make_unique<Conn>(fd);
+        conn->id = next_id_++;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = conn->id;
+        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) continue;  // ~Conn closes it
+        conns_.emplace(conn->id, std::move(conn));
+    }
+}
+
+void Engine::on_readable(Conn& c) {
+    char buffer[kReadSize];
+    const ssize_t n = ::read(c.fd.get(), buffer, sizeof buffer);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+        c.eof = true;
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+    } else if (c.reader.feed(buffer, static_cast<std::size_t>(n), c.pending) != wire::PacketReader::Status::Ok) {
+        daemon_log::warning("milter connection closed: the MTA announced a packet of " +
+                            std::to_string(c.reader.bad_length()) + " bytes (at most " +
+                            std::to_string(wire::kMaxBodyPacketLength) + " for a body chunk, " +
+                            std::to_string(wire::kMaxPacketLength) + " for other commands)");
+        c.eof = true;
+        c.pending.clear();
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+    }
+    schedule(c);
+}
+
+void Engine::schedule(Conn& c) {
+    if (c.busy || c.closing) return;
+    if (!c.pending.empty()) {
+        auto packets = std::make_shared<std::vector<wire::Packet>>(std::move(c.pending));
+        c.pending.clear();
+        c.busy = true;
+        Conn* conn = &c;  // stays alive while busy
+        const std::uint64_t id = c.id;
+        const bool queued = pool_.try_submit([this, conn, id, packets] {
+            Output out;
+            conn->state.handle(*packets, out);
+            post({id, std::move(out), false});
+        });
+        if (queued) return;
+        c.busy = false;
+        // Saturated: answer without session work rather than queue without
+        // bound (a tempfail, so that nothing is accepted unchecked).
+        ++shed_batches_;
+        if (Clock::now() - last_shed_warning_ > std::chrono::seconds(1)) {
+            last_shed_warning_ = Clock::now();
+            daemon_log::warning("worker pool saturated (" + std::to_string(kWorkQueueLimit) +
+                                " batches waiting): answering 451 4.3.2; " + std::to_string(shed_batches_) +
+                                " batches answered so since start");
+        }
+        Output out;
+        c.state.shed(*packets, out);
+        finish_batch(c, std::move(out));
+        return;
+    }
+    if (c.eof) {
+        // The end of the connection runs after its last job, on the pool
+        // (the session's close may touch shared state).
+        c.closing = true;
+        c.busy = true;
+        Conn* conn = &c;
+        const std::uint64_t id = c.id;
+        pool_.submit([this, conn, id] {
+            conn->state.close_session();
+            post({id, {}, true});
+        });
+    }
+}
+
+void Engine::post(Done done) {
+    {
+        std::lock_guard lock(done_mutex_);
+        done_.push_back(std::move(done));
+    }
+    const std::uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+}
+
+void Engine::take_completions() {
+    std::uint64_t count;
+    (void)!::read(wake_.get(), &count, sizeof count);
+    std::vector<Done> done;
+    {
+        std::lock_guard lock(done_mutex_);
+        done.swap(done_);
+    }
+    for (auto& d : done) {
+        Conn* c = find(d.id);
+        if (!c) continue;
+        if (d.closed) {
+            destroy(d.id);
+            continue;
+        }
+        c->busy = false;
+        finish_batch(*c, std::move(d.out));
+    }
+}
+
+void Engine::finish_batch(Conn& c, Output out) {
+    if (!out.now.empty()) send(c, out.now);
+    if (out.close && !out.close_reason.empty())
+        daemon_log::warning("milter connection closed: protocol error: " + out.close_reason);
+    if (out.delay.count() > 0) {
+        c.busy = true;
+        c.delayed = std::move(out.after_delay);
+        c.close_after_delay = out.close;
+        timers_.emplace(draining_ ? Clock::now() : Clock::now() + out.delay, c.id);
+        return;
+    }
+    if (out.close) {
+        c.eof = true;
+        c.pending.clear();
+    }
+    schedule(c);
+}
+
+void Engine::send(Conn& c, std::string_view bytes) {
+    if (c.outbuf.empty()) {
+        const ssize_t n = ::send(c.fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(bytes.size())) return;
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            c.eof = true;  // the MTA went away
+            return;
+        }
+        bytes.remove_prefix(n > 0 ? static_cast<std::size_t>(n) : 0);
+    }
+    c.outbuf.append(bytes);
+    watch_writes(c, true);
+}
+
+void Engine::watch_writes(Conn& c, bool on) {
+    if (c.want_write == on) return;
+    c.want_write = on;
+    epoll_event ev{};
+    ev.events = (c.eof ? 0u : EPOLLIN) | (on ? EPOLLOUT : 0u);
+    ev.data.u64 = c.id;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev) != 0)
+        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
+}
+
+void Engine::on_writable(Conn& c) {
+    const ssize_t n = ::send(c.fd.get(), c.outbuf.data(), c.outbuf.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return;
+        c.outbuf.clear();
+        c.eof = true;
+    } else {
+        c.outbuf.erase(0, static_cast<std::size_t>(n));
+    }
+    if (c.outbuf.empty()) watch_writes(c, false);
+    schedule(c);
+}
+
+void Engine::destroy(std::uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second->fd.get(), nullptr);
+    conns_.erase(it);  // closes the socket
+}
+
+void Engine::fire_timers(bool all) {
+    const auto now = Clock::now();
+    while (!timers_.empty() && (all || timers_.begin()->first <= now)) {
+        const std::uint64_t id = timers_.begin()->second;
+        timers_.erase(timers_.begin());
+        Conn* c = find(id);
+        if (!c) continue;
+        c->busy = false;
+        Output out;
+        out.now = std::move(c->delayed);
+        out.close = c->close_after_delay;
+        c->delayed.clear();
+        finish_batch(*c, std::move(out));
+    }
+    if (accept_paused_ && (all || accept_paused_until_ <= now)) {
+        accept_paused_ = false;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kListenerKey;
+        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev);
+    }
+}
+
+int Engine::next_timeout() const {
+    std::optional<Clock::time_point> next;
+    if (!timers_.empty()) next = timers_.begin()->first;
+    if (accept_paused_ && (!next || accept_paused_until_ < *next)) next = accept_paused_until_;
+    if (draining_ && (!next || drain_deadline_ < *next)) next = drain_deadline_;
+    int timeout = -1;
+    if (next) {
+        const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+        timeout = ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms, 60'000));
+    }
+    // While draining, look at the session count often.
+    if (draining_ && (timeout < 0 || timeout > 20)) timeout = 20;
+    return timeout;
+}
+
+void Engine::on_signal() {
+    signalfd_siginfo info{};
+    while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        if (info.ssi_signo == SIGUSR1) {
+            if (hooks_.reload) hooks_.reload();
+            continue;
+        }
+        if (draining_) continue;
+        draining_ = true;
+        auto& registry = Registry::instance();
+        registry.start_draining();
+        const auto timeout = registry.runtime()->config->milter.drain_timeout;
+        drain_deadline_ = Clock::now() + timeout;
+        if (hooks_.drain_started) hooks_.drain_started(timeout, registry.active_sessions());
+        // Tarpits in progress end now, so that their refusals reach the MTA
+        // before the daemon stops.
+        fire_timers(true);
+    }
+}
+
+int Engine::run() {
+    if (!setup()) {
+        daemon_log::error(std::string("cannot set up the event loop: ") + std::strerror(errno));
+        return 1;
+    }
+    std::vector<epoll_event> events(256);
+    for (;;) {
+        if (draining_ && (Registry::instance().active_sessions() == 0 || Clock::now() >= drain_deadline_)) break;
+        const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), next_timeout());
+        if (n < 0 && errno != EINTR) {
+            daemon_log::error(std::string("epoll_wait: ") + std::strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; ++i) {
+            const auto key = events[i].data.u64;
+            if (key == kListenerKey) {
+                accept_all();
+            } else if (key == kSignalKey) {
+                on_signal();
+            } else if (key == kWakeKey) {
+                take_completions();
+            } else if (Conn* c = find(key)) {
+                if (events[i].events & EPOLLOUT) on_writable(*c);
+                if ((c = find(key)) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof)
+                    on_readable(*c);
+            }
+        }
+        fire_timers(false);
+    }
+    const int left = Registry::instance().active_sessions();
+    if (hooks_.stopped) hooks_.stopped(left);
+    // Jobs in flight finish (they are bounded by the DNS budgets); then the
+    // connections and their sessions go.
+    pool_.stop();
+    conns_.clear();
+    return 0;
+}
+
+}  // namespace
+
+int run_native_engine(int listen_fd, const EngineHooks& hooks) {
+    Engine engine(listen_fd, hooks);
+    return engine.run();
+}
+
+}  // namespace milter
