@@ -66,6 +66,8 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "descriptor_reserve"},
     {"milter", "quarantine_fallback"},
     {"milter", "engine"},
+    {"milter", "workers"},
+    {"milter", "work_queue_limit"},
 
     {"accepted_domain", "domain"},
     {"accepted_domain", "type"},
@@ -597,6 +599,9 @@ void Loader::load_milter(const toml::node& node) {
         else if (*engine == "libmilter") m.engine = MilterEngine::Libmilter;
         else error(*t->get("engine"), "milter.engine: \"" + *engine + "\": expected \"native\" or \"libmilter\"");
     }
+    if (const auto n = get_count(*t, "workers", "milter", 1, 1024, false)) m.workers = static_cast<std::uint32_t>(**n);
+    if (const auto n = get_count(*t, "work_queue_limit", "milter", 1, 1'000'000, false))
+        m.work_queue_limit = static_cast<std::uint32_t>(**n);
     if (const auto id = get_string(*t, "authserv_id", "milter")) {
         if (valid_authserv_id(*id)) m.authserv_id = util::ascii_lower(*id);
         else error(*t->get("authserv_id"),

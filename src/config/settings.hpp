@@ -19,6 +19,11 @@ enum class MilterEngine : std::uint8_t { Native, Libmilter };
 
 struct MilterSettings {
     MilterEngine engine = MilterEngine::Libmilter;
+    // Native engine (read at start only): threads that run session work (a
+    // stage waiting on DNS holds one), and batches of MTA commands that may
+    // wait for a thread; beyond that the MTA gets 451 4.3.2.
+    std::uint32_t workers = 32;
+    std::uint32_t work_queue_limit = 1024;
     std::string socket = "inet:8894@127.0.0.1";
     std::optional<unsigned> socket_mode;   // unix sockets: e.g. 0660
     std::string socket_group;              // unix sockets: group owner

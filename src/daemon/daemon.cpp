@@ -532,7 +532,12 @@ int run_daemon(int argc, char** argv) {
                          (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
                          policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id +
                          ", native milter engine)");
-        milter::EngineHooks hooks{reload, log_drain_started, log_stopped};
+        milter::EngineOptions hooks;
+        hooks.workers = milter_settings.workers;
+        hooks.work_queue_limit = milter_settings.work_queue_limit;
+        hooks.reload = reload;
+        hooks.drain_started = log_drain_started;
+        hooks.stopped = log_stopped;
         const int rc = milter::run_native_engine(listen_fd, hooks);
         ::close(listen_fd);
         remove_runtime_files();

@@ -86,8 +86,8 @@ struct Done {
 
 class Engine {
 public:
-    Engine(int listen_fd, const EngineHooks& hooks)
-        : listen_fd_(listen_fd), hooks_(hooks), pool_(kWorkerThreads, kWorkQueueLimit) {}
+    Engine(int listen_fd, const EngineOptions& hooks)
+        : listen_fd_(listen_fd), hooks_(hooks), pool_(hooks.workers, hooks.work_queue_limit) {}
 
     int run();
 
@@ -112,7 +112,7 @@ private:
     }
 
     int listen_fd_;
-    const EngineHooks& hooks_;
+    const EngineOptions& hooks_;
     WorkerPool pool_;
     Fd epoll_{::epoll_create1(EPOLL_CLOEXEC)};
     Fd signal_fd_{open_signalfd()};
@@ -218,9 +218,9 @@ void Engine::schedule(Conn& c) {
         ++shed_batches_;
         if (Clock::now() - last_shed_warning_ > std::chrono::seconds(1)) {
             last_shed_warning_ = Clock::now();
-            daemon_log::warning("worker pool saturated (" + std::to_string(kWorkQueueLimit) +
-                                " batches waiting): answering 451 4.3.2; " + std::to_string(shed_batches_) +
-                                " batches answered so since start");
+            daemon_log::warning("worker pool saturated (" + std::to_string(hooks_.work_queue_limit) +
+                                " batches waiting, [milter] work_queue_limit): answering 451 4.3.2; " +
+                                std::to_string(shed_batches_) + " batches answered so since start");
         }
         Output out;
         c.state.shed(*packets, out);
@@ -430,7 +430,7 @@ int Engine::run() {
 
 }  // namespace
 
-int run_native_engine(int listen_fd, const EngineHooks& hooks) {
+int run_native_engine(int listen_fd, const EngineOptions& hooks) {
     Engine engine(listen_fd, hooks);
     return engine.run();
 }

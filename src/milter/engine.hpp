@@ -15,13 +15,10 @@
 
 namespace milter {
 
-// Limits of the native engine, documented in connector-milter.conf(5).
-// Threads that run session work: a stage waiting on DNS holds one.
-inline constexpr std::size_t kWorkerThreads = 32;
-// Batches waiting for a worker; beyond this, the MTA gets 451 4.3.2.
-inline constexpr std::size_t kWorkQueueLimit = 1024;
-
-struct EngineHooks {
+struct EngineOptions {
+    // [milter] workers and work_queue_limit (config/settings.hpp).
+    std::size_t workers = 32;
+    std::size_t work_queue_limit = 1024;
     std::function<void()> reload;  // SIGUSR1
     // SIGTERM: the drain starts (new connections get 421 4.3.2).
     std::function<void(std::chrono::seconds timeout, int sessions)> drain_started;
@@ -32,6 +29,6 @@ struct EngineHooks {
 // Serves `listen_fd` (from open_listener) until a drain ends. The calling
 // thread must have SIGUSR1, SIGTERM, SIGINT and SIGHUP blocked (so must
 // every other thread). Returns 0, or 1 when the loop could not be set up.
-int run_native_engine(int listen_fd, const EngineHooks& hooks);
+int run_native_engine(int listen_fd, const EngineOptions& hooks);
 
 }  // namespace milter

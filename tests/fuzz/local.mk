@@ -6,7 +6,7 @@ EXTRA_DIST += tests/fuzz/README tests/fuzz/corpus tests/fuzz/crashes tests/fuzz/
 if ENABLE_FUZZING
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_static_zone tests/fuzz/fuzz_address \
 	tests/fuzz/fuzz_authres tests/fuzz/fuzz_dmarc_record tests/fuzz/fuzz_spf_record \
-	tests/fuzz/fuzz_session
+	tests/fuzz/fuzz_session tests/fuzz/fuzz_milter_packet
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.cpp
@@ -36,6 +36,10 @@ tests_fuzz_fuzz_spf_record_LDADD = libauth.a libdns.a libpolicy.a $(SPF2_LIBS) $
 tests_fuzz_fuzz_session_SOURCES = tests/fuzz/fuzz_session.cpp tests/fuzz/fuzz_common.hpp
 tests_fuzz_fuzz_session_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_session_LDADD = $(CORE_LDADD)
+
+tests_fuzz_fuzz_milter_packet_SOURCES = tests/fuzz/fuzz_milter_packet.cpp tests/fuzz/fuzz_common.hpp \
+	src/milter/packet.cpp src/milter/command.cpp src/milter/macro_store.cpp
+tests_fuzz_fuzz_milter_packet_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 # "make fuzz": build the targets and run each for FUZZ_SECONDS on a copy of
 # its seed corpus (scripts/fuzz prints the figures and "N passed, N failed").

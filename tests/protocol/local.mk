@@ -18,7 +18,7 @@ tests_protocol_protocol_test_SOURCES = \
 	tests/protocol/suite_daemon.cpp tests/protocol/suite_daemon.hpp \
 	tests/protocol/auth_protocol_test.cpp tests/protocol/relay_tricks_test.cpp \
 	tests/protocol/no_reply_test.cpp tests/protocol/quarantine_test.cpp \
-	tests/protocol/memory_test.cpp
+	tests/protocol/memory_test.cpp tests/protocol/engine_test.cpp
 tests_protocol_protocol_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_protocol_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_protocol_protocol_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)

@@ -112,6 +112,15 @@ e2e_start_daemon() {
 }
 
 
+# e2e_engine_line: the [milter] engine line for the configs the tests write:
+# empty (the daemon's default engine) unless $CONNECTOR_MILTER_ENGINE names
+# one ("native", "libmilter"), to run the suites against either engine.
+e2e_engine_line() {
+    if [ -n "${CONNECTOR_MILTER_ENGINE:-}" ]; then
+        printf 'engine = "%s"\n' "$CONNECTOR_MILTER_ENGINE"
+    fi
+}
+
 # e2e_write_config OUT SOCKET [MILTER_LINE...]: tests/e2e/e2e.conf.in with
 # the milter socket, extra [milter] lines and the static zone filled in;
 # $E2E_EXTRA_CONFIG (TOML) is appended.
@@ -119,7 +128,8 @@ e2e_write_config() {
     local out=$1 socket=$2 top
     shift 2
     top=$(e2e_top_srcdir)
-    local options=""
+    local options
+    options=$(e2e_engine_line)$'\n'
     local line
     for line in "$@"; do
         options+="$line"$'\n'

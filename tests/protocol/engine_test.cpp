@@ -1,0 +1,109 @@
+// The native engine's own behaviour (issue 14), whatever engine the other
+// suites run on: a saturated worker pool answers 451 4.3.2 and recovers.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "protocol/daemon_fixture.hpp"
+
+namespace protocol_test {
+namespace {
+
+using namespace std::chrono_literals;
+using milterclient::Response;
+
+// A UDP "name server" on loopback that never answers: a stage that asks
+// DNS holds its worker until the resolver's timeout.
+class SilentNameServer {
+public:
+    SilentNameServer() {
+        fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof sa;
+        if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) == 0)
+            port_ = ntohs(sa.sin_port);
+    }
+    ~SilentNameServer() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+class NativeEngineTest : public DaemonTest {
+protected:
+    // The daemon on the native engine with `milter_lines` in [milter] and
+    // `dns` as the [dns] section.
+    void start_native(const std::string& milter_lines, const std::string& dns, const std::string& rest) {
+        socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+        std::ostringstream c;
+        c << "[milter]\nsocket = \"" << socket_spec_ << "\"\nauthserv_id = \"mx.example.com\"\n"
+          << "drain_timeout = \"3s\"\nengine = \"native\"\n" << milter_lines << "\n[dns]\n" << dns << "\n" << rest;
+        config_path_ = dir_.write("connector-milter.conf", c.str());
+        daemon_ = std::make_unique<DaemonProcess>(
+            std::vector<std::string>{daemon_path(), "-f", "-R", "-c", config_path_, "-p", socket_spec_},
+            (dir_.path() / "daemon.log").string());
+        std::string why;
+        ASSERT_TRUE(daemon_->start(socket_spec_, 10s, &why)) << why << "\n" << daemon_->log();
+    }
+};
+
+const std::string kDomainAndFrontend = authoritative_domain("contoso.com") +
+                                       internet_connector("Default Frontend", "tarpit_interval = 0\n");
+
+TEST_F(NativeEngineTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
+    ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
+    SilentNameServer dns;
+    ASSERT_GT(dns.port(), 0);
+    // One worker and room for one waiting batch: a MAIL whose SPF check
+    // waits on DNS holds the worker, a second one waits, a third
+    // connection finds the pool full.
+    ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
+                                         "nameservers = [\"127.0.0.1@" + std::to_string(dns.port()) +
+                                             "\"]\ntimeout = \"1500ms\"\n",
+                                         kDomainAndFrontend));
+    Mta first(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(first.connect().proceeds());
+    Mta second(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(second.connect().proceeds());
+
+    Response first_mail, second_mail;
+    std::thread a([&] { first_mail = first.mail("<bob@slow-dns.example>"); });
+    std::this_thread::sleep_for(300ms);  // the worker is waiting on DNS
+    std::thread b([&] { second_mail = second.mail("<carol@slow-dns.example>"); });
+    std::this_thread::sleep_for(300ms);  // queued behind it
+
+    // The negotiation is answered without a worker; the session is told to
+    // come back later instead of waiting without bound.
+    Mta third(socket_spec(), SmtpClient{});
+    const Response turned_away = third.connect();
+    EXPECT_EQ(turned_away.smtp_reply(), "451 4.3.2 Service busy, try again later") << describe(turned_away);
+    a.join();
+    b.join();
+    // The two that waited got an answer (SPF could not be checked: a
+    // tempfail, never an unchecked acceptance).
+    EXPECT_FALSE(first_mail.proceeds()) << describe(first_mail);
+    EXPECT_FALSE(second_mail.proceeds()) << describe(second_mail);
+    EXPECT_NE(daemon_->log().find("worker pool saturated"), std::string::npos) << daemon_->log();
+
+    // Once the pool is free again, new sessions are served.
+    Mta fourth(socket_spec(), SmtpClient{});
+    EXPECT_TRUE(fourth.connect().proceeds());
+    third.quit();
+    first.quit();
+    second.quit();
+    fourth.quit();
+}
+
+}  // namespace
+}  // namespace protocol_test
