@@ -18,7 +18,7 @@ enum class QuarantineFallback : std::uint8_t { TempFail, Reject, Header };
 enum class MilterEngine : std::uint8_t { Native, Libmilter };
 
 struct MilterSettings {
-    MilterEngine engine = MilterEngine::Libmilter;
+    MilterEngine engine = MilterEngine::Native;
     // Native engine (read at start only): threads that run session work (a
     // stage waiting on DNS holds one), and batches of MTA commands that may
     // wait for a thread; beyond that the MTA gets 451 4.3.2.

@@ -12,8 +12,9 @@ WorkerPool::~WorkerPool() { stop(); }
 bool WorkerPool::try_submit(std::function<void()> job) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || queue_.size() >= queue_limit_) return false;
-        queue_.push_back(std::move(job));
+        if (stopping_ || limited_waiting_ >= queue_limit_) return false;
+        queue_.push_back({std::move(job), true});
+        ++limited_waiting_;
     }
     ready_.notify_one();
     return true;
@@ -22,7 +23,7 @@ bool WorkerPool::try_submit(std::function<void()> job) {
 void WorkerPool::submit(std::function<void()> job) {
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(job));
+        queue_.push_back({std::move(job), false});
     }
     ready_.notify_one();
 }
@@ -46,7 +47,8 @@ void WorkerPool::run() {
             std::unique_lock lock(mutex_);
             ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, and nothing left to run
-            job = std::move(queue_.front());
+            job = std::move(queue_.front().run);
+            if (queue_.front().limited) --limited_waiting_;
             queue_.pop_front();
         }
         job();

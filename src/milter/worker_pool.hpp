@@ -27,7 +27,8 @@ public:
     // Queues `job` unless `queue_limit` jobs wait already.
     bool try_submit(std::function<void()> job);
     // Queues `job` whatever the queue holds: the end of a connection, which
-    // must run and is bounded by the number of connections.
+    // must run and is bounded by the number of connections (it does not
+    // count towards `queue_limit` either).
     void submit(std::function<void()> job);
     // Runs what is queued, then joins the threads.
     void stop();
@@ -38,7 +39,12 @@ private:
     const std::size_t queue_limit_;
     std::mutex mutex_;
     std::condition_variable ready_;
-    std::deque<std::function<void()>> queue_;
+    struct Job {
+        std::function<void()> run;
+        bool limited;  // from try_submit
+    };
+    std::deque<Job> queue_;
+    std::size_t limited_waiting_ = 0;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

@@ -46,3 +46,9 @@ tests_protocol_lifecycle_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_protocol_lifecycle_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
 EXTRA_tests_protocol_lifecycle_test_DEPENDENCIES = connector-milter$(EXEEXT)
 endif
+
+# Differential test (issue 14): the same suites on the libmilter engine.
+if HAVE_GTEST
+TESTS += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test
+endif
+EXTRA_DIST += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test

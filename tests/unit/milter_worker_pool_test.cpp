@@ -1,0 +1,66 @@
+// The native engine's worker pool: a fixed number of threads and a bounded
+// queue that says no instead of growing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "milter/worker_pool.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Holds the pool's only worker until released.
+struct Gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool open = false;
+    std::atomic<bool> entered{false};
+    void wait() {
+        entered = true;
+        std::unique_lock lock(m);
+        cv.wait(lock, [this] { return open; });
+    }
+    void release() {
+        {
+            std::lock_guard lock(m);
+            open = true;
+        }
+        cv.notify_all();
+    }
+};
+
+TEST(WorkerPool, RefusesWorkBeyondTheQueueLimitAndRunsWhatItTook) {
+    milter::WorkerPool pool(1, 2);
+    Gate gate;
+    std::atomic<int> ran{0};
+    ASSERT_TRUE(pool.try_submit([&] {
+        gate.wait();
+        ++ran;
+    }));
+    for (int i = 0; i < 200 && !gate.entered; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_TRUE(gate.entered.load());
+    EXPECT_TRUE(pool.try_submit([&] { ++ran; }));
+    EXPECT_TRUE(pool.try_submit([&] { ++ran; }));
+    EXPECT_FALSE(pool.try_submit([&] { ++ran; })) << "a third waiting job exceeds the limit of 2";
+    // The end of a connection is always taken, and does not use up the limit.
+    pool.submit([&] { ++ran; });
+    gate.release();
+    pool.stop();
+    EXPECT_EQ(ran.load(), 4);
+}
+
+TEST(WorkerPool, StopRunsWhatIsQueuedThenRefusesMore) {
+    std::atomic<int> ran{0};
+    milter::WorkerPool pool(2, 100);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(pool.try_submit([&] { ++ran; }));
+    pool.stop();
+    EXPECT_EQ(ran.load(), 50);
+    EXPECT_FALSE(pool.try_submit([&] { ++ran; }));
+}
+
+}  // namespace
