@@ -135,7 +135,8 @@ void reload() {
                      ": " + policy_summary(loaded) + "; new connections use it, sessions in flight keep theirs");
 }
 
-// Signals. libmilter starts a thread of its own that waits with sigwait()
+// Signals (libmilter engine; the native engine handles them in its event
+// loop, see milter/engine.hpp). libmilter starts a thread of its own that waits with sigwait()
 // for SIGHUP, SIGTERM and SIGINT and then stops at once, abandoning the
 // sessions that wait for their next command. Which of two waiting threads
 // the kernel hands a process signal to is not defined, so instead of racing
@@ -524,14 +525,15 @@ int run_daemon(int argc, char** argv) {
     }
 
     g_socket_path = path;
+    const std::string listening = std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket +
+                                  " with " +
+                                  (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) +
+                                  " (" + policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id;
     if (native) {
         // The native engine handles the signals in its loop and returns
         // after the drain: the process ends through main(), destructors
         // and leak checker included.
-        daemon_log::info(std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket + " with " +
-                         (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
-                         policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id +
-                         ", native milter engine)");
+        daemon_log::info(listening + ", native milter engine)");
         milter::EngineOptions hooks;
         hooks.workers = milter_settings.workers;
         hooks.work_queue_limit = milter_settings.work_queue_limit;
@@ -555,9 +557,7 @@ int run_daemon(int argc, char** argv) {
     smfi_settimeout(static_cast<int>(milter_settings.idle_timeout.count()));
     log_descriptor_budget(open_files, *loaded.runtime->config);
     milter::Registry::instance().start_idle_reaper();
-    daemon_log::info(std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket + " with " +
-                     (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) + " (" +
-                     policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id + ")");
+    daemon_log::info(listening + ", libmilter engine)");
     // smfi_main() returns only when libmilter gives up (its listener failed);
     // a signal ends the process in drain_and_exit().
     const int rc = smfi_main();
