@@ -533,6 +533,7 @@ int run_daemon(int argc, char** argv) {
         // The native engine handles the signals in its loop and returns
         // after the drain: the process ends through main(), destructors
         // and leak checker included.
+        log_descriptor_budget(open_files, *loaded.runtime->config);
         daemon_log::info(listening + ", native milter engine)");
         milter::EngineOptions hooks;
         hooks.workers = milter_settings.workers;

@@ -65,19 +65,22 @@ void Registry::note_over_budget(ConnectionTable::Admission what) {
     over_budget_logged_ = now;
 }
 
+void Registry::shut_idle_connections() {
+    const auto rt = runtime();
+    if (!rt) return;
+    const auto idle = rt->config->milter.idle_timeout;
+    const auto n = connections_.shut_idle(idle, std::chrono::steady_clock::now(),
+                                          [](int fd) { ::shutdown(fd, SHUT_RDWR); });
+    if (n > 0)
+        daemon_log::info("closing " + std::to_string(n) + " milter connection" + (n == 1 ? "" : "s") +
+                         " on which the MTA sent nothing for idle_timeout (" + std::to_string(idle.count()) + " s)");
+}
+
 void Registry::start_idle_reaper() {
     std::thread([this] {
         for (;;) {
             std::this_thread::sleep_for(std::chrono::milliseconds(250));
-            const auto rt = runtime();
-            if (!rt) continue;
-            const auto idle = rt->config->milter.idle_timeout;
-            const auto n = connections_.shut_idle(idle, std::chrono::steady_clock::now(),
-                                                  [](int fd) { ::shutdown(fd, SHUT_RDWR); });
-            if (n > 0)
-                daemon_log::info("closing " + std::to_string(n) + " milter connection" + (n == 1 ? "" : "s") +
-                                 " on which the MTA sent nothing for idle_timeout (" +
-                                 std::to_string(idle.count()) + " s)");
+            shut_idle_connections();
         }
     }).detach();
 }

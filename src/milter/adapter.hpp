@@ -38,8 +38,11 @@ public:
     // once per 10 s with the counts since the last line.
     void note_over_budget(ConnectionTable::Admission what);
     // Starts the thread that closes connections silent for longer than the
-    // runtime's [milter] idle_timeout.
+    // runtime's [milter] idle_timeout (libmilter engine; the native engine
+    // calls shut_idle_connections() from its event loop).
     void start_idle_reaper();
+    // Shuts down the connections silent for idle_timeout, logged.
+    void shut_idle_connections();
 
 private:
     mutable std::mutex mutex_;

@@ -177,6 +177,13 @@ void MilterConnection::negotiate(const Command& c, Output& out) {
             data += '\0';
         }
     }
+    if (admission_ == ConnectionTable::Admission::Close) {
+        // Far over the descriptor budget: closed at once, as the libmilter
+        // engine does; the MTA applies its milter default action.
+        Registry::instance().note_over_budget(ConnectionTable::Admission::Close);
+        out.close = true;
+        return;
+    }
     negotiated_ = true;
     leading_space_ = (protocol_ & flag::kHeaderLeadingSpace) != 0;
     gate_.set_no_reply((protocol_ & flag::kNoReplyHeader) != 0, (protocol_ & flag::kNoReplyBody) != 0);
@@ -244,10 +251,17 @@ void MilterConnection::on_connect(const Command& c, Output& out) {
             // Shutting down: the MTA tells its client to come back later.
             return apply(out, tempfail_with(policy::shutting_down_reply()));
         }
+        if (admission_ != ConnectionTable::Admission::Serve) {
+            // Over the descriptor budget: the MTA tells its client to come
+            // back later, before the daemon runs out of descriptors.
+            registry.note_over_budget(ConnectionTable::Admission::Refuse);
+            return apply(out, tempfail_with(policy::default_reply(policy::ReplyId::TooManyConnections)));
+        }
         if (!session_) registry.session_opened();
         session_ = std::make_unique<session::Session>(registry.runtime(), registry.shared(),
                                                       [](std::string_view line) { daemon_log::info(line); });
         session_->set_header_leading_space(leading_space_);
+        session_->set_quarantine_available((actions_ & flag::kQuarantine) != 0);
         const auto facts = connect_facts(macros_at(cmd::kConnect), client_address(c), c.text, connect_evidence(c));
         auto outcome = session_->on_connect(facts);
         warn_if_no_binding(facts, *session_);
@@ -263,6 +277,16 @@ void MilterConnection::on_end_of_message(Output& out) {
         if (gate_.holding()) return answer(out, Stage::EndOfMessage, {});
         auto outcome = session_->on_end_of_message();
         if (!outcome.verdict.ok()) return apply(out, outcome);
+        // The quarantine first: when the MTA cannot carry it out, the
+        // fallback may be a refusal, and then no header edit is needed.
+        if (!outcome.quarantine_reason.empty()) {
+            if (actions_ & flag::kQuarantine) {
+                send_reply(out, reply::kQuarantine, outcome.quarantine_reason + '\0');
+            } else {
+                outcome = session_->quarantine_failed(std::move(outcome));
+                if (!outcome.verdict.ok()) return apply(out, outcome);
+            }
+        }
         // Deletions first and from the highest index down, so that earlier
         // indexes stay valid; then insertions (as the adapter does).
         for (const auto& edit : outcome.header_edits) {
@@ -289,8 +313,6 @@ void MilterConnection::on_end_of_message(Output& out) {
             data += '\0';
             send_reply(out, reply::kInsertHeader, data);
         }
-        if (!outcome.quarantine_reason.empty() && (actions_ & flag::kQuarantine))
-            send_reply(out, reply::kQuarantine, outcome.quarantine_reason + '\0');
         send_reply(out, reply::kContinue);
     });
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "milter/command.hpp"
+#include "milter/connection_table.hpp"
 #include "milter/macro_store.hpp"
 #include "milter/packet.hpp"
 #include "milter/reply_gate.hpp"
@@ -51,6 +52,8 @@ public:
     void shed(const std::vector<wire::Packet>& packets, Output& out);
     // The connection ends (MTA closed it, QUIT, or the daemon stops).
     void close_session();
+    // Its standing under the descriptor budget when it was accepted.
+    void set_admission(ConnectionTable::Admission admission) { admission_ = admission; }
 
 private:
     void dispatch(const Command& c, Output& out);
@@ -74,6 +77,7 @@ private:
     // the MTA adds none to the headers we insert.
     bool leading_space_ = false;
     bool shedding_ = false;
+    ConnectionTable::Admission admission_ = ConnectionTable::Admission::Serve;
     ReplyGate gate_;
     MacroStore macros_;
     std::unique_ptr<session::Session> session_;

@@ -36,6 +36,9 @@ using Clock = std::chrono::steady_clock;
 // triggered, so more waiting data brings another event.
 constexpr std::size_t kReadSize = 64 * 1024;
 
+// How often connections are checked against [milter] idle_timeout.
+constexpr std::chrono::milliseconds kIdleSweep{250};
+
 // epoll keys below kFirstConnection name the loop's own descriptors.
 constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstConnection = 16;
 
@@ -129,6 +132,7 @@ private:
     Clock::time_point drain_deadline_{};
     std::uint64_t shed_batches_ = 0;
     Clock::time_point last_shed_warning_{};
+    Clock::time_point next_idle_sweep_{};
 };
 
 bool Engine::setup() {
@@ -171,6 +175,9 @@ void Engine::accept_all() {
         }
         auto conn = std::make_unique<Conn>(fd);
         conn->id = next_id_++;
+        // Counted against the descriptor budget from the start, and watched
+        // for [milter] idle_timeout (see ConnectionTable).
+        conn->state.set_admission(Registry::instance().connections().open(&conn->state, fd, Clock::now()));
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = conn->id;
@@ -207,8 +214,11 @@ void Engine::schedule(Conn& c) {
         Conn* conn = &c;  // stays alive while busy
         const std::uint64_t id = c.id;
         const bool queued = pool_.try_submit([this, conn, id, packets] {
+            auto& table = Registry::instance().connections();
+            table.begin_event(&conn->state);
             Output out;
             conn->state.handle(*packets, out);
+            table.end_event(&conn->state, Clock::now());
             post({id, std::move(out), false});
         });
         if (queued) return;
@@ -329,6 +339,9 @@ void Engine::destroy(std::uint64_t id) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second->fd.get(), nullptr);
+    // Out of the table before the socket is closed (its number may be
+    // reused at once; see ConnectionTable::shut_idle).
+    Registry::instance().connections().close(&it->second->state);
     conns_.erase(it);  // closes the socket
 }
 
@@ -367,6 +380,7 @@ int Engine::next_timeout() const {
     }
     // While draining, look at the session count often.
     if (draining_ && (timeout < 0 || timeout > 20)) timeout = 20;
+    if (timeout < 0 || timeout > kIdleSweep.count()) timeout = static_cast<int>(kIdleSweep.count());
     return timeout;
 }
 
@@ -418,12 +432,19 @@ int Engine::run() {
             }
         }
         fire_timers(false);
+        // [milter] idle_timeout: a shut socket reads as the end of the
+        // connection, which then closes its usual way.
+        if (Clock::now() >= next_idle_sweep_) {
+            Registry::instance().shut_idle_connections();
+            next_idle_sweep_ = Clock::now() + kIdleSweep;
+        }
     }
     const int left = Registry::instance().active_sessions();
     if (hooks_.stopped) hooks_.stopped(left);
     // Jobs in flight finish (they are bounded by the DNS budgets); then the
     // connections and their sessions go.
     pool_.stop();
+    for (auto& [id, c] : conns_) Registry::instance().connections().close(&c->state);
     conns_.clear();
     return 0;
 }
