@@ -36,6 +36,13 @@ using Clock = std::chrono::steady_clock;
 // triggered, so more waiting data brings another event.
 constexpr std::size_t kReadSize = 64 * 1024;
 
+// Flow control: while a connection's job runs, the loop reads ahead at
+// most this much of its next commands (an MTA sends headers and body
+// chunks without waiting for replies), then stops reading it until the job
+// is done. So a connection holds at most this, one incomplete packet and
+// one read, however fast the MTA sends.
+constexpr std::size_t kReadAhead = 256 * 1024;
+
 // How often connections are checked against [milter] idle_timeout.
 constexpr std::chrono::milliseconds kIdleSweep{250};
 
@@ -69,6 +76,8 @@ struct Conn {
     Fd fd;
     wire::PacketReader reader;
     std::vector<wire::Packet> pending;  // read, not yet handed to a job
+    std::size_t pending_bytes = 0;
+    bool read_paused = false;           // EPOLLIN off: kReadAhead reached
     MilterConnection state;             // touched by one job at a time
     bool busy = false;                  // a job queued or running, or a tarpit pending
     bool eof = false;                   // nothing more to read: close once idle
@@ -105,6 +114,7 @@ private:
     void finish_batch(Conn& c, Output out);
     void send(Conn& c, std::string_view bytes);
     void watch_writes(Conn& c, bool on);
+    void update_events(Conn& c);
     void destroy(std::uint64_t id);
     void on_signal();
     void fire_timers(bool all);
@@ -193,16 +203,24 @@ void Engine::on_readable(Conn& c) {
     if (n <= 0) {
         c.eof = true;
         epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
-    } else if (c.reader.feed(buffer, static_cast<std::size_t>(n), c.pending) != wire::PacketReader::Status::Ok) {
+    } else if (const std::size_t before = c.pending.size();
+               c.reader.feed(buffer, static_cast<std::size_t>(n), c.pending) != wire::PacketReader::Status::Ok) {
         daemon_log::warning("milter connection closed: the MTA announced a packet of " +
                             std::to_string(c.reader.bad_length()) + " bytes (at most " +
                             std::to_string(wire::kMaxBodyPacketLength) + " for a body chunk, " +
                             std::to_string(wire::kMaxPacketLength) + " for other commands)");
         c.eof = true;
         c.pending.clear();
+        c.pending_bytes = 0;
         epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+    } else {
+        for (std::size_t i = before; i < c.pending.size(); ++i) c.pending_bytes += c.pending[i].data.size() + 5;
     }
     schedule(c);
+    if (!c.eof && !c.read_paused && c.busy && c.pending_bytes >= kReadAhead) {
+        c.read_paused = true;
+        update_events(c);
+    }
 }
 
 void Engine::schedule(Conn& c) {
@@ -210,6 +228,11 @@ void Engine::schedule(Conn& c) {
     if (!c.pending.empty()) {
         auto packets = std::make_shared<std::vector<wire::Packet>>(std::move(c.pending));
         c.pending.clear();
+        c.pending_bytes = 0;
+        if (c.read_paused && !c.eof) {
+            c.read_paused = false;
+            update_events(c);
+        }
         c.busy = true;
         Conn* conn = &c;  // stays alive while busy
         const std::uint64_t id = c.id;
@@ -294,6 +317,8 @@ void Engine::finish_batch(Conn& c, Output out) {
     if (out.close) {
         c.eof = true;
         c.pending.clear();
+        c.pending_bytes = 0;
+        update_events(c);  // nothing more is read
     }
     schedule(c);
 }
@@ -315,8 +340,12 @@ void Engine::send(Conn& c, std::string_view bytes) {
 void Engine::watch_writes(Conn& c, bool on) {
     if (c.want_write == on) return;
     c.want_write = on;
+    update_events(c);
+}
+
+void Engine::update_events(Conn& c) {
     epoll_event ev{};
-    ev.events = (c.eof ? 0u : EPOLLIN) | (on ? EPOLLOUT : 0u);
+    ev.events = (c.eof || c.read_paused ? 0u : EPOLLIN) | (c.want_write ? EPOLLOUT : 0u);
     ev.data.u64 = c.id;
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev) != 0)
         epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
