@@ -14,6 +14,11 @@
 // It serves only memory BIOs (which is what libopendkim passes) with a null
 // second argument; anything else goes to OpenSSL's own function unchanged.
 // Until enable() is called it caches nothing.
+//
+// configure (--disable-dkim-key-cache, default auto) builds the override
+// only when a probe program shows that libopendkim's call reaches such a
+// definition; without it enable() does nothing and every key is parsed by
+// libcrypto, with the same verdicts.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +31,8 @@ struct Stats {
     std::size_t entries = 0;
 };
 
+// Whether configure built the override (HAVE_DKIM_KEY_CACHE).
+bool built();
 // Turns the cache on with room for `capacity` keys (least recently used
 // ones leave first); 0 turns it off and empties it. Thread-safe.
 void enable(std::size_t capacity);

@@ -520,9 +520,17 @@ TEST_F(DkimTest, MessagesVerifyConcurrentlyOnSeveralThreads) {
     EXPECT_EQ(passes.load(), 100);
 }
 
-// The parsed-key cache (dkim_key_cache.hpp) sits under libopendkim: these
-// tests check that it is used, and that it never changes a verdict.
+// The parsed-key cache (dkim_key_cache.hpp) sits under libopendkim by
+// overriding d2i_PUBKEY_bio(): these tests check that the override still
+// takes effect (a libopendkim or OpenSSL that stops calling it makes the
+// counts below zero), and that it never changes a verdict. configure leaves
+// the override out when its probe fails; then there is nothing to test.
+#define SKIP_UNLESS_KEY_CACHE_BUILT()                                                   \
+    if (!auth::dkim_key_cache::built())                                                 \
+    GTEST_SKIP() << "configure did not build the DKIM key cache (see configure output)"
+
 TEST_F(DkimTest, KeyCacheParsesASendersKeyOnceForManyMessages) {
+    SKIP_UNLESS_KEY_CACHE_BUILT();
     const std::string sig = signed_and_published(SignSpec{});
     auth::dkim_key_cache::clear();
     for (int i = 0; i < 3; ++i) {
@@ -538,6 +546,7 @@ TEST_F(DkimTest, KeyCacheParsesASendersKeyOnceForManyMessages) {
 }
 
 TEST_F(DkimTest, CachedKeyStillFailsATamperedMessage) {
+    SKIP_UNLESS_KEY_CACHE_BUILT();
     const std::string sig = signed_and_published(SignSpec{});
     auth::dkim_key_cache::clear();
     ASSERT_EQ(verify(with_signatures(kMessage, {sig})).at(0).result, auth::DkimResult::Pass);
@@ -549,6 +558,7 @@ TEST_F(DkimTest, CachedKeyStillFailsATamperedMessage) {
 }
 
 TEST_F(DkimTest, RotatedKeyIsParsedAfreshAndOldSignaturesFail) {
+    SKIP_UNLESS_KEY_CACHE_BUILT();
     SignSpec spec;
     const std::string old_sig = signed_and_published(spec);
     auth::dkim_key_cache::clear();
@@ -572,6 +582,7 @@ TEST_F(DkimTest, RotatedKeyIsParsedAfreshAndOldSignaturesFail) {
 }
 
 TEST_F(DkimTest, UndecodableKeyIsPermerrorAndNotCached) {
+    SKIP_UNLESS_KEY_CACHE_BUILT();
     const std::string sig = sign(kMessage, SignSpec{});
     // Valid base64, but not a SubjectPublicKeyInfo.
     dns->add_txt("s1._domainkey.example.com", "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwXyZ");

@@ -244,8 +244,18 @@ TEST(SpfRfc7208Suite, EveryCasePassesOrIsAKnownGapWithAReason) {
     for (const auto& [name, reason] : kKnownGaps)
         if (!seen.count(name)) ADD_FAILURE() << "kKnownGaps names " << name << ", which is not in the suite";
     std::printf("%d passed, %d failed\n", passed, failed);
-    EXPECT_EQ(passed + failed, total);
-    EXPECT_GT(total, 150) << "the suite looks truncated";
+    // Every case name is counted once: a repeated name would let one case's
+    // kKnownGaps entry excuse another.
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(total)) << "case names repeat in " << yaml;
+    if (other && *other) {
+        EXPECT_GT(total, 0) << "no case loaded from " << yaml;
+    } else {
+        // The pinned rfc7208-tests.yml (testdata PROVENANCE.md) holds 203
+        // cases in 16 scenarios, counted with a YAML parser: a loader that
+        // drops or merges cases would make this suite pass on less.
+        constexpr int kRfc7208SuiteCases = 203;
+        EXPECT_EQ(total, kRfc7208SuiteCases) << "the loader lost or invented cases";
+    }
 }
 
 }  // namespace
