@@ -11,6 +11,7 @@ connector_milter_SOURCES = src/main.cpp \
 	src/milter/connection_table.cpp src/milter/connection_table.hpp \
 	src/milter/libmilter_socket.cpp src/milter/libmilter_socket.hpp \
 	src/milter/session_facts.cpp src/milter/session_facts.hpp \
+	src/milter/fault_injection.hpp \
 	src/milter/packet.cpp src/milter/packet.hpp \
 	src/milter/command.cpp src/milter/command.hpp \
 	src/milter/macro_store.cpp src/milter/macro_store.hpp \

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/log.hpp"
+#include "milter/fault_injection.hpp"
 #include "milter/libmilter_socket.hpp"
 #include "milter/reply_gate.hpp"
 #include "milter/session_facts.hpp"
@@ -239,6 +240,7 @@ sfsistat guarded(SMFICTX* ctx, Stage stage, F&& body) {
     const std::string label(stage_name(stage));
     EventScope event(ctx);
     try {
+        inject_fault(stage);  // empty outside the test build (fault_injection.hpp)
         return body();
     } catch (const std::exception& e) {
         daemon_log::error(label + ": internal error: " + e.what());

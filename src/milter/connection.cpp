@@ -6,6 +6,7 @@
 
 #include "daemon/log.hpp"
 #include "milter/adapter.hpp"
+#include "milter/fault_injection.hpp"
 
 namespace milter {
 
@@ -138,6 +139,7 @@ void MilterConnection::guarded(Output& out, Stage stage, F&& body) {
     // that the MTA gets exactly one answer.
     const std::size_t now_size = out.now.size(), later_size = out.after_delay.size();
     try {
+        inject_fault(stage);  // empty outside the test build (fault_injection.hpp)
         body();
         return;
     } catch (const std::exception& e) {

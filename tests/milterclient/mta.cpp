@@ -32,14 +32,17 @@ std::vector<std::pair<std::string, std::string>> Mta::queue_macro() const {
 }
 
 Response Mta::connect() {
-    session_.macros('C', {{"j", client_.mta_name},
-                          {"{daemon_name}", client_.daemon_name},
-                          {"{daemon_addr}", client_.local_addr},
-                          {"{daemon_port}", client_.local_port},
-                          {"{client_addr}", client_.ip},
-                          {"{client_name}", client_.name},
-                          {"v", "Postfix 3.7.11"},
-                          {"_", client_.name + " [" + client_.ip + "]"}});
+    std::vector<std::pair<std::string, std::string>> connect_macros = {
+        {"j", client_.mta_name},
+        {"{daemon_name}", client_.daemon_name},
+        {"{daemon_addr}", client_.local_addr},
+        {"{daemon_port}", client_.local_port},
+        {"{client_addr}", client_.ip},
+        {"{client_name}", client_.name},
+        {"v", "Postfix 3.7.11"},
+        {"_", client_.name + " [" + client_.ip + "]"}};
+    if (!client_.if_addr.empty()) connect_macros.emplace_back("{if_addr}", client_.if_addr);
+    session_.macros('C', connect_macros);
     const Response c = session_.connect(client_.name, client_.ip, client_.port);
     if (c.action == Action::Accept) connection_accepted_ = true;
     if (!c.proceeds() || connection_accepted_) return c;

@@ -22,6 +22,7 @@ struct SmtpClient {
     std::uint16_t port = 40001;
     std::string local_addr = "10.0.0.50";  // {daemon_addr}
     std::string local_port = "25";         // {daemon_port}
+    std::string if_addr;                   // sendmail's {if_addr}; "" = not sent (Postfix)
     std::string daemon_name = "MTA";       // {daemon_name}
     std::string mta_name = "mx.example.com";  // j: the MTA's host name
     std::string helo = "mail.fabrikam.example";

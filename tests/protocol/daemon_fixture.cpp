@@ -51,7 +51,7 @@ std::string DaemonTest::config_text(const std::string& rest) const {
 }
 
 void DaemonTest::start_daemon(const std::string& rest, const std::string& socket) {
-    const std::string daemon = daemon_path();
+    const std::string daemon = daemon_binary_.empty() ? daemon_path() : daemon_binary_;
     ASSERT_FALSE(daemon.empty())
         << "DAEMON is not set: run through `make check`, or export "
            "DAEMON=/path/to/build/connector-milter";

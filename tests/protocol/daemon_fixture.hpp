@@ -50,6 +50,8 @@ protected:
     std::string extra_milter_settings_;
     // Words before the daemon's path, e.g. {"prlimit", "--nofile=128:128", "--"}.
     std::vector<std::string> command_prefix_;
+    // Another daemon binary than $DAEMON (e.g. the fault-injection build).
+    std::string daemon_binary_;
     std::string config_path_;
     std::string socket_spec_;
     std::unique_ptr<DaemonProcess> daemon_;

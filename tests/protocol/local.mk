@@ -18,7 +18,8 @@ tests_protocol_protocol_test_SOURCES = \
 	tests/protocol/suite_daemon.cpp tests/protocol/suite_daemon.hpp \
 	tests/protocol/auth_protocol_test.cpp tests/protocol/relay_tricks_test.cpp \
 	tests/protocol/no_reply_test.cpp tests/protocol/quarantine_test.cpp \
-	tests/protocol/memory_test.cpp tests/protocol/engine_test.cpp
+	tests/protocol/memory_test.cpp tests/protocol/engine_test.cpp \
+	tests/protocol/fail_closed_test.cpp
 tests_protocol_protocol_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_protocol_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_protocol_protocol_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
@@ -52,3 +53,15 @@ if HAVE_GTEST
 TESTS += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test
 endif
 EXTRA_DIST += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test
+
+# The daemon once more, with a fault injected at the stage that
+# $CONNECTOR_MILTER_FAULT_STAGE names (src/milter/adapter.cpp,
+# CONNECTOR_MILTER_FAULT_INJECTION): the protocol suite checks that an
+# exception inside a callback fails closed. Never installed.
+if HAVE_GTEST
+check_PROGRAMS += tests/protocol/connector-milter-faults
+tests_protocol_connector_milter_faults_SOURCES = $(connector_milter_SOURCES)
+tests_protocol_connector_milter_faults_CPPFLAGS = $(AM_CPPFLAGS) -DCONNECTOR_MILTER_FAULT_INJECTION
+tests_protocol_connector_milter_faults_LDADD = $(connector_milter_LDADD)
+EXTRA_tests_protocol_protocol_test_DEPENDENCIES += tests/protocol/connector-milter-faults$(EXEEXT)
+endif

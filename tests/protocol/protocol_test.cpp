@@ -142,6 +142,24 @@ TEST_F(ConnectorTest, UnknownLocalAddressWhereASpecificBindingWouldServeTheClien
     EXPECT_TRUE(mta.connect().proceeds());
 }
 
+// sendmail's {daemon_addr} is the address it listens on: 0.0.0.0 for a
+// wildcard listener. The address the client reached is then {if_addr}
+// (sendmail op.me, "Macros"), so the relay connector bound to 10.0.0.50
+// serves its device, where Postfix's {daemon_addr} would have said so.
+TEST_F(ConnectorTest, SendmailWildcardListenerFallsBackToIfAddrForTheBinding) {
+    ASSERT_NO_FATAL_FAILURE(
+        start_daemon(kAcceptedDomains + kDefaultFrontend + anonymous_relay("\"10.0.0.80\"")));
+    SmtpClient device = client_at("10.0.0.80");
+    device.local_addr = "0.0.0.0";
+    device.if_addr = "10.0.0.50";
+    Mta mta(socket_spec(), device);
+    const Response c = mta.connect();
+    ASSERT_TRUE(c.proceeds()) << "{daemon_addr}=0.0.0.0 {if_addr}=10.0.0.50: " << describe(c);
+    ASSERT_TRUE(mta.mail("<scanner@contoso.com>").proceeds());
+    const Response rcpt = mta.rcpt("<someone@external.example>");
+    EXPECT_TRUE(rcpt.proceeds()) << "the Anonymous Relay connector was not selected: " << describe(rcpt);
+}
+
 TEST_F(ConnectorTest, AnonymousRelayConnectorLetsItsDeviceRelay) {
     ASSERT_NO_FATAL_FAILURE(
         start_daemon(kAcceptedDomains + kDefaultFrontend + anonymous_relay("\"10.0.0.80\"")));
@@ -775,6 +793,41 @@ TEST_F(AuthResultsTest, SpfPassIsReportedInAuthenticationResultsAtTheTop) {
     EXPECT_EQ(ar[0].value.rfind("mx.example.com;", 0), 0U) << ar[0].value;
     EXPECT_NE(ar[0].value.find("spf=pass"), std::string::npos) << ar[0].value;
     EXPECT_NE(ar[0].value.find("smtp.mailfrom=spf-pass.example"), std::string::npos) << ar[0].value;
+}
+
+TEST_F(AuthResultsTest, NoReceivedSpfHeaderUnlessConfigured) {
+    const EomResult r = send_from_spf_permitted_host({});
+    ASSERT_TRUE(r.proceeds()) << describe(r);
+    EXPECT_TRUE(r.new_headers("Received-SPF").empty());
+}
+
+// [spf] received_spf_header = true: RFC 7208 section 9.1's trace header, the
+// result first, then a comment and the key=value pairs naming what was
+// checked, prepended like the other trace fields (RFC 5321 section 4.4).
+class ReceivedSpfTest : public AuthResultsTest {
+protected:
+    void SetUp() override {
+        ASSERT_NO_FATAL_FAILURE(
+            start_daemon("[spf]\nreceived_spf_header = true\n\n" + kAcceptedDomains + kDefaultFrontend));
+    }
+};
+
+TEST_F(ReceivedSpfTest, ReceivedSpfHeaderStatesResultAndCheckedIdentitiesPerRfc7208) {
+    const EomResult r = send_from_spf_permitted_host({});
+    ASSERT_TRUE(r.proceeds()) << describe(r);
+    const auto spf = r.new_headers("Received-SPF");
+    ASSERT_EQ(spf.size(), 1U) << "expected exactly one Received-SPF header";
+    EXPECT_EQ(spf[0].kind, milterclient::HeaderEdit::Kind::Insert) << "appended, not prepended";
+    EXPECT_EQ(spf[0].index, 0U) << "not at the top";
+    const std::string& v = spf[0].value;
+    EXPECT_EQ(v.rfind("pass (", 0), 0U) << v;
+    for (const char* pair : {" client-ip=192.0.2.10;", " envelope-from=\"sender@spf-pass.example\";",
+                             " helo=mail.spf-pass.example;", " identity=mailfrom;"})
+        EXPECT_NE(v.find(pair), std::string::npos) << "no" << pair << " in: " << v;
+    // The Authentication-Results header is still there, saying the same.
+    const auto ar = r.new_headers("Authentication-Results");
+    ASSERT_EQ(ar.size(), 1U);
+    EXPECT_NE(ar[0].value.find("spf=pass"), std::string::npos) << ar[0].value;
 }
 
 TEST_F(AuthResultsTest, ForgedAuthenticationResultsWithOurIdIsDeleted) {
