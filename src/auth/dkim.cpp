@@ -97,7 +97,7 @@ void append_crlf(std::string& out, std::string_view text, bool& prev_cr) {
 struct DkimVerifier::Library {
     std::unique_ptr<DKIM_LIB, LibCloser> lib;
     std::shared_ptr<dns::Resolver> resolver;
-    config::DkimSettings settings;
+    DkimOptions options;
     bool ed25519 = false;
 };
 
@@ -111,7 +111,7 @@ struct SigNote {
 
 struct DkimVerifier::Message::State {
     const Library* lib = nullptr;
-    dns::Budget* budget = nullptr;
+    dns::Budget* budget = nullptr;  // set only while finish() runs
     std::unique_ptr<DKIM, HandleFree> dkim;
     std::string id;
     std::map<const DKIM_SIGINFO*, SigNote> notes;
@@ -137,7 +137,7 @@ DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) noexcept {
     try {
         State* st = state_of(dkim);
         if (st == nullptr) return DKIM_CBSTAT_CONTINUE;
-        const auto max = st->lib->settings.max_signatures;
+        const auto max = st->lib->options.max_signatures;
         for (int i = 0; i < nsigs; ++i) {
             DKIM_SIGINFO* sig = sigs[i];
             if (static_cast<std::uint32_t>(i) >= max) {
@@ -169,6 +169,11 @@ DKIM_CBSTAT key_lookup(DKIM* dkim, DKIM_SIGINFO* sig, unsigned char* buf, size_t
         const std::string domain = c_str_or_empty(dkim_sig_getdomain(sig));
         if (selector.empty() || domain.empty()) return DKIM_CBSTAT_NOTFOUND;
         const std::string name = selector + "._domainkey." + domain;
+        // Keys are fetched only inside finish(), which lends its budget.
+        if (st->budget == nullptr) {
+            st->notes[sig] = {DkimResult::TempError, "key lookup outside verification"};
+            return DKIM_CBSTAT_TRYAGAIN;
+        }
         const dns::Answer answer = st->lib->resolver->query(name, dns::Type::TXT, *st->budget);
         switch (answer.status) {
         case dns::Status::NxDomain:
@@ -225,13 +230,13 @@ void classify(const State& st, DKIM_SIGINFO* sig, DkimSignatureResult& out) {
         if (alg == DKIM_SIGN_RSASHA1) {  // belt and braces: prescreen ignores these
             out.result = DkimResult::Policy;
             out.reason = std::string(kSha1Refused);
-        } else if (alg == DKIM_SIGN_RSASHA256 && out.key_bits < st.lib->settings.min_rsa_bits) {
+        } else if (alg == DKIM_SIGN_RSASHA256 && out.key_bits < st.lib->options.min_rsa_bits) {
             // RFC 8301 section 3.2: RSA keys under 1024 bits MUST NOT be
             // considered valid.
             out.result = DkimResult::Policy;
             out.reason = "RSA key of " + std::to_string(out.key_bits) +
                          " bits is below the minimum of " +
-                         std::to_string(st.lib->settings.min_rsa_bits) + " (RFC 8301)";
+                         std::to_string(st.lib->options.min_rsa_bits) + " (RFC 8301)";
         } else if (alg == DKIM_SIGN_RSASHA256 || alg == DKIM_SIGN_ED25519SHA256) {
             out.result = DkimResult::Pass;
         } else {
@@ -298,11 +303,11 @@ void classify(const State& st, DKIM_SIGINFO* sig, DkimSignatureResult& out) {
 
 }  // namespace
 
-DkimVerifier::DkimVerifier(std::shared_ptr<dns::Resolver> resolver, config::DkimSettings settings)
+DkimVerifier::DkimVerifier(std::shared_ptr<dns::Resolver> resolver, DkimOptions options)
     : lib_(std::make_unique<Library>()) {
     if (!resolver) throw std::invalid_argument("DkimVerifier needs a resolver");
     lib_->resolver = std::move(resolver);
-    lib_->settings = settings;
+    lib_->options = options;
     lib_->lib.reset(dkim_init(nullptr, nullptr));
     if (!lib_->lib) throw std::runtime_error("dkim_init() failed");
     DKIM_LIB* lib = lib_->lib.get();
@@ -325,11 +330,9 @@ DkimVerifier::~DkimVerifier() = default;
 
 bool DkimVerifier::ed25519_supported() const { return lib_->ed25519; }
 
-std::unique_ptr<DkimVerifier::Message> DkimVerifier::start(dns::Budget& budget,
-                                                           std::string_view id) const {
+std::unique_ptr<DkimVerifier::Message> DkimVerifier::start(std::string_view id) const {
     auto st = std::make_unique<Message::State>();
     st->lib = lib_.get();
-    st->budget = &budget;
     st->id = id.empty() ? std::string("-") : std::string(id);
     DKIM_STAT status = DKIM_STAT_OK;
     st->dkim.reset(dkim_verify(lib_->lib.get(),
@@ -354,7 +357,7 @@ void DkimVerifier::Message::header(std::string_view name, std::string_view value
         // make us hash its body thousands of times. The cap stays well above
         // max_signatures so that a signature covering earlier
         // DKIM-Signature fields (RFC 6376 section 5.4) still verifies.
-        if (++st.signature_headers > std::max<std::uint32_t>(st.lib->settings.max_signatures,
+        if (++st.signature_headers > std::max<std::uint32_t>(st.lib->options.max_signatures,
                                                             kMaxSignatureFields))
             return;
     }
@@ -395,10 +398,17 @@ void DkimVerifier::Message::body(std::string_view chunk) {
                     st.scratch.size());
 }
 
-std::vector<DkimSignatureResult> DkimVerifier::Message::finish() {
+std::vector<DkimSignatureResult> DkimVerifier::Message::finish(dns::Budget& budget) {
     State& st = *state_;
     std::vector<DkimSignatureResult> results;
     if (st.finished) return results;
+    // The budget is lent for this call only: the key lookups libopendkim
+    // makes from dkim_eom() charge it.
+    struct Lend {
+        State& st;
+        Lend(State& s, dns::Budget& b) : st(s) { st.budget = &b; }
+        ~Lend() { st.budget = nullptr; }
+    } lend(st, budget);
     if (!st.eoh_done) end_of_headers();
     st.finished = true;
     if (st.signature_headers == 0) return results;
@@ -425,7 +435,7 @@ std::vector<DkimSignatureResult> DkimVerifier::Message::finish() {
         DKIM_SIGINFO* sig = sigs[i];
         const auto note = st.notes.find(sig);
         if (note != st.notes.end() && !note->second.result) continue;  // beyond max_signatures
-        if (results.size() >= st.lib->settings.max_signatures) break;
+        if (results.size() >= st.lib->options.max_signatures) break;
 
         DkimSignatureResult r;
         r.domain = c_str_or_empty(dkim_sig_getdomain(sig));

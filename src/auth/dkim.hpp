@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/settings.hpp"
+#include "auth/options.hpp"
 #include "dns/resolver.hpp"
 
 namespace auth {
@@ -43,7 +43,7 @@ class DkimVerifier {
 public:
     // One DKIM_LIB for the process. Thread-safe: messages may be verified
     // concurrently from different threads, each with its own Message.
-    DkimVerifier(std::shared_ptr<dns::Resolver> resolver, config::DkimSettings settings);
+    DkimVerifier(std::shared_ptr<dns::Resolver> resolver, DkimOptions options);
     ~DkimVerifier();
     DkimVerifier(const DkimVerifier&) = delete;
     DkimVerifier& operator=(const DkimVerifier&) = delete;
@@ -68,8 +68,9 @@ public:
         // and LF of one line end arrive in different chunks).
         void body(std::string_view chunk);
         // Verifies and returns one result per DKIM-Signature, in header
-        // order, at most DkimSettings::max_signatures. Empty when unsigned.
-        std::vector<DkimSignatureResult> finish();
+        // order, at most DkimOptions::max_signatures. Empty when unsigned.
+        // The key lookups (one per signature) charge `budget`.
+        std::vector<DkimSignatureResult> finish(dns::Budget& budget);
 
         struct State;  // implementation detail (dkim.cpp)
 
@@ -79,9 +80,9 @@ public:
         std::unique_ptr<State> state_;
     };
 
-    // `budget` must outlive the returned Message; `id` is used in
-    // libopendkim's diagnostics (the MTA queue id is a good choice).
-    std::unique_ptr<Message> start(dns::Budget& budget, std::string_view id) const;
+    // `id` is used in libopendkim's diagnostics (the MTA queue id is a good
+    // choice).
+    std::unique_ptr<Message> start(std::string_view id) const;
 
 private:
     std::unique_ptr<Library> lib_;

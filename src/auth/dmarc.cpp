@@ -161,11 +161,11 @@ DmarcPolicy lowered(DmarcPolicy p, bool testing) {
 }  // namespace
 
 DmarcEvaluator::DmarcEvaluator(std::shared_ptr<dns::Resolver> resolver,
-                               config::DmarcSettings settings)
-    : resolver_(std::move(resolver)), settings_(std::move(settings)) {
+                               DmarcOptions options)
+    : resolver_(std::move(resolver)), options_(std::move(options)) {
     if (!resolver_) throw std::invalid_argument("DmarcEvaluator needs a resolver");
-    if (settings_.discovery == config::DmarcDiscovery::PublicSuffixList)
-        psl_ = PublicSuffixList::load(settings_.public_suffix_list);
+    if (options_.discovery == DmarcDiscovery::PublicSuffixList)
+        psl_ = PublicSuffixList::load(options_.public_suffix_list);
 }
 
 DmarcEvaluator::~DmarcEvaluator() = default;

@@ -12,7 +12,7 @@
 #include "auth/dkim.hpp"
 #include "auth/dmarc_record.hpp"
 #include "auth/spf.hpp"
-#include "config/settings.hpp"
+#include "auth/options.hpp"
 #include "dns/resolver.hpp"
 
 namespace auth {
@@ -59,7 +59,7 @@ class DmarcEvaluator {
 public:
     // Throws std::runtime_error when discovery = "psl" and the list cannot
     // be loaded.
-    DmarcEvaluator(std::shared_ptr<dns::Resolver> resolver, config::DmarcSettings settings);
+    DmarcEvaluator(std::shared_ptr<dns::Resolver> resolver, DmarcOptions options);
     ~DmarcEvaluator();
     DmarcEvaluator(const DmarcEvaluator&) = delete;
     DmarcEvaluator& operator=(const DmarcEvaluator&) = delete;
@@ -69,7 +69,7 @@ public:
 
 private:
     std::shared_ptr<dns::Resolver> resolver_;
-    config::DmarcSettings settings_;
+    DmarcOptions options_;
     std::unique_ptr<PublicSuffixList> psl_;  // only in psl mode
 };
 

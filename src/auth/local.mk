@@ -3,7 +3,8 @@ noinst_LIBRARIES += libauth.a
 libauth_a_SOURCES = \
 	src/auth/authres.cpp src/auth/authres.hpp \
 	src/auth/authres_claim.cpp src/auth/authres_claim.hpp \
-	src/auth/spf.cpp src/auth/spf.hpp
+	src/auth/spf.cpp src/auth/spf.hpp \
+	src/auth/options.hpp
 # DKIM (libopendkim) and DMARC (RFC 9989; libpsl for discovery = "psl")
 libauth_a_SOURCES += \
 	src/auth/dkim.cpp src/auth/dkim.hpp \

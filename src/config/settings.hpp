@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "auth/options.hpp"
+#include "dns/options.hpp"
+
 namespace config {
 
 // What a quarantine verdict becomes when the MTA cannot quarantine (it did
@@ -59,18 +62,8 @@ struct MilterSettings {
     QuarantineFallback quarantine_fallback = QuarantineFallback::TempFail;
 };
 
-struct DnsSettings {
-    std::chrono::milliseconds timeout{3000};        // per query
-    std::vector<std::string> nameservers;           // empty: /etc/resolv.conf
-    std::string static_zone;                        // file, empty = none
-    bool offline = false;                           // names outside the static zone are NXDOMAIN
-    std::string trust_anchor_file;                  // DNSSEC root key; empty = no validation
-    // One message's SPF + DKIM + DMARC work together may make at most this
-    // many queries and take at most this long (keep it below the MTA's
-    // milter timeouts: sendmail's default T=R is 10 s).
-    std::uint32_t message_query_budget = 60;
-    std::chrono::milliseconds message_time_budget{8000};
-};
+// [dns]: the resolver's own options type.
+using DnsSettings = dns::Options;
 
 enum class Action : std::uint8_t { Accept, Reject, TempFail, Quarantine, Header };
 
@@ -85,18 +78,17 @@ struct SpfSettings {
     bool received_spf_header = false;
 };
 
-struct DkimSettings {
+// [dkim]: the verifier's options, and whether it runs.
+struct DkimSettings : auth::DkimOptions {
     bool enabled = true;
-    std::uint32_t max_signatures = 5;
-    std::uint32_t min_rsa_bits = 1024;   // RFC 8301
 };
 
-enum class DmarcDiscovery : std::uint8_t { TreeWalk, PublicSuffixList };
+using DmarcDiscovery = auth::DmarcDiscovery;
 
-struct DmarcSettings {
+// [dmarc]: the evaluator's options, whether it runs, and what its verdicts
+// lead to.
+struct DmarcSettings : auth::DmarcOptions {
     bool enabled = true;
-    DmarcDiscovery discovery = DmarcDiscovery::TreeWalk;
-    std::string public_suffix_list;          // psl mode: file; empty = libpsl's built-in list
     Action reject_action = Action::Reject;   // what p=reject leads to: Reject, Quarantine, Header (report only), Accept
     Action quarantine_action = Action::Quarantine;  // what p=quarantine leads to
     bool defer_on_temperror = true;          // 451 4.7.5 when the fail is only due to a temperror

@@ -42,7 +42,7 @@ Answer LayeredResolver::query(std::string_view name, Type type, Budget& budget) 
     return a;
 }
 
-std::shared_ptr<Resolver> make_resolver(const config::DnsSettings& settings, std::vector<ZoneError>& errors) {
+std::shared_ptr<Resolver> make_resolver(const Options& settings, std::vector<ZoneError>& errors) {
     std::shared_ptr<const StaticZone> zone;
     if (!settings.static_zone.empty())
         zone = std::make_shared<const StaticZone>(StaticZone::load(settings.static_zone, errors));

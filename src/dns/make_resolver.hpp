@@ -3,7 +3,7 @@
 #include <memory>
 #include <vector>
 
-#include "config/settings.hpp"
+#include "dns/options.hpp"
 #include "dns/resolver.hpp"
 #include "dns/static_zone.hpp"
 
@@ -17,7 +17,7 @@ namespace dns {
 // Problems (zone lines, nameserver addresses, trust anchor file) are
 // appended to `errors`; the resolver returned then still works with what
 // was valid, and names it cannot ask about answer ServFail. Never null.
-std::shared_ptr<Resolver> make_resolver(const config::DnsSettings& settings, std::vector<ZoneError>& errors);
+std::shared_ptr<Resolver> make_resolver(const Options& settings, std::vector<ZoneError>& errors);
 
 // The layer itself, for tests and for callers that build their own parts.
 class LayeredResolver final : public Resolver {

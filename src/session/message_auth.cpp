@@ -95,7 +95,7 @@ Outcome Session::authenticate_message() {
     }
     // DKIM: every signature verified, in order (RFC 8601 section 2.7.1).
     std::vector<auth::DkimSignatureResult> dkim;
-    if (m.dkim) m.with_budget([&] { dkim = m.dkim->finish(); });
+    if (m.dkim) m.with_budget([&] { dkim = m.dkim->finish(m.budget); });
     if (m.checks.runs(policy::MessageCheck::Dkim)) {
         if (dkim.empty()) {
             results.push_back({"dkim", "none", "", {}, ""});

@@ -344,7 +344,7 @@ Outcome Session::on_header(std::string_view name, std::string_view value) {
         if (auth::claims_authserv_id(value, ids)) message_->forged_authres.push_back(message_->authres_seen);
     }
     if (message_->checks.runs(policy::MessageCheck::Dkim)) {
-        if (!message_->dkim) message_->dkim = runtime_->dkim->start(message_->budget, queue_id_);
+        if (!message_->dkim) message_->dkim = runtime_->dkim->start(queue_id_);
         if (message_->dkim) message_->dkim->header(name, value);
     }
     return {};
@@ -373,7 +373,7 @@ Outcome Session::refuse_message(policy::Verdict verdict, std::string_view stage)
 Outcome Session::on_end_of_headers() {
     if (!connector_ || !message_) return {};
     if (message_->refused) return *message_->refused;
-    if (message_->dkim) message_->with_budget([&] { message_->dkim->end_of_headers(); });
+    if (message_->dkim) message_->dkim->end_of_headers();  // no key is fetched before finish()
     const auto& cfg = *runtime_->config;
     // The sender check applies to the From: header as well as the envelope
     // (Exchange checks both).

@@ -26,8 +26,7 @@ struct Session::Message {
 
     // The budget covers the time spent in verdict work only, not the time
     // the client takes to send the message: each piece of work gets the
-    // budget's remainder, re-armed just before it runs (DKIM keeps a
-    // reference to `budget`, so it is re-assigned, never replaced).
+    // budget's remainder, re-armed just before it runs and passed to it.
     // `reserve` queries stay untouched for the checks that come later, so
     // that a sender's own SPF record cannot spend the budget DMARC needs
     // to look up the author domain's policy.

@@ -206,7 +206,7 @@ int main() {
         {
             dns::StaticZone zone;
             load_tab_dns(zone, testing_dkim::read_file(dir + "/rfc8463/dns.txt"));
-            const auth::DkimVerifier verifier(serve(std::move(zone)), config::DkimSettings{});
+            const auth::DkimVerifier verifier(serve(std::move(zone)), auth::DkimOptions{});
             if (!verifier.ed25519_supported())
                 std::cout << "note: libopendkim reports no ed25519 support\n";
             const auto msg = testing_dkim::split_message(
@@ -224,7 +224,7 @@ int main() {
         // --- Mail::DKIM corpus.
         dns::StaticZone zone;
         load_fake_dns(zone, testing_dkim::read_file(dir + "/mail-dkim/FAKE_DNS.dat"));
-        const auth::DkimVerifier verifier(serve(std::move(zone)), config::DkimSettings{});
+        const auth::DkimVerifier verifier(serve(std::move(zone)), auth::DkimOptions{});
         std::istringstream tsv(testing_dkim::read_file(dir + "/mail-dkim/EXPECTED.tsv"));
         std::string line;
         while (std::getline(tsv, line)) {

@@ -72,12 +72,12 @@ inline RawMessage split_message(std::string_view text) {
 inline std::vector<auth::DkimSignatureResult> verify(const auth::DkimVerifier& verifier,
                                                       const RawMessage& m, dns::Budget& budget,
                                                       std::size_t chunk = 4096) {
-    auto msg = verifier.start(budget, "test");
+    auto msg = verifier.start("test");
     for (const auto& [n, v] : m.headers) msg->header(n, v);
     msg->end_of_headers();
     for (std::size_t i = 0; i < m.body.size(); i += chunk)
         msg->body(std::string_view(m.body).substr(i, chunk));
-    return msg->finish();
+    return msg->finish(budget);
 }
 
 }  // namespace testing_dkim

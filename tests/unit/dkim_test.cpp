@@ -158,7 +158,7 @@ std::string tag_of(const std::string& sig, const std::string& tag) {
 class DkimTest : public ::testing::Test {
 protected:
     std::shared_ptr<FakeResolver> dns = std::make_shared<FakeResolver>();
-    config::DkimSettings settings;
+    auth::DkimOptions settings;
 
     // The message with `signatures` prepended as DKIM-Signature fields.
     static RawMessage with_signatures(const std::string& text, const std::vector<std::string>& sigs) {
@@ -493,10 +493,10 @@ TEST_F(DkimTest, FinishWithoutBodyOrEndOfHeadersStillReports) {
     const std::string sig = signed_and_published(SignSpec{});
     const auth::DkimVerifier verifier(dns, settings);
     auto budget = dns::Budget::unlimited();
-    auto msg = verifier.start(budget, "q1");
+    auto msg = verifier.start("q1");
     const RawMessage m = with_signatures(kMessage, {sig});
     for (const auto& [n, v] : m.headers) msg->header(n, v);
-    const auto results = msg->finish();  // body missing: the body hash cannot match
+    const auto results = msg->finish(budget);  // body missing: the body hash cannot match
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results[0].result, auth::DkimResult::Fail);
 }

@@ -34,7 +34,7 @@ protected:
 
     // A message from `from` with nothing aligned: only the policy matters.
     auth::DmarcVerdict unauthenticated(const std::string& from) {
-        const auth::DmarcEvaluator evaluator(resolver_, config::DmarcSettings{});
+        const auth::DmarcEvaluator evaluator(resolver_, auth::DmarcOptions{});
         auth::DmarcInput in;
         in.from_domain = from;
         in.spf_domain = "unrelated.example.org";

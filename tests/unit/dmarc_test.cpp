@@ -71,7 +71,7 @@ protected:
     std::shared_ptr<FakeResolver> dns = std::make_shared<FakeResolver>();
 
     auth::DmarcVerdict run(const auth::DmarcInput& in,
-                           config::DmarcSettings settings = config::DmarcSettings{}) {
+                           auth::DmarcOptions settings = auth::DmarcOptions{}) {
         const auth::DmarcEvaluator evaluator(dns, settings);
         auto budget = dns::Budget::unlimited();
         return evaluator.evaluate(in, budget);
@@ -444,7 +444,7 @@ TEST_F(DmarcTest, ServfailDuringTreeWalkIsTemperror) {
 
 TEST_F(DmarcTest, ExhaustedBudgetIsTemperror) {
     dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
-    const auth::DmarcEvaluator evaluator(dns, config::DmarcSettings{});
+    const auth::DmarcEvaluator evaluator(dns, auth::DmarcOptions{});
     dns::Budget budget(0, std::chrono::milliseconds(1000));
     const auto v = evaluator.evaluate(input("example.com"), budget);
     EXPECT_EQ(v.result, auth::DmarcResult::TempError);
@@ -503,9 +503,9 @@ TEST_F(DmarcTest, UnusableFromDomainIsPermerror) {
 
 // -------------------------------------------------------------- PSL mode
 
-config::DmarcSettings psl_settings() {
-    config::DmarcSettings s;
-    s.discovery = config::DmarcDiscovery::PublicSuffixList;
+auth::DmarcOptions psl_settings() {
+    auth::DmarcOptions s;
+    s.discovery = auth::DmarcDiscovery::PublicSuffixList;
     s.public_suffix_list = testdata_dir() + "/publicsuffix/public_suffix_list.dat";
     return s;
 }

@@ -39,7 +39,7 @@ private:
 
 TEST(DnsMakeResolver, OfflineAnswersTheZoneAndNxDomainForTheRest) {
     const ZoneFile zone("example.com TXT \"v=spf1 -all\"\n");
-    config::DnsSettings s;
+    dns::Options s;
     s.static_zone = zone.path();
     s.offline = true;
     std::vector<dns::ZoneError> errors;
@@ -51,7 +51,7 @@ TEST(DnsMakeResolver, OfflineAnswersTheZoneAndNxDomainForTheRest) {
 }
 
 TEST(DnsMakeResolver, OfflineWithoutZoneIsAllNxDomain) {
-    config::DnsSettings s;
+    dns::Options s;
     s.offline = true;
     std::vector<dns::ZoneError> errors;
     const auto r = dns::make_resolver(s, errors);
@@ -62,7 +62,7 @@ TEST(DnsMakeResolver, OfflineWithoutZoneIsAllNxDomain) {
 
 TEST(DnsMakeResolver, ZoneErrorsAreReportedWithFileAndLine) {
     const ZoneFile zone("ok.example.com A 192.0.2.1\nbad.example.com A 999.1.1.1\n");
-    config::DnsSettings s;
+    dns::Options s;
     s.static_zone = zone.path();
     s.offline = true;
     std::vector<dns::ZoneError> errors;
@@ -77,7 +77,7 @@ TEST(DnsMakeResolver, ZoneNamesComeFromTheZoneOthersFromTheNetwork) {
     server.add_txt("override.example.com", {"from the network"});
     server.add_txt("other.example.com", {"network only"});
     const ZoneFile zone("override.example.com TXT \"from the zone\"\n");
-    config::DnsSettings s;
+    dns::Options s;
     s.static_zone = zone.path();
     s.nameservers = {server.forwarder()};
     std::vector<dns::ZoneError> errors;
@@ -101,7 +101,7 @@ TEST(DnsMakeResolver, ZoneCnameToAnOutsideNameIsAskedOfTheNetwork) {
     dnstest::TestDnsServer server;
     server.add_a("mail.example.net", "192.0.2.99");
     const ZoneFile zone("alias.example.com CNAME mail.example.net\n");
-    config::DnsSettings s;
+    dns::Options s;
     s.static_zone = zone.path();
     s.nameservers = {server.forwarder()};
     std::vector<dns::ZoneError> errors;
@@ -113,7 +113,7 @@ TEST(DnsMakeResolver, ZoneCnameToAnOutsideNameIsAskedOfTheNetwork) {
 }
 
 TEST(DnsMakeResolver, BadNameserverIsReportedAndNetworkNamesServFail) {
-    config::DnsSettings s;
+    dns::Options s;
     s.nameservers = {"300.1.1.1"};
     std::vector<dns::ZoneError> errors;
     const auto r = dns::make_resolver(s, errors);
@@ -128,7 +128,7 @@ TEST(DnsMakeResolver, PerQueryTimeoutSettingIsHonoured) {
     dnstest::TestDnsServer server;
     server.add_a("slow.example.com", "192.0.2.1");
     server.set_delay("slow.example.com", 5000ms);
-    config::DnsSettings s;
+    dns::Options s;
     s.nameservers = {server.forwarder()};
     s.timeout = 200ms;
     std::vector<dns::ZoneError> errors;

@@ -1,0 +1,23 @@
+// What the DKIM verifier and the DMARC evaluator are built from, as auth/
+// defines it (config/ fills these in as part of its [dkim] and [dmarc]
+// settings; auth/ never includes config/). Defaults are documented in
+// connector-milter.conf(5).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace auth {
+
+struct DkimOptions {
+    std::uint32_t max_signatures = 5;
+    std::uint32_t min_rsa_bits = 1024;   // RFC 8301
+};
+
+enum class DmarcDiscovery : std::uint8_t { TreeWalk, PublicSuffixList };
+
+struct DmarcOptions {
+    DmarcDiscovery discovery = DmarcDiscovery::TreeWalk;
+    std::string public_suffix_list;      // psl mode: file; empty = libpsl's built-in list
+};
+
+}  // namespace auth
