@@ -218,6 +218,15 @@ bool DaemonProcess::running() {
     return true;
 }
 
+bool DaemonProcess::exits_within(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) return true;
+    CommandResult r;
+    if (!wait_child(pid_, timeout, &r)) return false;
+    pid_ = -1;
+    ended_ = r;
+    return true;
+}
+
 void DaemonProcess::signal(int sig) {
     if (pid_ > 0) ::kill(pid_, sig);
 }

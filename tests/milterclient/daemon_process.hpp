@@ -59,6 +59,9 @@ public:
     // process exits, or `timeout` passes. Returns false with `why` set.
     bool start(const std::string& socket_spec, std::chrono::milliseconds timeout, std::string* why);
     bool running();
+    // Waits up to `timeout` for the process to exit; true when it did (it is
+    // then reaped, and stop() reports how it ended).
+    bool exits_within(std::chrono::milliseconds timeout);
     void signal(int sig);
     // SIGTERM (unless `send_sigterm` is false: it was sent already), then
     // waits up to `grace`; SIGKILL after that. The result says how it ended

@@ -68,6 +68,20 @@ void DaemonTest::start_daemon(const std::string& rest, const std::string& socket
     ASSERT_TRUE(started) << why << "\n--- daemon output ---\n" << daemon_->log();
 }
 
+bool DaemonTest::wait_for_log(const std::vector<std::string>& parts, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::istringstream lines(daemon_ ? daemon_->log() : std::string());
+        for (std::string line; std::getline(lines, line);) {
+            bool all = true;
+            for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+            if (all) return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(10ms);  // the poll interval, not a guess at how long anything takes
+    }
+}
+
 void DaemonTest::reload_daemon(const std::string& rest) {
     ASSERT_TRUE(daemon_ && daemon_->running()) << "no daemon to reload";
     config_path_ = dir_.write("connector-milter.conf", config_text(rest));

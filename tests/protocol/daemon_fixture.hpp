@@ -4,6 +4,7 @@
 // it, checking exit status 0.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,10 @@ protected:
     // SIGTERM now; TearDown then only waits for the exit and checks status 0.
     void sigterm_daemon();
     std::string socket_spec() const { return socket_spec_; }
+    // Waits (bounded) until the daemon's log holds a line containing every
+    // one of `parts`, the event a test waits for instead of sleeping; false
+    // when `timeout` passed first.
+    bool wait_for_log(const std::vector<std::string>& parts, std::chrono::milliseconds timeout) const;
 
     TempDir dir_;
     // Lines added to the [milter] section (e.g. "idle_timeout = \"4s\"\n").

@@ -439,9 +439,8 @@ TEST_F(LifecycleTest, SessionInFlightAtSigtermStillGetsAnAnswer) {
     ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
     ASSERT_TRUE(mta.rcpt("<user@contoso.com>").proceeds());
     ASSERT_NO_FATAL_FAILURE(sigterm_daemon());
-    // Long enough for the daemon to have begun shutting down, well inside
-    // the 3 s drain_timeout of the test config.
-    std::this_thread::sleep_for(1s);
+    // The daemon has begun shutting down (the drain is 3 s in the test config).
+    ASSERT_TRUE(wait_for_log({"stopping: "}, 5s)) << "no drain logged within 5 s of SIGTERM";
     milterclient::Response early;
     std::optional<EomResult> eom;
     try {
@@ -741,21 +740,28 @@ class ConnectionLimitAbuseTest : public DaemonTest {};
 TEST_F(ConnectionLimitAbuseTest, AbruptDisconnectsDoNotLeakPerSourceConnectionSlots) {
     ASSERT_NO_FATAL_FAILURE(start_daemon(kAcceptedDomains + kDefaultFrontend +
                                          "max_inbound_connection_per_source = 3\n"));
+    // The daemon notices a hang-up some time after it happens: each new
+    // connection waits (bounded) for a slot to be free again. A leaked slot
+    // never comes back, so the wait runs out once three have leaked.
+    const auto served_within = [&](std::chrono::milliseconds timeout, std::string& last) {
+        const auto deadline = Clock::now() + timeout;
+        do {
+            auto mta = std::make_unique<Mta>(socket_spec(), internet_client());
+            const Response c = mta->connect();
+            const Response m = c.proceeds() ? mta->mail("<bob@fabrikam.example>") : c;
+            last = describe(m);
+            if (m.proceeds()) return mta;
+            std::this_thread::sleep_for(20ms);  // poll interval
+        } while (Clock::now() < deadline);
+        return std::unique_ptr<Mta>();
+    };
+    std::string last;
     for (int i = 0; i < 10; ++i) {
-        Mta mta(socket_spec(), internet_client());
-        const Response c = mta.connect();
-        ASSERT_TRUE(c.proceeds()) << "connection " << i << ": " << describe(c);
-        ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds()) << "connection " << i;
-        mta.hang_up();  // no ABORT, no QUIT
-        std::this_thread::sleep_for(50ms);
+        auto mta = served_within(5s, last);
+        ASSERT_TRUE(mta) << "connection " << i << " not served within 5 s: " << last;
+        mta->hang_up();  // no ABORT, no QUIT
     }
-    // Give the daemon a moment to notice the closed sockets.
-    std::this_thread::sleep_for(300ms);
-    Mta mta(socket_spec(), internet_client());
-    const Response c = mta.connect();
-    ASSERT_TRUE(c.proceeds()) << describe(c);
-    const Response m = mta.mail("<bob@fabrikam.example>");
-    EXPECT_TRUE(m.proceeds()) << "after 10 abrupt disconnects: " << describe(m);
+    EXPECT_TRUE(served_within(5s, last)) << "after 10 abrupt disconnects: " << last;
 }
 
 // ===========================================================================

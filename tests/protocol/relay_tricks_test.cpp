@@ -227,8 +227,9 @@ TEST_F(TarpitTest, TarpittedRefusalDoesNotBlockAnotherSession) {
         return std::make_pair(r, Clock::now());
     });
 
-    // Session B, 0.2 s later on another milter connection: a whole message.
-    std::this_thread::sleep_for(200ms);
+    // Session B, once A's refusal is decided (it is logged before the
+    // tarpit delays the reply), on another milter connection: a whole message.
+    ASSERT_TRUE(wait_for_log({"stage=RCPT", "action=reject"}, 5s)) << "session A's refusal was not logged within 5 s";
     const auto b_start = Clock::now();
     std::optional<EomResult> b_result;
     std::string b_error;
