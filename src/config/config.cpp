@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "config/host_name.hpp"
+#include "config/socket_spec.hpp"
 #include "policy/ip_address.hpp"
 #include "policy/ip_range.hpp"
 #include "policy/replies.hpp"
@@ -231,43 +232,6 @@ std::optional<Action> parse_action(std::string_view text) {
     if (t == "quarantine") return Action::Quarantine;
     if (t == "header") return Action::Header;
     return std::nullopt;
-}
-
-// What libmilter's smfi_setconn() accepts, as administrators write it.
-bool valid_socket_spec(std::string_view spec, std::string* why) {
-    const auto colon = spec.find(':');
-    if (!spec.empty() && spec.front() == '/') return true;
-    if (colon == std::string_view::npos) {
-        *why = "expected inet:PORT@HOST, inet6:PORT@HOST, local:/path or unix:/path";
-        return false;
-    }
-    const std::string proto = util::ascii_lower(spec.substr(0, colon));
-    const std::string_view rest = spec.substr(colon + 1);
-    if (proto == "local" || proto == "unix") {
-        if (rest.empty() || rest.front() != '/') {
-            *why = "a local socket needs an absolute path (local:/run/connector-milter/milter.sock)";
-            return false;
-        }
-        return true;
-    }
-    if (proto == "inet" || proto == "inet6") {
-        const auto at = rest.find('@');
-        const std::string_view port = rest.substr(0, at);
-        unsigned value = 0;
-        const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 ||
-            value > 65535) {
-            *why = "the port must be a number from 1 to 65535 (inet:8894@127.0.0.1)";
-            return false;
-        }
-        if (at != std::string_view::npos && at + 1 == rest.size()) {
-            *why = "nothing after '@': name the host or address to listen on";
-            return false;
-        }
-        return true;
-    }
-    *why = "unknown socket type '" + proto + "': use inet, inet6, local or unix";
-    return false;
 }
 
 // RFC 8601 section 2.2: the authserv-id is a "value" (RFC 2045 token or
@@ -572,7 +536,7 @@ void Loader::load_milter(const toml::node& node) {
 
     if (const auto socket = get_string(*t, "socket", "milter")) {
         std::string why;
-        if (valid_socket_spec(*socket, &why)) m.socket = *socket;
+        if (parse_socket_spec(*socket, &why)) m.socket = *socket;
         else error(*t->get("socket"), "milter.socket: \"" + *socket + "\": " + why);
     }
     if (const toml::node* mode = t->get("socket_mode")) {

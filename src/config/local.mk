@@ -3,5 +3,6 @@ libconfig_a_SOURCES = \
 	src/config/settings.hpp \
 	src/config/config.cpp src/config/config.hpp \
 	src/config/host_name.cpp src/config/host_name.hpp \
+	src/config/socket_spec.cpp src/config/socket_spec.hpp \
 	src/config/discovery.cpp \
 	src/config/default_config.cpp

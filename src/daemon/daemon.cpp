@@ -1,3 +1,4 @@
+#include "config/socket_spec.hpp"
 #include "daemon/daemon.hpp"
 
 #include <fcntl.h>
@@ -80,28 +81,6 @@ void usage(std::FILE* out) {
                  "  -V, --version  print the version and exit\n"
                  "  -h, --help     print this help and exit\n",
                  kDefaultConfigPath);
-}
-
-// Accepts what libmilter accepts, in the spellings administrators use.
-bool valid_socket_spec(const std::string& spec) {
-    auto starts = [&](const char* p) { return spec.rfind(p, 0) == 0; };
-    if (starts("unix:") || starts("local:")) return spec.find(':') + 1 < spec.size() && spec[spec.find(':') + 1] == '/';
-    if (starts("inet:") || starts("inet6:")) {
-        auto colon = spec.find(':');
-        auto rest = spec.substr(colon + 1);
-        auto at = rest.find('@');
-        std::string port = rest.substr(0, at);
-        if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) return false;
-        unsigned long p = std::stoul(port);
-        return p > 0 && p < 65536 && (at == std::string::npos || at + 1 < rest.size());
-    }
-    return false;
-}
-
-std::optional<std::string> unix_path(const std::string& spec) {
-    for (const char* p : {"unix:", "local:"})
-        if (spec.rfind(p, 0) == 0) return spec.substr(std::strlen(p));
-    return std::nullopt;
 }
 
 std::string g_config_path;
@@ -457,9 +436,11 @@ int run_daemon(int argc, char** argv) {
     std::optional<User> user;
     if (!opt.user.empty() && !(user = find_user(opt.user))) return 1;
     const auto& milter_settings = loaded.runtime->config->milter;
-    std::string socket = opt.socket.empty() ? milter_settings.socket : opt.socket;
-    if (!valid_socket_spec(socket)) {
-        daemon_log::error("bad socket \"" + socket + "\": use inet:PORT@HOST, inet6:PORT@HOST, unix:/path or local:/path");
+    const std::string socket = opt.socket.empty() ? milter_settings.socket : opt.socket;
+    std::string socket_error;
+    const auto spec = config::parse_socket_spec(socket, &socket_error);
+    if (!spec) {
+        daemon_log::error("bad socket \"" + socket + "\": " + socket_error);
         return 1;
     }
     milter::Registry::instance().set_runtime(loaded.runtime);
@@ -474,13 +455,14 @@ int run_daemon(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // unblocked again only in the signal thread
 
     const bool native = milter_settings.engine == config::MilterEngine::Native;
-    std::string conn = socket;
+    std::string conn = spec->libmilter_form();
     if (!native &&
         (smfi_setconn(conn.data()) != MI_SUCCESS || smfi_register(milter::filter_description()) != MI_SUCCESS)) {
         daemon_log::error("cannot register the filter with libmilter");
         return 1;
     }
-    auto path = unix_path(socket);
+    const std::optional<std::string> path =
+        spec->kind == config::SocketSpec::Kind::Unix ? std::optional<std::string>(spec->path) : std::nullopt;
     // With socket_mode set, the unix socket is created owner-only and then
     // given its mode, so that it is never briefly wider than configured.
     const bool restrict_socket = path && milter_settings.socket_mode;
@@ -488,7 +470,7 @@ int run_daemon(int argc, char** argv) {
     int listen_fd = -1;
     if (native) {
         std::string why;
-        listen_fd = milter::open_listener(socket, &why);
+        listen_fd = milter::open_listener(*spec, &why);
         if (listen_fd < 0) {
             daemon_log::error("cannot open socket " + socket + ": " + why);
             return 1;

@@ -43,10 +43,7 @@ int open_unix(const std::string& path, std::string* error) {
     return fd;
 }
 
-int open_inet(int family, const std::string& rest, std::string* error) {
-    const auto at = rest.find('@');
-    const std::string port = rest.substr(0, at);
-    const std::string host = at == std::string::npos ? std::string() : rest.substr(at + 1);
+int open_inet(int family, const std::string& port, const std::string& host, std::string* error) {
     addrinfo hints{};
     hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
@@ -79,17 +76,15 @@ int open_inet(int family, const std::string& rest, std::string* error) {
 
 }  // namespace
 
-int open_listener(const std::string& spec, std::string* error) {
-    const auto colon = spec.find(':');
-    if (colon == std::string::npos) {
-        if (error) *error = "no socket type";
-        return -1;
+int open_listener(const config::SocketSpec& spec, std::string* error) {
+    switch (spec.kind) {
+    case config::SocketSpec::Kind::Unix: return open_unix(spec.path, error);
+    case config::SocketSpec::Kind::Inet:
+    case config::SocketSpec::Kind::Inet6:
+        return open_inet(spec.kind == config::SocketSpec::Kind::Inet ? AF_INET : AF_INET6,
+                         std::to_string(spec.port), spec.host, error);
     }
-    const std::string kind = spec.substr(0, colon), rest = spec.substr(colon + 1);
-    if (kind == "unix" || kind == "local") return open_unix(rest, error);
-    if (kind == "inet") return open_inet(AF_INET, rest, error);
-    if (kind == "inet6") return open_inet(AF_INET6, rest, error);
-    if (error) *error = "unknown socket type " + kind;
+    if (error) *error = "unknown socket type";
     return -1;
 }
 

@@ -1033,6 +1033,38 @@ protected:
     }
 };
 
+// Issue 13: the socket spec had two parsers that disagreed (-n accepted a
+// bare "/path", the daemon then exited with "bad socket"). Every form -n
+// accepts, the daemon listens on; every form it refuses, the daemon refuses.
+TEST_F(ConfigFileTest, CheckModeAndTheDaemonAgreeOnTheSocketSpec) {
+    dir_.write("zone", kZone);
+    const std::string bare = (dir_.path() / "bare.sock").string();
+    for (const std::string& spec : {bare, "local:" + bare, "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1"}) {
+        socket_spec_ = spec;
+        config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
+        const CommandResult check = run_command({daemon_path(), "-n", "-c", config_path_}, 10s);
+        ASSERT_TRUE(check.exited && check.exit_code == 0) << spec << ": -n refused it:\n" << check.output;
+        std::vector<std::string> argv{daemon_path(), "-f", "-c", config_path_};
+        for (const auto& f : root_flag()) argv.push_back(f);
+        daemon_ = std::make_unique<DaemonProcess>(argv, (dir_.path() / "daemon.log").string());
+        std::string why;
+        const std::string client_spec = spec.front() == '/' ? "unix:" + spec : spec;
+        ASSERT_TRUE(daemon_->start(client_spec, 10s, &why)) << spec << ": -n said OK but the daemon does not listen: "
+                                                            << why << "\n" << daemon_->log();
+        daemon_.reset();
+    }
+    for (const std::string& spec : {std::string("inet:0@127.0.0.1"), std::string("relative/path.sock")}) {
+        socket_spec_ = spec;
+        config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend));
+        const CommandResult check = run_command({daemon_path(), "-n", "-c", config_path_}, 10s);
+        EXPECT_TRUE(check.exited && check.exit_code != 0) << spec << ": -n accepted it:\n" << check.output;
+        std::vector<std::string> argv{daemon_path(), "-f", "-p", spec, "-c", config_path_};
+        for (const auto& f : root_flag()) argv.push_back(f);
+        const CommandResult run = run_command(argv, 10s);
+        EXPECT_TRUE(run.exited && run.exit_code != 0) << spec << ": the daemon started:\n" << run.output;
+    }
+}
+
 TEST_F(ConfigFileTest, CheckModeWithAMissingNamedFileFailsAndSaysWhy) {
     const std::string missing = (dir_.path() / "connector-milter.conf.typo").string();
     const CommandResult r = run_command({daemon_path(), "-n", "-c", missing}, 10s);

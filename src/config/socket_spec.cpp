@@ -1,0 +1,60 @@
+#include "config/socket_spec.hpp"
+
+#include <charconv>
+
+#include "util/ascii.hpp"
+
+namespace config {
+
+std::string SocketSpec::libmilter_form() const {
+    switch (kind) {
+    case Kind::Unix: return "local:" + path;
+    case Kind::Inet:
+    case Kind::Inet6: {
+        std::string out = (kind == Kind::Inet ? "inet:" : "inet6:") + std::to_string(port);
+        if (!host.empty()) out += "@" + host;
+        return out;
+    }
+    }
+    return {};
+}
+
+std::optional<SocketSpec> parse_socket_spec(std::string_view spec, std::string* why) {
+    auto refuse = [&](std::string message) -> std::optional<SocketSpec> {
+        if (why) *why = std::move(message);
+        return std::nullopt;
+    };
+    SocketSpec out;
+    if (!spec.empty() && spec.front() == '/') {
+        out.path = std::string(spec);
+        return out;
+    }
+    const auto colon = spec.find(':');
+    if (colon == std::string_view::npos)
+        return refuse("expected inet:PORT@HOST, inet6:PORT@HOST, local:/path or unix:/path");
+    const std::string type = util::ascii_lower(spec.substr(0, colon));
+    const std::string_view rest = spec.substr(colon + 1);
+    if (type == "local" || type == "unix") {
+        if (rest.empty() || rest.front() != '/')
+            return refuse("a local socket needs an absolute path (local:/run/connector-milter/milter.sock)");
+        out.path = std::string(rest);
+        return out;
+    }
+    if (type != "inet" && type != "inet6")
+        return refuse("unknown socket type '" + type + "': use inet, inet6, local or unix");
+    out.kind = type == "inet" ? SocketSpec::Kind::Inet : SocketSpec::Kind::Inet6;
+    const auto at = rest.find('@');
+    const std::string_view port = rest.substr(0, at);
+    unsigned value = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535)
+        return refuse("the port must be a number from 1 to 65535 (inet:8894@127.0.0.1)");
+    out.port = static_cast<std::uint16_t>(value);
+    if (at != std::string_view::npos) {
+        if (at + 1 == rest.size()) return refuse("nothing after '@': name the host or address to listen on");
+        out.host = std::string(rest.substr(at + 1));
+    }
+    return out;
+}
+
+}  // namespace config

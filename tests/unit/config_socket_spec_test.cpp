@@ -1,0 +1,41 @@
+// The one socket-spec parser used by -n, the daemon and the native engine.
+#include <gtest/gtest.h>
+
+#include "config/socket_spec.hpp"
+
+namespace {
+
+using config::parse_socket_spec;
+using config::SocketSpec;
+
+TEST(SocketSpec, EveryFormLibmilterTakesIsParsed) {
+    const auto inet = parse_socket_spec("inet:8894@127.0.0.1");
+    ASSERT_TRUE(inet);
+    EXPECT_EQ(inet->kind, SocketSpec::Kind::Inet);
+    EXPECT_EQ(inet->port, 8894);
+    EXPECT_EQ(inet->host, "127.0.0.1");
+    EXPECT_EQ(inet->libmilter_form(), "inet:8894@127.0.0.1");
+    const auto any = parse_socket_spec("INET6:25");
+    ASSERT_TRUE(any);
+    EXPECT_EQ(any->kind, SocketSpec::Kind::Inet6);
+    EXPECT_EQ(any->host, "");
+    EXPECT_EQ(any->libmilter_form(), "inet6:25");
+    for (const char* unix_form : {"unix:/run/m.sock", "local:/run/m.sock", "/run/m.sock"}) {
+        const auto u = parse_socket_spec(unix_form);
+        ASSERT_TRUE(u) << unix_form;
+        EXPECT_EQ(u->kind, SocketSpec::Kind::Unix);
+        EXPECT_EQ(u->path, "/run/m.sock");
+        EXPECT_EQ(u->libmilter_form(), "local:/run/m.sock");
+    }
+}
+
+TEST(SocketSpec, MalformedSpecsAreRefusedWithAReason) {
+    for (const char* bad : {"", "8894", "inet:", "inet:0", "inet:65536", "inet:88x4@h", "inet:8894@", "local:run/m.sock",
+                            "unix:", "tcp:25@127.0.0.1"}) {
+        std::string why;
+        EXPECT_FALSE(parse_socket_spec(bad, &why)) << bad;
+        EXPECT_FALSE(why.empty()) << bad;
+    }
+}
+
+}  // namespace
