@@ -1,4 +1,5 @@
 #include "daemon/config_loader.hpp"
+#include "dns/make_resolver.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -86,7 +87,11 @@ Loaded load(const std::string& path, MissingFile missing) {
     // suffix list where DMARC's organizational domains begin (alignment).
     check_permissions(cfg->dns.trust_anchor_file, "trust_anchor_file", loaded.warnings);
     check_permissions(cfg->dmarc.public_suffix_list, "public_suffix_list", loaded.warnings);
-    auto build = session::build_runtime(cfg);
+    std::vector<dns::ZoneError> zone_errors;
+    auto resolver = dns::make_resolver(cfg->dns, zone_errors);
+    for (const auto& e : zone_errors) loaded.errors.push_back(e.to_string());
+    if (!zone_errors.empty()) return loaded;
+    auto build = session::build_runtime(cfg, std::move(resolver));
     for (auto& e : build.errors) loaded.errors.push_back(e);
     if (!build.errors.empty()) return loaded;
     loaded.runtime = build.runtime;

@@ -3,7 +3,6 @@
 #include "auth/dkim.hpp"
 #include "auth/dmarc.hpp"
 #include "auth/spf.hpp"
-#include "dns/make_resolver.hpp"
 #include "dns/resolver.hpp"
 
 namespace session {
@@ -17,11 +16,8 @@ RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
     // The loader fills it in (config::local_host_name() when not set).
     runtime->authserv_id = config->milter.authserv_id;
     if (!resolver) {
-        std::vector<dns::ZoneError> zone_errors;
-        resolver = dns::make_resolver(config->dns, zone_errors);
-        for (const auto& e : zone_errors) build.errors.push_back(e.to_string());
-        if (!resolver && build.errors.empty()) build.errors.push_back("the DNS resolver could not be set up");
-        if (!build.errors.empty()) return build;
+        build.errors.push_back("no DNS resolver");
+        return build;
     }
     // One instance of each verifier per configuration snapshot, shared by
     // all sessions: libspf2's server and libopendkim's library are

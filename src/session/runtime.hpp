@@ -34,9 +34,10 @@ struct RuntimeBuild {
     std::vector<std::string> errors;
 };
 
-// Builds the resolver and the SPF/DKIM/DMARC services a config asks for.
-// `resolver` overrides the one the config would build (tests).
-RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
-                           std::shared_ptr<dns::Resolver> resolver = nullptr);
+// The SPF/DKIM/DMARC services a config asks for, all asking `resolver`.
+// The resolver (libunbound's context and threads, or a static zone) is the
+// caller's wiring: daemon/ builds it from the config's [dns] settings
+// (dns::make_resolver), tests pass their own. A null resolver is an error.
+RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config, std::shared_ptr<dns::Resolver> resolver);
 
 }  // namespace session

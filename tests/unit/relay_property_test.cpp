@@ -44,6 +44,7 @@
 #include "config/config.hpp"
 #include "dns/static_zone.hpp"
 #include "session/session.hpp"
+#include "dns/make_resolver.hpp"
 
 namespace {
 
@@ -505,7 +506,10 @@ std::shared_ptr<const session::Runtime> load_runtime(const ConfigSpec& spec, std
     auto loaded = config::load_string(spec.text, "relay-property.conf");
     for (const auto& e : loaded.errors) errors->push_back(e.to_string());
     if (!loaded.config) return nullptr;
-    auto built = session::build_runtime(loaded.config);
+    std::vector<dns::ZoneError> zone_errors;
+    auto resolver = dns::make_resolver(loaded.config->dns, zone_errors);
+    for (const auto& e : zone_errors) errors->push_back(e.to_string());
+    auto built = session::build_runtime(loaded.config, std::move(resolver));
     for (const auto& e : built.errors) errors->push_back(e);
     return built.runtime;
 }

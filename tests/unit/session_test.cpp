@@ -10,6 +10,7 @@
 
 #include "auth/authres.hpp"
 #include "config/config.hpp"
+#include "dns/make_resolver.hpp"
 #include "session/auth_decisions.hpp"
 #include "session/session.hpp"
 
@@ -133,7 +134,10 @@ std::shared_ptr<const session::Runtime> load_runtime(const std::string& text) {
     auto loaded = config::load_string(text, "session-test.conf");
     for (auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
     if (!loaded.config) return nullptr;
-    return session::build_runtime(loaded.config).runtime;
+    std::vector<dns::ZoneError> zone_errors;
+    auto resolver = dns::make_resolver(loaded.config->dns, zone_errors);
+    for (auto& e : zone_errors) ADD_FAILURE() << e.to_string();
+    return session::build_runtime(loaded.config, std::move(resolver)).runtime;
 }
 
 struct Fixture : ::testing::Test {
