@@ -95,7 +95,7 @@ Outcome Session::authenticate_message() {
     }
     // DKIM: every signature verified, in order (RFC 8601 section 2.7.1).
     std::vector<auth::DkimSignatureResult> dkim;
-    if (m.dkim) m.with_budget([&] { dkim = m.dkim->finish(m.budget); });
+    if (m.dkim) m.with_budget(runtime_->now, [&] { dkim = m.dkim->finish(m.budget); });
     if (m.checks.runs(policy::MessageCheck::Dkim)) {
         if (dkim.empty()) {
             results.push_back({"dkim", "none", "", {}, ""});
@@ -146,7 +146,7 @@ Outcome Session::authenticate_message() {
             }
             in.dkim = dkim;
             auth::DmarcVerdict v;
-            m.with_budget([&] { v = runtime_->dmarc->evaluate(in, m.budget); });
+            m.with_budget(runtime_->now, [&] { v = runtime_->dmarc->evaluate(in, m.budget); });
             results.push_back(dmarc_result(v, from.domain));
             summary_ += " dmarc=" + std::string(auth::dmarc_result_name(dmarc_reported_result(v))) +
                         (v.result == auth::DmarcResult::Fail

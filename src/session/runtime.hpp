@@ -2,6 +2,7 @@
 // and the verdict services built from it) and is replaced whole on reload;
 // Shared (connection counts, rate windows) outlives reloads.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,10 @@ namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; }
 namespace session {
 
 struct Runtime {
+    // Where sessions read the time (the message's DNS time budget); tests
+    // may put a fake clock here. Never null.
+    using Clock = std::chrono::steady_clock::time_point (*)();
+    Clock now = &std::chrono::steady_clock::now;
     std::shared_ptr<const config::Config> config;
     std::string authserv_id;  // config's, or the host name
     std::shared_ptr<dns::Resolver> resolver;

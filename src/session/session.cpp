@@ -263,7 +263,7 @@ policy::Verdict Session::check_spf() {
     const std::uint32_t reserve =
         (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
         (m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
-    m.with_budget(
+    m.with_budget(runtime_->now,
         [&] {
             m.spf_mailfrom =
                 runtime_->spf->check_mailfrom(*connect_.client, helo_, m.sender.address(), receiver, m.budget);

@@ -30,17 +30,17 @@ struct Session::Message {
     // `reserve` queries stay untouched for the checks that come later, so
     // that a sender's own SPF record cannot spend the budget DMARC needs
     // to look up the author domain's policy.
+    // `now` is the runtime's clock (time comes in, it is not read here).
     template <typename Work>
-    void with_budget(Work&& work, std::uint32_t reserve = 0) {
-        using Clock = std::chrono::steady_clock;
-        const auto start = Clock::now();
+    void with_budget(Runtime::Clock now, Work&& work, std::uint32_t reserve = 0) {
+        const auto start = now();
         const auto left = max_time > spent ? std::chrono::duration_cast<std::chrono::milliseconds>(max_time - spent)
                                            : std::chrono::milliseconds(0);
         const std::uint32_t unused = max_queries > queries_used ? max_queries - queries_used : 0;
         budget = dns::Budget(unused > reserve ? unused - reserve : 0, left, start);
         work();
         queries_used += budget.queries_used();
-        spent += Clock::now() - start;
+        spent += now() - start;
     }
     policy::SmtpPath sender;
     std::vector<policy::SmtpPath> recipients;

@@ -2,6 +2,7 @@
 // sends, the verdicts it would turn into SMTP replies.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -438,6 +439,28 @@ TEST_F(Fixture, DmarcNonePolicyFailureIsOnlyReported) {
     ASSERT_NE(ar, nullptr);
     EXPECT_NE(ar->value.find("dmarc=fail"), std::string::npos) << ar->value;
     EXPECT_NE(ar->value.find("header.from=none.example"), std::string::npos) << ar->value;
+}
+
+// The session measures its DNS time budget with the runtime's clock (issue
+// 13: time comes in, it is not read in the session). A clock by which every
+// stage of verdict work takes 10 s leaves nothing of the 8 s budget after
+// SPF: the DMARC lookup is refused by the budget, and the message is
+// deferred instead of reported as dmarc=pass.
+std::chrono::steady_clock::time_point slow_clock() {
+    static std::atomic<unsigned> calls{0};
+    const auto real = std::chrono::steady_clock::now();
+    return calls.fetch_add(1) % 2 == 0 ? real : real + std::chrono::seconds(10);
+}
+
+TEST_F(Fixture, DnsTimeBudgetIsMeasuredWithTheRuntimesClock) {
+    auto d = deliver(*this, "192.0.2.10", "news@none.example", {{"From", " news@none.example"}});
+    ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reason;
+    auto slow = std::make_shared<session::Runtime>(*runtime);
+    slow->now = &slow_clock;
+    runtime = slow;
+    d = deliver(*this, "192.0.2.10", "news@none.example", {{"From", " news@none.example"}});
+    EXPECT_EQ(d.eom.verdict.action, policy::Verdict::Action::TempFail) << d.eom.verdict.reason;
+    EXPECT_NE(d.eom.verdict.reason.find("temperror"), std::string::npos) << d.eom.verdict.reason;
 }
 
 TEST_F(Fixture, UnreachableDmarcPolicyIsDeferredNotDeliveredUnchecked) {
