@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 namespace auth {
 namespace {
@@ -270,21 +271,10 @@ public:
                 ++pos_;
                 return out;
             }
-            if (c == '\\') {
-                if (pos_ + 1 >= s_.size()) break;
-                out.push_back(s_[pos_ + 1]);
-                pos_ += 2;
-                continue;
-            }
-            if (c == '\r' || c == '\n') {
-                // Only folding (line break + WSP) may appear; it is removed
-                // when unfolding, the WSP stays (RFC 5322 section 3.2.2).
-                std::size_t p = pos_;
-                if (s_[p] == '\r') ++p;
-                if (p < s_.size() && s_[p] == '\n' && p + 1 < s_.size() && is_wsp(s_[p + 1])) {
-                    pos_ = p + 1;
-                    continue;
-                }
+            const Inner inner = quoted_pair_or_fold(out);
+            if (inner == Inner::Consumed) continue;
+            if (inner == Inner::DanglingBackslash) break;
+            if (inner == Inner::BareLineBreak) {
                 fail("line break inside quoted-string");
                 return std::nullopt;
             }
@@ -380,26 +370,37 @@ public:
     }
 
 private:
+    // What quoted-strings and comments share (RFC 5322 section 3.2): a
+    // quoted-pair, whose character is appended to `out`, and folding (a line
+    // break followed by WSP), removed when unfolding while the WSP stays.
+    enum class Inner : std::uint8_t { None, Consumed, DanglingBackslash, BareLineBreak };
+    Inner quoted_pair_or_fold(std::string& out) {
+        const char c = s_[pos_];
+        if (c == '\\') {
+            if (pos_ + 1 >= s_.size()) return Inner::DanglingBackslash;
+            out.push_back(s_[pos_ + 1]);
+            pos_ += 2;
+            return Inner::Consumed;
+        }
+        if (c != '\r' && c != '\n') return Inner::None;
+        std::size_t p = pos_;
+        if (s_[p] == '\r') ++p;
+        if (p < s_.size() && s_[p] == '\n' && p + 1 < s_.size() && is_wsp(s_[p + 1])) {
+            pos_ = p + 1;
+            return Inner::Consumed;
+        }
+        return Inner::BareLineBreak;
+    }
+
     // comment = "(" *([FWS] ccontent) [FWS] ")", nested, quoted-pairs.
     bool comment(std::string& text) {
         int depth = 0;
         while (!at_end()) {
             const char c = s_[pos_];
-            if (c == '\\') {
-                if (pos_ + 1 >= s_.size()) break;
-                text.push_back(s_[pos_ + 1]);
-                pos_ += 2;
-                continue;
-            }
-            if (c == '\r' || c == '\n') {
-                std::size_t p = pos_;
-                if (s_[p] == '\r') ++p;
-                if (p < s_.size() && s_[p] == '\n' && p + 1 < s_.size() && is_wsp(s_[p + 1])) {
-                    pos_ = p + 1;
-                    continue;
-                }
-                return fail("line break inside comment");
-            }
+            const Inner inner = quoted_pair_or_fold(text);
+            if (inner == Inner::Consumed) continue;
+            if (inner == Inner::DanglingBackslash) break;
+            if (inner == Inner::BareLineBreak) return fail("line break inside comment");
             ++pos_;
             if (c == '(') {
                 if (depth++ > 0) text.push_back(c);
