@@ -42,7 +42,7 @@
 #include "daemon/spf_log.hpp"
 #include "daemon/config_loader.hpp"
 #include "daemon/descriptors.hpp"
-#include "daemon/log.hpp"
+#include "log/log.hpp"
 #include "milter/adapter.hpp"
 #include "milter/engine.hpp"
 #include "milter/listener.hpp"

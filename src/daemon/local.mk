@@ -3,7 +3,7 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/daemon.cpp src/daemon/daemon.hpp \
 	src/daemon/explain.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
-	src/daemon/log.cpp src/daemon/log.hpp \
+	src/log/log.cpp src/log/log.hpp \
 	src/daemon/descriptors.cpp src/daemon/descriptors.hpp \
 	src/daemon/spf_log.cpp src/daemon/spf_log.hpp \
 	src/milter/adapter.cpp src/milter/adapter.hpp \

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "daemon/log.hpp"
+#include "log/log.hpp"
 
 namespace daemon_main {
 

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/log.hpp"
+#include "log/log.hpp"
 #include "milter/fault_injection.hpp"
 #include "milter/libmilter_socket.hpp"
 #include "milter/reply_gate.hpp"

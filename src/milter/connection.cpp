@@ -4,7 +4,7 @@
 #include <exception>
 #include <stdexcept>
 
-#include "daemon/log.hpp"
+#include "log/log.hpp"
 #include "milter/adapter.hpp"
 #include "milter/fault_injection.hpp"
 

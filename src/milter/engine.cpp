@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/log.hpp"
+#include "log/log.hpp"
 #include "milter/adapter.hpp"
 #include "milter/connection.hpp"
 #include "milter/packet.hpp"

@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "daemon/log.hpp"
+#include "log/log.hpp"
 
 namespace milter {
 

@@ -1,4 +1,7 @@
 // Logging: syslog facility mail, or stderr when running in the foreground.
+// A room of its own below milter/ and daemon/, so that the protocol engines
+// log without depending on the daemon (the namespace keeps its name,
+// daemon_log: it is the daemon process's log).
 // Levels: errors (the daemon cannot do what it was asked) at LOG_ERR,
 // warnings (it runs, but probably not as the administrator meant: unsafe
 // file permissions, the fallback policy, no accepted domains) at

@@ -1,4 +1,4 @@
-#include "daemon/log.hpp"
+#include "log/log.hpp"
 
 #include <sys/stat.h>
 #include <syslog.h>
