@@ -874,12 +874,12 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
     // into the MTA's default action. At most half of it, the rest being for
     // the work of that stage (DNS within [dns] message_time_budget).
     if (const auto d = get_duration(t, "tarpit_interval", where, milliseconds(0), milliseconds(600'000))) {
-        const milliseconds limit = config_.milter.mta_command_timeout / 2;
-        if (*d > limit) {
+        const milliseconds max_tarpit = config_.milter.mta_command_timeout / 2;
+        if (*d > max_tarpit) {
             error(*t.get("tarpit_interval"),
                   "connector.tarpit_interval: " + std::to_string(d->count()) + "ms is more than half of "
                   "milter.mta_command_timeout (" + std::to_string(config_.milter.mta_command_timeout.count()) +
-                  "ms): at most " + std::to_string(limit.count()) + "ms, or the MTA gives up waiting for the "
+                  "ms): at most " + std::to_string(max_tarpit.count()) + "ms, or the MTA gives up waiting for the "
                   "refusal; raise the MTA's timeout and mta_command_timeout together");
         } else {
             c.tarpit_interval = *d;

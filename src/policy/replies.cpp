@@ -166,9 +166,9 @@ Reply Reply::with_detail(std::string_view separator, std::string_view detail) co
     out.text += separator;
     // What check_reply() allows: the whole line, and the text once escaped.
     const auto fits = [&](std::string_view more) {
-        const std::string text = out.text + std::string(more);
-        return code.size() + 1 + xcode.size() + 1 + text.size() <= kMaxReplyLine &&
-               percent_escaped(text).size() <= kMaxMilterReplyText;
+        const std::string longer = out.text + std::string(more);
+        return code.size() + 1 + xcode.size() + 1 + longer.size() <= kMaxReplyLine &&
+               percent_escaped(longer).size() <= kMaxMilterReplyText;
     };
     if (fits(clean)) {
         out.text += clean;

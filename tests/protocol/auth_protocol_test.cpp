@@ -773,21 +773,21 @@ TEST_P(InjectionTest, CannotSplitOrInjectIntoAuthenticationResults) {
     EXPECT_EQ(ours->parsed.results.size(), 3U) << visible(v);
     // SPF passes (198.51.100.7 is in fabrikam.example's record); nothing
     // here can pass DKIM or DMARC, so a pass there is an injected one.
-    for (const ResInfo& r : ours->parsed.results) {
-        if (iequals(r.method, "spf")) continue;
-        EXPECT_NE(r.result, "pass") << r.method << "=pass in " << visible(v);
+    for (const ResInfo& res : ours->parsed.results) {
+        if (iequals(res.method, "spf")) continue;
+        EXPECT_NE(res.result, "pass") << res.method << "=pass in " << visible(v);
     }
     if (!in.property.empty()) {
         const auto& results = ours->parsed.results;
         const auto carrier = std::find_if(results.begin(), results.end(),
-                                          [&](const ResInfo& r) { return !r.property(in.property).empty(); });
+                                          [&](const ResInfo& res) { return !res.property(in.property).empty(); });
         ASSERT_NE(carrier, results.end()) << "no " << in.property << " in " << visible(v);
         EXPECT_EQ(carrier->property(in.property), in.property_value) << visible(v);
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(ForgedHeaders, InjectionTest, ::testing::ValuesIn(injections()),
-                         [](const ::testing::TestParamInfo<Injection>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Injection>& param_info) { return param_info.param.name; });
 
 // ---- Authentication-Results claiming our authserv-id are removed ----
 

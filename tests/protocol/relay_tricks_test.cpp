@@ -175,7 +175,7 @@ TEST_P(RelayTrickTest, AnonymousRecipientGetsTheRoutingMtasVerdict) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RelayTricks, RelayTrickTest, ::testing::ValuesIn(relay_tricks()),
-                         [](const ::testing::TestParamInfo<RelayTrick>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<RelayTrick>& param_info) { return param_info.param.name; });
 
 // ---- the null sender (issue 7: "<> senders") ----
 

@@ -180,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(
         Injection{"CommentBreakout", {"spf", "pass", "", {{"smtp.helo", "h.example"}}, "x) ; dkim=pass (y"}},
         Injection{"ReasonBreakout", {"dkim", "fail", "bad\"; dkim=pass reason=\"", {}, ""}},
         Injection{"AtSignsInHelo", {"spf", "none", "", {{"smtp.helo", "a@b@c;d"}}, ""}}),
-    [](const ::testing::TestParamInfo<Injection>& info) { return std::string(info.param.what); });
+    [](const ::testing::TestParamInfo<Injection>& param_info) { return std::string(param_info.param.what); });
 
 TEST(AuthResInjection, CrLfIsRemovedNotKeptInTheValue) {
     AuthResult r{"spf", "pass", "", {{"smtp.helo", "evil.example\r\nX-Injected: yes"}}, ""};
@@ -321,7 +321,7 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"MethodWithBadKeyword", "example.com; -spf=pass"},
         Malformed{"BadPtype", "example.com; spf=pass smtp_x.helo=a"},
         Malformed{"ReasonAfterProperty", "example.com; spf=pass smtp.helo=a reason"}),
-    [](const ::testing::TestParamInfo<Malformed>& info) { return std::string(info.param.what); });
+    [](const ::testing::TestParamInfo<Malformed>& param_info) { return std::string(param_info.param.what); });
 
 // Pseudo-random headers built from the grammar's own characters: the parser
 // must never crash, and whatever it accepts must survive being written by us
@@ -454,7 +454,7 @@ INSTANTIATE_TEST_SUITE_P(
         Disguise{"SemicolonInsideLeadingComment", "(c\\;)mx.contoso.test; dkim=pass"},
         Disguise{"NothingReadable", "\x01\x02 (((; dkim=pass header.d=bank.example"},
         Disguise{"Empty", ""}),
-    [](const ::testing::TestParamInfo<Disguise>& info) { return std::string(info.param.what); });
+    [](const ::testing::TestParamInfo<Disguise>& param_info) { return std::string(param_info.param.what); });
 
 TEST(AuthResClaims, OtherHostWithJunkIsStillKept) {
     // Junk alone does not make a header ours: the id must read as ours.
