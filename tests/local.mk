@@ -1,16 +1,6 @@
-include tests/unit/policy.mk
-include tests/unit/config.mk
-include tests/unit/dns.mk
-include tests/unit/auth.mk
-include tests/unit/session.mk
-include tests/unit/milter.mk
+include tests/unit/local.mk
 include tests/protocol/local.mk
 include tests/e2e/local.mk
-
-UNIT_TEST_LIBS = $(CORE_LDADD) $(GTEST_LIBS)
-UNIT_TEST_CXXFLAGS = $(AM_CXXFLAGS) $(GTEST_CFLAGS)
-include tests/unit/dkim_dmarc.mk
-include tests/unit/relay_property.mk
 include tests/fuzz/local.mk
 include tests/bench/local.mk
 

@@ -1,0 +1,129 @@
+# Unit tests: the GoogleTest programs of the pure modules, the conformance
+# replays, and the no-open-relay property test. One local.mk for the folder,
+# as every other folder has (issue 13 item 7).
+UNIT_TEST_LIBS = $(CORE_LDADD) $(GTEST_LIBS)
+UNIT_TEST_CXXFLAGS = $(AM_CXXFLAGS) $(GTEST_CFLAGS)
+
+# unit tests of src/policy (GoogleTest)
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/policy_test
+TESTS += tests/unit/policy_test
+tests_unit_policy_test_SOURCES = \
+	tests/unit/policy_ip_test.cpp \
+	tests/unit/policy_selection_test.cpp \
+	tests/unit/policy_rights_test.cpp \
+	tests/unit/policy_certificate_test.cpp \
+	tests/unit/policy_domains_test.cpp \
+	tests/unit/policy_replies_test.cpp \
+	tests/unit/policy_address_test.cpp \
+	tests/unit/policy_checks_test.cpp \
+	tests/unit/policy_limits_test.cpp \
+	tests/unit/policy_local_submission_test.cpp \
+	tests/unit/util_ascii_test.cpp
+tests_unit_policy_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_policy_test_LDADD = libpolicy.a $(IDN2_LIBS) $(PTHREAD_LIBS) $(GTEST_LIBS)
+endif
+
+# unit tests of src/config (GoogleTest)
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/config_test
+TESTS += tests/unit/config_test
+tests_unit_config_test_SOURCES = tests/unit/config_load_test.cpp \
+	tests/unit/config_discovery_test.cpp \
+	tests/unit/config_default_test.cpp \
+	tests/unit/config_socket_spec_test.cpp \
+	tests/unit/config_test_util.hpp
+tests_unit_config_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_config_test_LDADD = libconfig.a libpolicy.a $(TOML_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
+endif
+
+# unit tests of src/dns (GoogleTest)
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/dns_test
+TESTS += tests/unit/dns_test
+tests_unit_dns_test_SOURCES = \
+	tests/unit/dns_budget_test.cpp \
+	tests/unit/dns_static_zone_test.cpp \
+	tests/unit/dns_static_resolver_test.cpp \
+	tests/unit/dns_unbound_test.cpp \
+	tests/unit/dns_make_resolver_test.cpp \
+	tests/unit/dns_test_server.cpp tests/unit/dns_test_server.hpp
+tests_unit_dns_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_dns_test_LDADD = libdns.a $(UNBOUND_LIBS) $(GTEST_LIBS)
+endif
+
+# unit tests of src/auth (GoogleTest)
+EXTRA_DIST += tests/unit/spf_suite_yaml2lines.py
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/authres_test tests/unit/spf_test tests/unit/spf_suite
+TESTS += tests/unit/authres_test tests/unit/spf_test tests/unit/spf_suite
+
+tests_unit_authres_test_SOURCES = tests/unit/authres_test.cpp tests/unit/authres_corpus_test.cpp
+tests_unit_authres_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_authres_test_LDADD = libauth.a $(GTEST_LIBS)
+
+tests_unit_spf_test_SOURCES = tests/unit/spf_test.cpp
+tests_unit_spf_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_spf_test_LDADD = libauth.a libdns.a libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
+
+# The openspf RFC 7208 suite (needs python3-yaml to read the YAML).
+tests_unit_spf_suite_SOURCES = tests/unit/spf_suite.cpp
+tests_unit_spf_suite_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_spf_suite_LDADD = libauth.a libdns.a libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
+endif
+
+# unit tests of src/auth/dkim* and src/auth/dmarc* (GoogleTest) and the
+# DKIM conformance replay (a plain program printing "N passed, N failed").
+check_PROGRAMS += tests/unit/dkim_corpus_test
+TESTS += tests/unit/dkim_corpus_test
+tests_unit_dkim_corpus_test_SOURCES = tests/unit/dkim_corpus_test.cpp \
+	tests/unit/dkim_message_io.hpp
+tests_unit_dkim_corpus_test_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
+	$(OPENSSL_LIBS)
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/dkim_test tests/unit/dmarc_test
+TESTS += tests/unit/dkim_test tests/unit/dmarc_test
+
+tests_unit_dkim_test_SOURCES = tests/unit/dkim_test.cpp tests/unit/dkim_fake_resolver.hpp \
+	tests/unit/dkim_message_io.hpp
+tests_unit_dkim_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_dkim_test_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
+	$(OPENSSL_LIBS) $(GTEST_LIBS) $(PTHREAD_LIBS)
+
+tests_unit_dmarc_test_SOURCES = tests/unit/dmarc_test.cpp tests/unit/dmarc_mail_dmarc_test.cpp \
+	tests/unit/dkim_fake_resolver.hpp
+tests_unit_dmarc_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_dmarc_test_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) $(PSL_LIBS) \
+	$(IDN2_LIBS) $(OPENSSL_LIBS) $(GTEST_LIBS)
+endif
+
+# unit tests of src/session (GoogleTest)
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/session_test
+TESTS += tests/unit/session_test
+tests_unit_session_test_SOURCES = tests/unit/session_test.cpp
+tests_unit_session_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_session_test_LDADD = $(UNIT_TEST_LIBS)
+endif
+
+# unit tests of the pure part of src/milter (GoogleTest)
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/milter_test
+TESTS += tests/unit/milter_test
+tests_unit_milter_test_SOURCES = tests/unit/milter_reply_gate_test.cpp src/milter/reply_gate.cpp \
+	tests/unit/milter_connection_table_test.cpp src/milter/connection_table.cpp src/daemon/descriptors.cpp \
+	tests/unit/milter_wire_test.cpp src/milter/packet.cpp src/milter/command.cpp src/milter/macro_store.cpp \
+	tests/unit/milter_worker_pool_test.cpp src/milter/worker_pool.cpp
+tests_unit_milter_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_milter_test_LDADD = $(UNIT_TEST_LIBS)
+endif
+
+# The no-open-relay property test (issue 7): random configs and sessions.
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/relay_property_test
+TESTS += tests/unit/relay_property_test
+tests_unit_relay_property_test_SOURCES = tests/unit/relay_property_test.cpp
+tests_unit_relay_property_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_relay_property_test_LDADD = $(UNIT_TEST_LIBS)
+endif
