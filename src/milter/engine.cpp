@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -232,6 +233,17 @@ void Engine::schedule(Conn& c) {
         if (c.read_paused && !c.eof) {
             c.read_paused = false;
             update_events(c);
+        }
+        // Option negotiation and macros involve no session work: answered
+        // here, they never wait for a worker nor count as overload.
+        const bool protocol_only = std::all_of(packets->begin(), packets->end(), [](const wire::Packet& p) {
+            return p.command == cmd::kOptNeg || p.command == cmd::kMacro;
+        });
+        if (protocol_only) {
+            Output out;
+            c.state.handle(*packets, out);
+            finish_batch(c, std::move(out));
+            return;
         }
         c.busy = true;
         Conn* conn = &c;  // stays alive while busy

@@ -105,5 +105,36 @@ TEST_F(NativeEngineTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
     fourth.quit();
 }
 
+// Negotiation needs no session work: a connection that negotiates while the
+// pool is saturated is not turned away for the rest of its session.
+TEST_F(NativeEngineTest, NegotiationDuringSaturationLeavesTheSessionServedOnceThePoolIsFree) {
+    ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
+    SilentNameServer dns;
+    ASSERT_GT(dns.port(), 0);
+    ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
+                                         "nameservers = [\"127.0.0.1@" + std::to_string(dns.port()) +
+                                             "\"]\ntimeout = \"1500ms\"\n",
+                                         kDomainAndFrontend));
+    Mta first(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(first.connect().proceeds());
+    Mta second(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(second.connect().proceeds());
+    Response first_mail, second_mail;
+    std::thread a([&] { first_mail = first.mail("<bob@slow-dns.example>"); });
+    std::this_thread::sleep_for(300ms);
+    std::thread b([&] { second_mail = second.mail("<carol@slow-dns.example>"); });
+    std::this_thread::sleep_for(300ms);
+    // Negotiates while the worker waits and the queue is full.
+    Mta third(socket_spec(), SmtpClient{});
+    a.join();
+    b.join();
+    // The pool is free again: the third session is served.
+    const Response c = third.connect();
+    EXPECT_TRUE(c.proceeds()) << describe(c);
+    third.quit();
+    first.quit();
+    second.quit();
+}
+
 }  // namespace
 }  // namespace protocol_test
