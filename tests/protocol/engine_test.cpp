@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -61,79 +63,74 @@ protected:
 const std::string kDomainAndFrontend = authoritative_domain("contoso.com") +
                                        internet_connector("Default Frontend", "tarpit_interval = 0\n");
 
-TEST_F(NativeEngineTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
-    ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
-    SilentNameServer dns;
-    ASSERT_GT(dns.port(), 0);
+class SaturationTest : public NativeEngineTest {
+protected:
     // One worker and room for one waiting batch: a MAIL whose SPF check
-    // waits on DNS holds the worker, a second one waits, a third
-    // connection finds the pool full.
-    ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
-                                         "nameservers = [\"127.0.0.1@" + std::to_string(dns.port()) +
-                                             "\"]\ntimeout = \"1500ms\"\n",
-                                         kDomainAndFrontend));
-    Mta first(socket_spec(), SmtpClient{});
-    ASSERT_TRUE(first.connect().proceeds());
-    Mta second(socket_spec(), SmtpClient{});
-    ASSERT_TRUE(second.connect().proceeds());
+    // waits on a silent name server holds the worker, a second one waits;
+    // `during` runs while the pool is so saturated, `after` once both MAILs
+    // were answered (a tempfail: SPF could not be checked, never an
+    // unchecked acceptance) and the pool is idle, before those two sessions
+    // quit.
+    void while_saturated(const std::function<void()>& during, const std::function<void()>& after) {
+        ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
+        ASSERT_GT(dns_.port(), 0);
+        ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
+                                             "nameservers = [\"127.0.0.1@" + std::to_string(dns_.port()) +
+                                                 "\"]\ntimeout = \"1500ms\"\n",
+                                             kDomainAndFrontend));
+        Mta first(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(first.connect().proceeds());
+        Mta second(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(second.connect().proceeds());
+        Response first_mail, second_mail;
+        std::thread a([&] { first_mail = first.mail("<bob@slow-dns.example>"); });
+        std::this_thread::sleep_for(300ms);  // the worker is waiting on DNS
+        std::thread b([&] { second_mail = second.mail("<carol@slow-dns.example>"); });
+        std::this_thread::sleep_for(300ms);  // queued behind it
+        during();
+        a.join();
+        b.join();
+        EXPECT_FALSE(first_mail.proceeds()) << describe(first_mail);
+        EXPECT_FALSE(second_mail.proceeds()) << describe(second_mail);
+        after();
+        first.quit();
+        second.quit();
+    }
 
-    Response first_mail, second_mail;
-    std::thread a([&] { first_mail = first.mail("<bob@slow-dns.example>"); });
-    std::this_thread::sleep_for(300ms);  // the worker is waiting on DNS
-    std::thread b([&] { second_mail = second.mail("<carol@slow-dns.example>"); });
-    std::this_thread::sleep_for(300ms);  // queued behind it
+private:
+    SilentNameServer dns_;
+};
 
-    // The negotiation is answered without a worker; the session is told to
-    // come back later instead of waiting without bound.
-    Mta third(socket_spec(), SmtpClient{});
-    const Response turned_away = third.connect();
-    EXPECT_EQ(turned_away.smtp_reply(), "451 4.3.2 Service busy, try again later") << describe(turned_away);
-    a.join();
-    b.join();
-    // The two that waited got an answer (SPF could not be checked: a
-    // tempfail, never an unchecked acceptance).
-    EXPECT_FALSE(first_mail.proceeds()) << describe(first_mail);
-    EXPECT_FALSE(second_mail.proceeds()) << describe(second_mail);
-    EXPECT_NE(daemon_->log().find("worker pool saturated"), std::string::npos) << daemon_->log();
-
-    // Once the pool is free again, new sessions are served.
-    Mta fourth(socket_spec(), SmtpClient{});
-    EXPECT_TRUE(fourth.connect().proceeds());
-    third.quit();
-    first.quit();
-    second.quit();
-    fourth.quit();
+TEST_F(SaturationTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
+    std::unique_ptr<Mta> third;
+    ASSERT_NO_FATAL_FAILURE(while_saturated(
+        [&] {
+            // The negotiation is answered without a worker; the session is
+            // told to come back later instead of waiting without bound.
+            third = std::make_unique<Mta>(socket_spec(), SmtpClient{});
+            const Response turned_away = third->connect();
+            EXPECT_EQ(turned_away.smtp_reply(), "451 4.3.2 Service busy, try again later") << describe(turned_away);
+        },
+        [&] {
+            EXPECT_NE(daemon_->log().find("worker pool saturated"), std::string::npos) << daemon_->log();
+            // Once the pool is free again, new sessions are served.
+            Mta fourth(socket_spec(), SmtpClient{});
+            EXPECT_TRUE(fourth.connect().proceeds());
+        }));
+    third->quit();
 }
 
 // Negotiation needs no session work: a connection that negotiates while the
 // pool is saturated is not turned away for the rest of its session.
-TEST_F(NativeEngineTest, NegotiationDuringSaturationLeavesTheSessionServedOnceThePoolIsFree) {
-    ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
-    SilentNameServer dns;
-    ASSERT_GT(dns.port(), 0);
-    ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
-                                         "nameservers = [\"127.0.0.1@" + std::to_string(dns.port()) +
-                                             "\"]\ntimeout = \"1500ms\"\n",
-                                         kDomainAndFrontend));
-    Mta first(socket_spec(), SmtpClient{});
-    ASSERT_TRUE(first.connect().proceeds());
-    Mta second(socket_spec(), SmtpClient{});
-    ASSERT_TRUE(second.connect().proceeds());
-    Response first_mail, second_mail;
-    std::thread a([&] { first_mail = first.mail("<bob@slow-dns.example>"); });
-    std::this_thread::sleep_for(300ms);
-    std::thread b([&] { second_mail = second.mail("<carol@slow-dns.example>"); });
-    std::this_thread::sleep_for(300ms);
-    // Negotiates while the worker waits and the queue is full.
-    Mta third(socket_spec(), SmtpClient{});
-    a.join();
-    b.join();
-    // The pool is free again: the third session is served.
-    const Response c = third.connect();
-    EXPECT_TRUE(c.proceeds()) << describe(c);
-    third.quit();
-    first.quit();
-    second.quit();
+TEST_F(SaturationTest, NegotiationDuringSaturationLeavesTheSessionServedOnceThePoolIsFree) {
+    std::unique_ptr<Mta> third;
+    ASSERT_NO_FATAL_FAILURE(while_saturated([&] { third = std::make_unique<Mta>(socket_spec(), SmtpClient{}); },
+                                            [&] {
+                                                // The pool is free again: the third session is served.
+                                                const Response c = third->connect();
+                                                EXPECT_TRUE(c.proceeds()) << describe(c);
+                                            }));
+    third->quit();
 }
 
 }  // namespace
