@@ -201,6 +201,10 @@ void Engine::on_readable(Conn& c) {
     char buffer[kReadSize];
     const ssize_t n = ::read(c.fd.get(), buffer, sizeof buffer);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    // A connection that ended no longer counts against the descriptor
+    // budget, from now rather than once its close job has run (the socket
+    // is still open, so shut_idle cannot reach another file).
+    if (n <= 0) Registry::instance().connections().close(&c.state);
     if (n <= 0) {
         c.eof = true;
         epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
@@ -458,10 +462,11 @@ int Engine::run() {
             daemon_log::error(std::string("epoll_wait: ") + std::strerror(errno));
             break;
         }
+        bool accept_ready = false;
         for (int i = 0; i < n; ++i) {
             const auto key = events[i].data.u64;
             if (key == kListenerKey) {
-                accept_all();
+                accept_ready = true;
             } else if (key == kSignalKey) {
                 on_signal();
             } else if (key == kWakeKey) {
@@ -472,6 +477,9 @@ int Engine::run() {
                     on_readable(*c);
             }
         }
+        // New connections after the ends seen in the same wait, so that
+        // their admission counts only the connections still open.
+        if (accept_ready) accept_all();
         fire_timers(false);
         // [milter] idle_timeout: a shut socket reads as the end of the
         // connection, which then closes its usual way.
