@@ -199,7 +199,6 @@ class LifecycleTest : public DaemonTest {
 protected:
     void TearDown() override {
         if (daemon_) {
-            if (!sigterm_sent_) std::this_thread::sleep_for(150ms);
             const bool was_running = sigterm_sent_ || daemon_->running();
             const CommandResult r = daemon_->stop(12s, !sigterm_sent_);
             const std::string log = tail_lines(r.output, 60);
