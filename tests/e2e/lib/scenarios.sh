@@ -207,12 +207,27 @@ scenario_anonymous_sender_spoofing_is_refused() {
         spoofed@e2e.test && e2e_pass "$name"
 }
 
+# expect_anonymous_sender_refusal WHAT TRANSCRIPT: the first refusal in the
+# transcript is the anonymous sender refusal (sendmail puts "<address>... "
+# before the text), else a failure naming WHAT.
+expect_anonymous_sender_refusal() {
+    local got
+    got=$(e2e_first_refusal "$2")
+    case $got in
+        "550 5.7.1 "*"$E2E_ANON_SENDER_DENIED_TEXT") ;;
+        *)
+            e2e_show_transcript "$2"
+            e2e_fail "$1: the client saw \"${got:-no refusal}\", want 550 5.7.1 ... $E2E_ANON_SENDER_DENIED_TEXT"
+            ;;
+    esac
+}
+
 # Issue 12: the MTA rewrites <ceo>, <ceo%e2e.test> and <e2e.test!ceo> to
 # ceo@e2e.test (allow_percent_hack, swap_bangpath, myorigin; sendmail's
 # rulesets and $j), so they are refused like <ceo@e2e.test>; so is a From:
 # header that names such an address.  Nothing reaches the recipient.
 scenario_routed_and_unqualified_sender_spoofing_is_refused() {
-    local name=RoutedAndUnqualifiedSenderSpoofingIsRefused t got sender n=0 before=$E2E_FAILURES
+    local name=RoutedAndUnqualifiedSenderSpoofingIsRefused t sender n=0 before=$E2E_FAILURES
     # The From: header is a foreign one here, so that only the envelope can
     # be refused (the MTA may rewrite a From: copied from the envelope).
     for sender in ceo 'ceo%e2e.test' 'e2e.test!ceo'; do
@@ -220,28 +235,14 @@ scenario_routed_and_unqualified_sender_spoofing_is_refused() {
         E2E_SEND_EXTRA=(--h-From "Alice <alice@sender.example>")
         t=$(e2e_transcript "$name-$n" "$E2E_INTERNET_CLIENT" "" "$sender" "spoof-routed-$n@e2e.test")
         E2E_SEND_EXTRA=()
-        got=$(e2e_first_refusal "$t")
-        case $got in
-            "550 5.7.1 "*"$E2E_ANON_SENDER_DENIED_TEXT") ;;
-            *)
-                e2e_show_transcript "$t"
-                e2e_fail "$name: MAIL FROM:<$sender>: the client saw \"${got:-no refusal}\", want 550 5.7.1 ... $E2E_ANON_SENDER_DENIED_TEXT"
-                ;;
-        esac
+        expect_anonymous_sender_refusal "$name: MAIL FROM:<$sender>" "$t"
     done
     for sender in 'ceo%e2e.test' 'CEO <ceo>'; do
         n=$((n + 1))
         E2E_SEND_EXTRA=(--h-From "$sender")
         t=$(e2e_transcript "$name-$n" "$E2E_INTERNET_CLIENT" "" alice@sender.example "spoof-routed-$n@e2e.test")
         E2E_SEND_EXTRA=()
-        got=$(e2e_first_refusal "$t")
-        case $got in
-            "550 5.7.1 "*"$E2E_ANON_SENDER_DENIED_TEXT") ;;
-            *)
-                e2e_show_transcript "$t"
-                e2e_fail "$name: From: $sender: the client saw \"${got:-no refusal}\", want 550 5.7.1 ... $E2E_ANON_SENDER_DENIED_TEXT"
-                ;;
-        esac
+        expect_anonymous_sender_refusal "$name: From: $sender" "$t"
     done
     local i
     for i in $(seq 1 "$n"); do
