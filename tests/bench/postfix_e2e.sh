@@ -4,7 +4,8 @@
 # smtpd_milters, alternating rounds; and with tests/bench/null_milter, which
 # negotiates the same stages as connector-milter and does nothing, so that
 # the cost of the milter protocol inside Postfix is told apart from the
-# filter's own work.  Each round also records the CPU time the milter
+# filter's own work; and with tests/bench/null_native, the same do-nothing
+# on our native engine (issue 14 compares our cost with it).  Each round also records the CPU time the milter
 # processes used.  Reuses the private-instance helpers of
 # the end-to-end tests (tests/e2e/lib/postfix.sh).
 #
@@ -13,7 +14,7 @@
 # verification (the side-by-side load runs measure that).
 #
 # Run it in a subshell: its EXIT trap stops what it started.
-# Uses from scripts/bench: W HERE DAEMON STATIC_DNS RESULTS PIDS start stop
+# Uses from scripts/bench: W HERE DAEMON NULL_NATIVE STATIC_DNS RESULTS PIDS start stop
 # spec_for write_ours_conf write_opendkim_conf write_opendmarc_conf.
 
 postfix_e2e() {
@@ -25,12 +26,12 @@ postfix_e2e() {
     . "$HERE/tests/e2e/lib/common.sh"
     # shellcheck source=/dev/null
     . "$HERE/tests/e2e/lib/postfix.sh"
-    local sink_port=2526 ours_spec pk_spec pm_spec null_spec
+    local sink_port=2526 ours_spec pk_spec pm_spec null_spec nulln_spec
     # Globals, not locals: the EXIT trap runs after the function returned.
     E2E_PIDS=()
     trap 'pf_stop; stop "${E2E_PIDS[@]}"' EXIT
     ours_spec=$(spec_for inet 11); pk_spec=$(spec_for inet 12); pm_spec=$(spec_for inet 13)
-    null_spec=$(spec_for inet 14)
+    null_spec=$(spec_for inet 14); nulln_spec=$(spec_for inet 17)
 
     # Postfix's port 2525 is a binding of the Default Frontend here.
     write_ours_conf "$W/e2e-ours.conf" "$ours_spec" "$STATIC_DNS"
@@ -48,11 +49,17 @@ postfix_e2e() {
     local ours_pid=${E2E_PIDS[0]} pair_pids="${E2E_PIDS[1]} ${E2E_PIDS[2]}" null_pid
     start e2e-null "$null_spec" "$BUILD_DIR/tests/bench/null_milter" "$null_spec"; E2E_PIDS+=("$STARTED_PID")
     null_pid=$STARTED_PID
+    # The do-nothing milter on the native engine, with our configuration.
+    local nulln_pid
+    sed "s|$ours_spec|$nulln_spec|" "$W/e2e-ours.conf" >"$W/e2e-null-native.conf"
+    start e2e-null-native "$nulln_spec" "$NULL_NATIVE" -R -f -c "$W/e2e-null-native.conf" -p "$nulln_spec"
+    E2E_PIDS+=("$STARTED_PID"); nulln_pid=$STARTED_PID
     smtp-sink -u nobody 127.0.0.1:$sink_port 256 >"$W/smtp-sink.log" 2>&1 &
     E2E_PIDS+=("$!")
 
     # Postfix's milter clients speak inet:HOST:PORT.
-    local ours_pf pair_pf null_pf
+    local ours_pf pair_pf null_pf nulln_pf
+    nulln_pf="inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$nulln_spec")"
     null_pf="inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$null_spec")"
     ours_pf="inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$ours_spec")"
     pair_pf="inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$pk_spec"), inet:127.0.0.1:$(sed 's/^inet:\([0-9]*\)@.*/\1/' <<<"$pm_spec")"
@@ -67,10 +74,11 @@ postfix_e2e() {
 
     local r variant milters pids t0 t1 t2 queued i cpu0 cpu1
     for r in $(seq 1 "$rounds"); do
-        for variant in postfix-alone postfix+null postfix+ours postfix+pair; do
+        for variant in postfix-alone postfix+null postfix+null-native postfix+ours postfix+pair; do
             case $variant in
                 postfix-alone) milters="" pids="" ;;
                 postfix+null) milters=$null_pf pids=$null_pid ;;
+                postfix+null-native) milters=$nulln_pf pids=$nulln_pid ;;
                 postfix+ours) milters=$ours_pf pids=$ours_pid ;;
                 postfix+pair) milters=$pair_pf pids=$pair_pids ;;
             esac
