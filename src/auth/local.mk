@@ -12,3 +12,5 @@ libauth_a_SOURCES += \
 	src/auth/dmarc.cpp src/auth/dmarc.hpp \
 	src/auth/dmarc_record.cpp src/auth/dmarc_record.hpp \
 	src/auth/org_domain.cpp src/auth/org_domain.hpp
+# DNS block lists (RFC 5782), asked at connect and read at RCPT
+libauth_a_SOURCES += src/auth/dnsbl.cpp src/auth/dnsbl.hpp

@@ -52,6 +52,10 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"", "spf"},
     {"", "dkim"},
     {"", "dmarc"},
+    {"", "block_list_provider"},
+    {"", "ip_allow"},
+    {"", "ip_block"},
+    {"", "connection_filtering"},
 
     {"milter", "socket"},
     {"milter", "socket_mode"},
@@ -92,6 +96,8 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connector", "message_rate_source"},
     {"connector", "tarpit_interval"},
     {"connector", "checks"},
+    {"connector", "connection_filtering"},
+    {"connector", "block_list_providers"},
     {"connector", "grant"},
     {"connector", "deny"},
     {"connector", "replies"},
@@ -129,6 +135,29 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dmarc", "quarantine_action"},
     {"dmarc", "defer_on_temperror"},
     {"dmarc", "bad_from_action"},
+
+    {"block_list_provider", "name"},
+    {"block_list_provider", "lookup_domain"},
+    {"block_list_provider", "any_match"},
+    {"block_list_provider", "ip_addresses_match"},
+    {"block_list_provider", "bitmask_match"},
+    {"block_list_provider", "priority"},
+    {"block_list_provider", "enabled"},
+    {"block_list_provider", "rejection_response"},
+    {"block_list_provider", "dns_failure"},
+
+    {"ip_allow", "range"},
+    {"ip_allow", "expires"},
+    {"ip_allow", "comment"},
+    {"ip_block", "range"},
+    {"ip_block", "expires"},
+    {"ip_block", "comment"},
+
+    {"connection_filtering", "exempt_recipients"},
+    {"connection_filtering", "ip_allow_file"},
+    {"connection_filtering", "ip_block_file"},
+    {"connection_filtering", "ip_block_response"},
+    {"connection_filtering", "tempfail_response"},
 };
 
 using std::chrono::milliseconds;
@@ -314,6 +343,15 @@ private:
     void load_spf(const toml::node& node);
     void load_dkim(const toml::node& node);
     void load_dmarc(const toml::node& node);
+    // Connection filtering: [[block_list_provider]], [[ip_allow]], [[ip_block]].
+    void load_block_list_providers(const toml::node& node);
+    void load_ip_list(const toml::node& node, std::string_view name, policy::IpList* out);
+    void load_ip_list_file(const toml::table& t, std::string_view key, policy::IpList* out);
+    void load_connection_filtering(const toml::node& node);
+    std::optional<policy::Reply> get_reply_template(const toml::table& t, std::string_view key,
+                                                    std::string_view where, std::string_view provider,
+                                                    const policy::Reply& fallback);
+    void check_connector_filtering(const toml::table& t, policy::Connector& c);
     const toml::table* as_section(const toml::node& node, std::string_view name);
     const toml::array* as_table_array(const toml::node& node, std::string_view name);
 
@@ -897,6 +935,7 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
             (!c.checks.has(policy::MessageCheck::Spf) || !c.checks.has(policy::MessageCheck::Dkim)))
             error(*t.get("checks"), "connector.checks: dmarc needs spf and dkim in the list as well");
     }
+    check_connector_filtering(t, c);
     if (const toml::node* grant = t.get("grant")) load_permissions(*grant, "connector.grant", &c.grants);
     if (const toml::node* deny = t.get("deny")) load_permissions(*deny, "connector.deny", &c.denies);
     if (const toml::node* replies = t.get("replies")) load_replies(*replies, &c.replies);
@@ -1032,6 +1071,293 @@ void Loader::load_certificate_map(const toml::node& node) {
     }
 }
 
+// ---- connection filtering -------------------------------------------------
+
+// A reply template: "550 5.7.1 text" or only the text (then `fallback`'s
+// codes). {provider} and {ip} are replaced when it is sent; every
+// expansion must pass check_reply().
+std::optional<policy::Reply> Loader::get_reply_template(const toml::table& t, std::string_view key,
+                                                        std::string_view where, std::string_view provider,
+                                                        const policy::Reply& fallback) {
+    const auto text = get_string(t, key, where);
+    if (!text) return std::nullopt;
+    const toml::node& node = *t.get(key);
+    const std::string name = std::string(where) + "." + std::string(key);
+    policy::Reply reply = fallback;
+    const bool has_code = text->size() > 4 && std::isdigit(static_cast<unsigned char>((*text)[0])) &&
+                          std::isdigit(static_cast<unsigned char>((*text)[1])) &&
+                          std::isdigit(static_cast<unsigned char>((*text)[2])) && (*text)[3] == ' ';
+    if (has_code) {
+        std::string_view rest = std::string_view(*text).substr(4);
+        const auto space = rest.find(' ');
+        reply.code = text->substr(0, 3);
+        reply.xcode = std::string(rest.substr(0, space));
+        reply.text = space == std::string_view::npos ? std::string() : std::string(rest.substr(space + 1));
+    } else {
+        reply.text = *text;
+    }
+    if (const std::string why = policy::check_reply_template(reply, provider); !why.empty()) {
+        error(node, name + ": " + why);
+        return std::nullopt;
+    }
+    return reply;
+}
+
+constexpr std::size_t kMaxProviderName = 64;
+
+void Loader::load_block_list_providers(const toml::node& node) {
+    const toml::array* array = as_table_array(node, "block_list_provider");
+    if (array == nullptr) return;
+    auto& providers = config_.connection_filter.providers;
+    std::vector<bool> explicit_priority;
+    for (const toml::node& element : *array) {
+        const toml::table& t = *element.as_table();
+        const std::size_t errors_before = errors_.size();
+        check_keys(t, "block_list_provider", "[[block_list_provider]]");
+        const std::string where = "block_list_provider";
+        policy::BlockListProvider p;
+        p.origin = file_ + ":" + std::to_string(line_of(t));
+        if (const auto name = get_string(t, "name", where)) {
+            // It goes into SMTP replies: short enough that every reply
+            // template stays within the line limit.
+            if (trim(*name).empty() || name->size() > kMaxProviderName ||
+                std::any_of(name->begin(), name->end(), [](unsigned char ch) { return ch < 0x20 || ch > 0x7e; }))
+                error(*t.get("name"), "block_list_provider.name: must be 1 to " + std::to_string(kMaxProviderName) +
+                                          " octets of printable US-ASCII (it may appear in SMTP replies)");
+            else if (config_.connection_filter.provider(*name) != nullptr)
+                error(*t.get("name"), "block_list_provider.name: '" + *name + "' is already used at " +
+                                          config_.connection_filter.provider(*name)->origin);
+            p.name = *name;
+        } else if (t.get("name") == nullptr) {
+            error(t, "block_list_provider: 'name' is required");
+        }
+        if (const auto domain = get_string(t, "lookup_domain", where)) {
+            const auto normal = policy::normalize_domain(*domain);
+            // RFC 5782 section 2.4: an IPv6 query puts 64 octets of nibbles
+            // before the zone, and a name has at most 253 (RFC 1035).
+            if (!normal || normal->find('.') == std::string::npos || normal->size() > 253 - 64)
+                error(*t.get("lookup_domain"), "block_list_provider.lookup_domain: \"" + *domain +
+                                                   "\" is not a domain name of at most 189 octets "
+                                                   "(e.g. \"zen.spamhaus.org\")");
+            else
+                p.lookup_domain = *normal;
+        } else if (t.get("lookup_domain") == nullptr) {
+            error(t, "block_list_provider: 'lookup_domain' is required");
+        }
+        int rules = 0;
+        if (const auto any = get_bool(t, "any_match", where)) {
+            if (*any) ++rules;
+            else if (t.get("ip_addresses_match") == nullptr && t.get("bitmask_match") == nullptr)
+                error(*t.get("any_match"), "block_list_provider.any_match = false needs ip_addresses_match "
+                                           "or bitmask_match: otherwise no answer would count");
+        }
+        if (const auto list = get_string_array(t, "ip_addresses_match", where)) {
+            ++rules;
+            p.match.kind = policy::BlockListMatch::Kind::Addresses;
+            for (const auto& [text, at] : *list) {
+                const auto a = policy::IpAddress::parse(text);
+                if (a && a->is_v4()) p.match.addresses.push_back(*a);
+                else error(*at, "block_list_provider.ip_addresses_match: \"" + text + "\" is not an IPv4 address");
+            }
+            if (list->empty()) error(*t.get("ip_addresses_match"), "block_list_provider.ip_addresses_match: empty list");
+        }
+        if (const auto mask = get_string(t, "bitmask_match", where)) {
+            ++rules;
+            p.match.kind = policy::BlockListMatch::Kind::Bitmask;
+            const auto a = policy::IpAddress::parse(*mask);
+            if (a && a->is_v4() && (static_cast<std::uint32_t>(a->value()) & 0x00ffffffu) != 0)
+                p.match.bitmask = static_cast<std::uint32_t>(a->value());
+            else
+                error(*t.get("bitmask_match"), "block_list_provider.bitmask_match: \"" + *mask +
+                                                   "\" is not an IPv4 address with a bit set in its last three "
+                                                   "octets (e.g. \"127.0.0.6\")");
+        }
+        if (rules > 1)
+            error(t, "block_list_provider: give only one of any_match, ip_addresses_match and bitmask_match");
+        bool has_priority = false;
+        if (const auto n = get_count(t, "priority", where, 1, 1'000'000, false)) {
+            p.priority = static_cast<std::uint32_t>(**n);
+            has_priority = true;
+            for (std::size_t i = 0; i < providers.size(); ++i)
+                if (explicit_priority[i] && providers[i].priority == p.priority)
+                    error(*t.get("priority"), "block_list_provider.priority: " + std::to_string(p.priority) +
+                                                  " is already the priority of '" + providers[i].name + "'");
+        }
+        if (const auto b = get_bool(t, "enabled", where)) p.enabled = *b;
+        if (const auto r = get_reply_template(t, "rejection_response", where, p.name,
+                                              policy::BlockListProvider::default_block_list_rejection())) {
+            if (!r->permanent())
+                error(*t.get("rejection_response"), "block_list_provider.rejection_response: a listing is "
+                                                    "refused for good: use a 5xx code (the failure action "
+                                                    "covers temporary problems)");
+            p.rejection = *r;
+        }
+        if (const auto f = get_string(t, "dns_failure", where)) {
+            if (*f == "ignore") p.on_failure = policy::BlockListFailure::Ignore;
+            else if (*f == "tempfail") p.on_failure = policy::BlockListFailure::TempFail;
+            else error(*t.get("dns_failure"), "block_list_provider.dns_failure: \"" + *f +
+                                                  "\": use ignore or tempfail");
+        }
+        if (errors_.size() != errors_before) continue;
+        providers.push_back(std::move(p));
+        explicit_priority.push_back(has_priority);
+    }
+    // Without a priority a provider comes after every provider with one,
+    // in file order (Exchange numbers them in the order they are added).
+    std::uint32_t last = 0;
+    for (std::size_t i = 0; i < providers.size(); ++i)
+        if (explicit_priority[i]) last = std::max(last, providers[i].priority);
+    for (std::size_t i = 0; i < providers.size(); ++i)
+        if (!explicit_priority[i]) providers[i].priority = ++last;
+    std::stable_sort(providers.begin(), providers.end(),
+                     [](const auto& a, const auto& b) { return a.priority < b.priority; });
+}
+
+void Loader::load_ip_list(const toml::node& node, std::string_view name, policy::IpList* out) {
+    const toml::array* array = as_table_array(node, name);
+    if (array == nullptr) return;
+    const std::string where(name);
+    for (const toml::node& element : *array) {
+        const toml::table& t = *element.as_table();
+        check_keys(t, name, "[[" + where + "]]");
+        policy::IpListEntry entry;
+        entry.origin = file_ + ":" + std::to_string(line_of(t));
+        bool ok = true;
+        if (const auto text = get_string(t, "range", where)) {
+            std::string why;
+            if (auto r = policy::IpRange::parse(*text, &why)) entry.range = *r;
+            else {
+                error(*t.get("range"), where + ".range: " + explain(*text, why, "not an IP range"));
+                ok = false;
+            }
+        } else {
+            if (t.get("range") == nullptr) error(t, where + ": 'range' is required");
+            ok = false;
+        }
+        if (const toml::node* e = t.get("expires")) {
+            using namespace std::chrono;
+            if (const auto* dt = e->as_date_time()) {
+                const auto& v = dt->get();
+                const year_month_day ymd{year{v.date.year}, month{v.date.month}, day{v.date.day}};
+                entry.expires = system_clock::time_point(sys_days(ymd)) + hours(v.time.hour) +
+                                minutes(v.time.minute) + seconds(v.time.second) -
+                                minutes(v.offset ? v.offset->minutes : 0);
+            } else if (const auto* d = e->as_date()) {
+                const auto& v = d->get();
+                entry.expires = system_clock::time_point(sys_days(year_month_day{year{v.year}, month{v.month}, day{v.day}}));
+            } else if (const auto* s = e->as_string()) {
+                entry.expires = policy::parse_expiry(s->get());
+                if (!entry.expires) {
+                    error(*e, where + ".expires: \"" + s->get() + "\" is not a date (2027-01-31) or date and time "
+                                                                   "(2027-01-31T12:00:00Z)");
+                    ok = false;
+                }
+            } else {
+                wrong_type(*e, where + ".expires", "a date or date-time (2027-01-31T12:00:00Z)");
+                ok = false;
+            }
+        }
+        (void)get_string(t, "comment", where);
+        if (ok) out->add(std::move(entry));
+    }
+}
+
+// One entry a line: RANGE [EXPIRY], '#' starts a comment.
+void Loader::load_ip_list_file(const toml::table& t, std::string_view key, policy::IpList* out) {
+    const auto path = get_path(t, key, "connection_filtering", true);
+    if (!path) return;
+    config_.ranges_files.push_back(*path);
+    std::vector<std::string> lines;
+    if (!read_lines(*path, &lines)) {
+        error(*t.get(key), "connection_filtering." + std::string(key) + ": cannot read " + *path);
+        return;
+    }
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::string_view entry = lines[i];
+        if (const auto hash = entry.find('#'); hash != std::string_view::npos) entry = entry.substr(0, hash);
+        entry = trim(entry);
+        if (entry.empty()) continue;
+        const int line = static_cast<int>(i + 1);
+        const auto blank = entry.find_first_of(" \t");
+        const std::string_view range_text = entry.substr(0, blank);
+        policy::IpListEntry e;
+        e.origin = *path + ":" + std::to_string(line);
+        std::string why;
+        const auto r = policy::IpRange::parse(range_text, &why);
+        if (!r) {
+            error_in(*path, line, explain(range_text, why, "not an IP range"));
+            continue;
+        }
+        e.range = *r;
+        if (blank != std::string_view::npos) {
+            const std::string_view expiry = trim(entry.substr(blank));
+            e.expires = policy::parse_expiry(expiry);
+            if (!e.expires) {
+                error_in(*path, line, "\"" + std::string(expiry) + "\" is not an expiry date (2027-01-31) or "
+                                                                   "date and time (2027-01-31T12:00:00Z)");
+                continue;
+            }
+        }
+        out->add(std::move(e));
+    }
+}
+
+void Loader::load_connection_filtering(const toml::node& node) {
+    const toml::table* t = as_section(node, "connection_filtering");
+    if (t == nullptr) return;
+    check_keys(*t, "connection_filtering", "[connection_filtering]");
+    auto& f = config_.connection_filter;
+    if (const auto list = get_string_array(*t, "exempt_recipients", "connection_filtering")) {
+        f.exempt_recipients.clear();
+        for (const auto& [text, at] : *list) {
+            const std::string lower = util::ascii_lower(trim(text));
+            if (lower.empty() || lower.find_first_of(" \t<>") != std::string::npos ||
+                lower.find('@') != lower.rfind('@') || lower.front() == '@' || lower.back() == '@')
+                error(*at, "connection_filtering.exempt_recipients: \"" + text +
+                               "\" is not a local part (postmaster) or an address (abuse@example.com)");
+            else
+                f.exempt_recipients.push_back(lower);
+        }
+    }
+    if (t->get("ip_allow_file") != nullptr) load_ip_list_file(*t, "ip_allow_file", &f.allow);
+    if (t->get("ip_block_file") != nullptr) load_ip_list_file(*t, "ip_block_file", &f.block);
+    if (const auto r = get_reply_template(*t, "ip_block_response", "connection_filtering", "",
+                                          policy::ConnectionFilter::default_ip_block_rejection()))
+        f.ip_block_rejection = *r;
+    // Checked with the longest provider name (the providers come first).
+    std::string longest_name;
+    for (const auto& p : f.providers)
+        if (p.name.size() > longest_name.size()) longest_name = p.name;
+    if (const auto r = get_reply_template(*t, "tempfail_response", "connection_filtering", longest_name,
+                                          policy::ConnectionFilter::default_tempfail_reply())) {
+        if (r->permanent())
+            error(*t->get("tempfail_response"), "connection_filtering.tempfail_response: use a 4xx code");
+        f.tempfail_reply = *r;
+    }
+}
+
+void Loader::check_connector_filtering(const toml::table& t, policy::Connector& c) {
+    if (const auto b = get_bool(t, "connection_filtering", "connector")) c.connection_filtering = *b;
+    if (const auto names = get_string_array(t, "block_list_providers", "connector")) {
+        // Naming providers turns connection filtering on.
+        c.connection_filtering = true;
+        for (const auto& [name, at] : *names) {
+            const auto* p = config_.connection_filter.provider(name);
+            if (p == nullptr) {
+                error(*at, "connector.block_list_providers: no [[block_list_provider]] is named \"" + name + "\"");
+                continue;
+            }
+            if (!p->enabled)
+                config_.notes.push_back(c.origin + ": connector '" + c.name + "' names block list provider '" +
+                                        p->name + "', which is disabled");
+            c.block_list_providers.push_back(p->name);
+        }
+        if (const auto b = get_bool(t, "connection_filtering", "connector"); b && !*b)
+            error(*t.get("connection_filtering"),
+                  "connector.connection_filtering = false contradicts block_list_providers");
+    }
+}
+
 // ---- [dns] [spf] [dkim] [dmarc] -------------------------------------------
 
 void Loader::load_dns(const toml::node& node) {
@@ -1132,6 +1458,11 @@ LoadResult Loader::run(std::string_view text) {
     if (const toml::node* n = root.get("spf")) load_spf(*n);
     if (const toml::node* n = root.get("dkim")) load_dkim(*n);
     if (const toml::node* n = root.get("dmarc")) load_dmarc(*n);
+    // Before the connectors, which name providers.
+    if (const toml::node* n = root.get("block_list_provider")) load_block_list_providers(*n);
+    if (const toml::node* n = root.get("connection_filtering")) load_connection_filtering(*n);
+    if (const toml::node* n = root.get("ip_allow")) load_ip_list(*n, "ip_allow", &config_.connection_filter.allow);
+    if (const toml::node* n = root.get("ip_block")) load_ip_list(*n, "ip_block", &config_.connection_filter.block);
     const toml::node* connectors = root.get("connector");
     if (connectors != nullptr) load_connectors(*connectors);
     else error(0, "no [[connector]] is defined: at least one is required");

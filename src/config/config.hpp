@@ -9,6 +9,7 @@
 
 #include "config/settings.hpp"
 #include "policy/accepted_domains.hpp"
+#include "policy/connection_filter.hpp"
 #include "policy/connector_map.hpp"
 #include "policy/sender_login_map.hpp"
 #include "policy/session_rights.hpp"
@@ -26,6 +27,8 @@ struct Config {
     SpfSettings spf;
     DkimSettings dkim;
     DmarcSettings dmarc;
+    // [[block_list_provider]], [[ip_allow]], [[ip_block]], [connection_filtering]
+    policy::ConnectionFilter connection_filter;
     // What loading found out that the administrator should see in the log
     // (accepted domains discovered from the MTA, ignored settings).
     std::vector<std::string> notes;

@@ -42,6 +42,17 @@ Answer LayeredResolver::query(std::string_view name, Type type, Budget& budget) 
     return a;
 }
 
+std::unique_ptr<PendingAnswer> LayeredResolver::start(std::string_view name, Type type, Budget& budget) {
+    if (zone_ && zone_->has_name(name)) {
+        Answer a = zone_->answer(name, type);
+        if (a.status == Status::NxDomain && next_ && type != Type::SPF)  // as in query()
+            return next_->start(a.canonical_name, type, budget);
+        return ready_answer(std::move(a));
+    }
+    if (next_) return next_->start(name, type, budget);
+    return ready_answer(query(name, type, budget));
+}
+
 std::shared_ptr<Resolver> make_resolver(const Options& settings, std::vector<ZoneError>& errors) {
     std::shared_ptr<const StaticZone> zone;
     if (!settings.static_zone.empty())

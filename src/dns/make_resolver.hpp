@@ -25,6 +25,8 @@ public:
     // `next` may be null: names outside the zone are then NXDOMAIN.
     LayeredResolver(std::shared_ptr<const StaticZone> zone, std::shared_ptr<Resolver> next);
     Answer query(std::string_view name, Type type, Budget& budget) override;
+    // The zone's answers are ready at once; other names are asked of `next`.
+    std::unique_ptr<PendingAnswer> start(std::string_view name, Type type, Budget& budget) override;
 
 private:
     std::shared_ptr<const StaticZone> zone_;

@@ -2,6 +2,7 @@
 #include "dns/resolver.hpp"
 
 #include <limits>
+#include <utility>
 
 namespace dns {
 
@@ -71,6 +72,27 @@ std::chrono::milliseconds Budget::remaining(Clock::time_point now) const {
     if (now >= deadline_) return std::chrono::milliseconds::zero();
     // Rounded down: a caller that waits `remaining()` never passes the deadline.
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now);
+}
+
+namespace {
+
+class ReadyAnswer final : public PendingAnswer {
+public:
+    explicit ReadyAnswer(Answer answer) : answer_(std::move(answer)) {}
+    const Answer& wait() override { return answer_; }
+
+private:
+    Answer answer_;
+};
+
+}  // namespace
+
+std::unique_ptr<PendingAnswer> ready_answer(Answer answer) {
+    return std::make_unique<ReadyAnswer>(std::move(answer));
+}
+
+std::unique_ptr<PendingAnswer> Resolver::start(std::string_view name, Type type, Budget& budget) {
+    return ready_answer(query(name, type, budget));
 }
 
 }  // namespace dns

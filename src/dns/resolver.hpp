@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,17 @@ private:
     Clock::time_point deadline_;
 };
 
+// A question asked now and whose answer is read later: DNS block list
+// lookups start when the client connects and are read at RCPT, so that
+// their round trip overlaps the SMTP dialogue instead of adding to it.
+class PendingAnswer {
+public:
+    virtual ~PendingAnswer() = default;
+    // Waits (at most until the deadline fixed when the question was asked)
+    // and gives the answer; later calls give the same answer at once.
+    virtual const Answer& wait() = 0;
+};
+
 class Resolver {
 public:
     virtual ~Resolver() = default;
@@ -82,6 +94,14 @@ public:
     // once per query that would leave the process (cache hits may be free)
     // and never waits past its deadline.
     virtual Answer query(std::string_view name, Type type, Budget& budget) = 0;
+    // Asks `name` without waiting for the answer. The budget is charged
+    // now and the deadline (per-query timeout, budget deadline) runs from
+    // now. The pending answer must not outlive this resolver. The default
+    // asks query() at once (resolvers that never wait: the static zone).
+    virtual std::unique_ptr<PendingAnswer> start(std::string_view name, Type type, Budget& budget);
 };
+
+// An answer that is already known.
+std::unique_ptr<PendingAnswer> ready_answer(Answer answer);
 
 }  // namespace dns

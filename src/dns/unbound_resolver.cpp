@@ -281,56 +281,96 @@ void UnboundResolver::cache_store(const std::string& key, const Answer& answer, 
     cache_[key] = CacheEntry{answer, now + std::chrono::seconds(std::min(ttl, kMaxCacheTtl))};
 }
 
-Answer UnboundResolver::query(std::string_view name, Type type, Budget& budget) {
-    const std::string qname = util::dns_name_key(name);
-    // RFC 7208 section 3.1: the SPF RR type is never asked.
-    if (type == Type::SPF) return failed(Status::NoData, qname);
-    const std::string presentation = escape_query_name(qname);
-    // A name that cannot be encoded cannot exist (RFC 1035 section 2.3.4).
-    if (presentation.empty()) return failed(Status::NxDomain, qname);
+// One question handed to libunbound and not yet read: wait() blocks until
+// the answer or the deadline fixed when it was asked.
+class UnboundResolver::Question final : public PendingAnswer {
+public:
+    Question(UnboundResolver& owner, std::string qname, std::string key, Type type,
+             Budget::Clock::time_point deadline)
+        : owner_(owner), qname_(std::move(qname)), key_(std::move(key)), type_(type), deadline_(deadline) {}
+    ~Question() override {
+        if (!answered_) abandon();
+    }
+    Question(const Question&) = delete;
+    Question& operator=(const Question&) = delete;
 
-    const std::string key = qname + '/' + std::to_string(static_cast<unsigned>(type));
-    Answer cached;
-    if (cache_lookup(key, cached)) {
-        cache_hits_.fetch_add(1, std::memory_order_relaxed);
-        return cached;
-    }
-    const auto now = Budget::Clock::now();
-    if (!budget.charge(now)) return failed(Status::BudgetExhausted, qname);
-    const auto deadline = std::min(now + timeout_, budget.deadline());
+    // False when libunbound refused the question (the answer is then ServFail).
+    bool submit(const std::string& presentation);
+    const Answer& wait() override;
 
-    start_pump();
-    auto pending = std::make_shared<Pending>();
-    std::uint64_t token = 0;
+private:
+    void abandon();
+    Answer read(const ub_result* r) const;
+
+    UnboundResolver& owner_;
+    std::string qname_;
+    std::string key_;
+    Type type_;
+    Budget::Clock::time_point deadline_;
+    std::shared_ptr<Pending> pending_ = std::make_shared<Pending>();
+    std::uint64_t token_ = 0;
+    int async_id_ = 0;
+    bool answered_ = false;
+    Answer answer_;
+};
+
+bool UnboundResolver::Question::submit(const std::string& presentation) {
+    owner_.start_pump();
     {
-        std::lock_guard lock(pending_mutex_);
-        token = next_token_++;
-        pending_.emplace(token, pending);
+        std::lock_guard lock(owner_.pending_mutex_);
+        token_ = owner_.next_token_++;
+        owner_.pending_.emplace(token_, pending_);
     }
-    upstream_queries_.fetch_add(1, std::memory_order_relaxed);
-    int async_id = 0;
-    const int rc = ub_resolve_async(ctx_.get(), presentation.c_str(), static_cast<int>(type), kClassIn,
-                                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(token)), &on_result,
-                                    &async_id);
-    if (rc != 0) {
-        std::lock_guard lock(pending_mutex_);
-        pending_.erase(token);
-        return failed(Status::ServFail, qname);
-    }
+    owner_.upstream_queries_.fetch_add(1, std::memory_order_relaxed);
+    const int rc = ub_resolve_async(owner_.ctx_.get(), presentation.c_str(), static_cast<int>(type_), kClassIn,
+                                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(token_)), &on_result,
+                                    &async_id_);
+    if (rc == 0) return true;
     {
-        std::unique_lock lock(pending_mutex_);
-        if (!pending->cv.wait_until(lock, deadline, [&] { return pending->done; })) {
-            pending_.erase(token);
+        std::lock_guard lock(owner_.pending_mutex_);
+        owner_.pending_.erase(token_);
+    }
+    answered_ = true;
+    answer_ = failed(Status::ServFail, qname_);
+    return false;
+}
+
+// The waiter gives up: the answer, should it still come, is discarded.
+void UnboundResolver::Question::abandon() {
+    bool outstanding = false;
+    {
+        std::lock_guard lock(owner_.pending_mutex_);
+        outstanding = owner_.pending_.erase(token_) > 0;
+    }
+    if (outstanding) ub_cancel(owner_.ctx_.get(), async_id_);  // fails harmlessly if it is being delivered
+}
+
+const Answer& UnboundResolver::Question::wait() {
+    if (answered_) return answer_;
+    answered_ = true;
+    {
+        std::unique_lock lock(owner_.pending_mutex_);
+        if (!pending_->cv.wait_until(lock, deadline_, [&] { return pending_->done; })) {
             lock.unlock();
-            ub_cancel(ctx_.get(), async_id);  // fails harmlessly if it is being delivered
-            return failed(Status::Timeout, qname);
+            abandon();
+            answer_ = failed(Status::Timeout, qname_);
+            return answer_;
         }
     }
+    const ub_result* r = pending_->result.get();
+    if (pending_->err != 0 || r == nullptr) {
+        answer_ = failed(Status::ServFail, qname_);
+        return answer_;
+    }
+    answer_ = read(r);
+    if (answer_.status == Status::Ok || answer_.status == Status::NxDomain || answer_.status == Status::NoData)
+        owner_.cache_store(key_, answer_, r->ttl);
+    return answer_;
+}
 
-    const ub_result* r = pending->result.get();
-    if (pending->err != 0 || r == nullptr) return failed(Status::ServFail, qname);
+Answer UnboundResolver::Question::read(const ub_result* r) const {
     Answer a;
-    a.canonical_name = qname;
+    a.canonical_name = qname_;
     if (r->canonname != nullptr) {
         const std::string canon = util::dns_name_key(r->canonname);
         if (!escape_query_name(canon).empty()) a.canonical_name = canon;
@@ -342,10 +382,10 @@ Answer UnboundResolver::query(std::string_view name, Type type, Budget& budget) 
         for (int i = 0; r->data != nullptr && r->data[i] != nullptr; ++i) {
             Record rec;
             if (r->len == nullptr || r->len[i] < 0 ||
-                !parse_rdata(type, reinterpret_cast<const unsigned char*>(r->data[i]),
+                !parse_rdata(type_, reinterpret_cast<const unsigned char*>(r->data[i]),
                              static_cast<std::size_t>(r->len[i]), rec)) {
                 // A malformed record makes the whole answer unusable.
-                return failed(Status::ServFail, qname);
+                return failed(Status::ServFail, qname_);
             }
             rec.ttl = r->ttl > 0 ? static_cast<std::uint32_t>(r->ttl) : 0;
             a.records.push_back(std::move(rec));
@@ -358,9 +398,33 @@ Answer UnboundResolver::query(std::string_view name, Type type, Budget& budget) 
     } else {
         a.status = Status::ServFail;  // SERVFAIL, REFUSED, FORMERR...
     }
-    if (a.status == Status::Ok || a.status == Status::NxDomain || a.status == Status::NoData)
-        cache_store(key, a, r->ttl);
     return a;
+}
+
+std::unique_ptr<PendingAnswer> UnboundResolver::start(std::string_view name, Type type, Budget& budget) {
+    const std::string qname = util::dns_name_key(name);
+    // RFC 7208 section 3.1: the SPF RR type is never asked.
+    if (type == Type::SPF) return ready_answer(failed(Status::NoData, qname));
+    const std::string presentation = escape_query_name(qname);
+    // A name that cannot be encoded cannot exist (RFC 1035 section 2.3.4).
+    if (presentation.empty()) return ready_answer(failed(Status::NxDomain, qname));
+
+    std::string key = qname + '/' + std::to_string(static_cast<unsigned>(type));
+    Answer cached;
+    if (cache_lookup(key, cached)) {
+        cache_hits_.fetch_add(1, std::memory_order_relaxed);
+        return ready_answer(std::move(cached));
+    }
+    const auto now = Budget::Clock::now();
+    if (!budget.charge(now)) return ready_answer(failed(Status::BudgetExhausted, qname));
+    const auto deadline = std::min(now + timeout_, budget.deadline());
+    auto question = std::make_unique<Question>(*this, qname, std::move(key), type, deadline);
+    question->submit(presentation);
+    return question;
+}
+
+Answer UnboundResolver::query(std::string_view name, Type type, Budget& budget) {
+    return start(name, type, budget)->wait();
 }
 
 }  // namespace dns

@@ -66,6 +66,8 @@ public:
     // Answers from the answer cache are free; every other query charges
     // the budget once before it is handed to libunbound.
     Answer query(std::string_view name, Type type, Budget& budget) override;
+    // The same, without waiting: the question goes to libunbound now.
+    std::unique_ptr<PendingAnswer> start(std::string_view name, Type type, Budget& budget) override;
 
     // Queries handed to libunbound (misses of the answer cache). libunbound
     // keeps its own cache too (e.g. CNAME targets), so this is an upper
@@ -74,6 +76,7 @@ public:
     std::uint64_t cache_hits() const { return cache_hits_.load(std::memory_order_relaxed); }
 
 private:
+    class Question;
     struct CtxDeleter { void operator()(ub_ctx* ctx) const; };
     struct ResultDeleter { void operator()(ub_result* r) const; };
     using ResultPtr = std::unique_ptr<ub_result, ResultDeleter>;

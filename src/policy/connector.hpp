@@ -65,6 +65,12 @@ struct Connector {
     // devices leaves out SPF and DMARC: the organisation's public SPF
     // records never list those devices' private addresses.
     CheckSet checks = CheckSet::all();
+    // Exchange's connection filtering on this connector: [[ip_allow]],
+    // [[ip_block]] and the block list providers named here (empty: every
+    // enabled [[block_list_provider]]). Never for sessions that
+    // authenticate or hold Ms-Exch-Bypass-Anti-Spam.
+    bool connection_filtering = false;
+    std::vector<std::string> block_list_providers;
 
     ReplyTable replies;
 

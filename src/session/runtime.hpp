@@ -20,6 +20,9 @@ struct Runtime {
     // may put a fake clock here. Never null.
     using Clock = std::chrono::steady_clock::time_point (*)();
     Clock now = &std::chrono::steady_clock::now;
+    // The date, for entries that expire ([[ip_allow]], [[ip_block]]).
+    using WallClock = std::chrono::system_clock::time_point (*)();
+    WallClock wall_now = &std::chrono::system_clock::now;
     std::shared_ptr<const config::Config> config;
     std::string authserv_id;  // config's, or the host name
     std::shared_ptr<dns::Resolver> resolver;

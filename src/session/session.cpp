@@ -7,6 +7,7 @@
 #include "auth/authres.hpp"
 #include "auth/dkim.hpp"
 #include "auth/dmarc.hpp"
+#include "auth/dnsbl.hpp"
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
 #include "policy/address.hpp"
@@ -151,8 +152,10 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
                       "CONNECT");
     }
     counted_connection_ = true;
+    start_connection_filtering();
     policy::Verdict accepted;
     accepted.reason = "connector chosen";
+    if (!filter_note_.empty()) accepted.reason += "; " + filter_note_;
     log_line("CONNECT", accepted);
     return {};
 }
@@ -316,6 +319,10 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
     }
     auto verdict = policy::check_rcpt(*connector_, rights_, *parsed.path, message_->recipients.size(),
                                       runtime_->config->accepted_domains);
+    if (!verdict.ok()) return finish(std::move(verdict), "RCPT");
+    // Exchange's connection filtering refuses at RCPT, after the relay
+    // check, so that exempt recipients (postmaster) can still be reached.
+    verdict = check_connection_filtering(*parsed.path);
     if (!verdict.ok()) return finish(std::move(verdict), "RCPT");
     message_->recipients.push_back(std::move(*parsed.path));
     return {};

@@ -18,6 +18,8 @@
 #include "policy/message_checks.hpp"
 #include "session/runtime.hpp"
 
+namespace auth { class BlockListCheck; struct BlockListResult; }
+
 namespace session {
 
 // A change to the message's header the MTA must make at end of message.
@@ -102,6 +104,11 @@ public:
     // (the connector's checks, the session's rights, the global switches).
     policy::CheckPlan check_plan() const;
     const Runtime& runtime() const { return *runtime_; }
+    // Connection filtering as the session sees it (for `explain`): what
+    // the IP lists said at connect, and the block list answers, waited for
+    // if they have not been read yet. Empty when no lookup was started.
+    std::string connection_filter_note() const { return filter_note_; }
+    std::vector<auth::BlockListResult> block_list_results();
 
 private:
     struct Message;
@@ -117,6 +124,10 @@ private:
     Outcome authenticate_message();
     // `delivered`: what to log when the fallback delivers the message.
     Outcome without_quarantine(Outcome outcome, std::string_view why, std::string* delivered);
+    // Connection filtering (connection_filtering.cpp): the IP lists are
+    // read and the block list lookups start at connect; RCPT reads them.
+    void start_connection_filtering();
+    policy::Verdict check_connection_filtering(const policy::SmtpPath& recipient);
 
     std::shared_ptr<const Runtime> runtime_;
     std::shared_ptr<Shared> shared_;
@@ -135,6 +146,11 @@ private:
     bool quarantine_available_ = true;
     std::unique_ptr<Message> message_;
     std::string summary_;  // the message's verdicts, for the EOM log line
+    const policy::IpListEntry* ip_allowed_ = nullptr;  // [[ip_allow]] entry of the client
+    const policy::IpListEntry* ip_blocked_ = nullptr;  // [[ip_block]] entry of the client
+    std::string filter_note_;
+    std::unique_ptr<auth::BlockListCheck> block_lists_;
+    bool block_lists_logged_ = false;
 };
 
 }  // namespace session

@@ -246,7 +246,8 @@ TEST(ShippedFiles, EveryListedKeyIsAcceptedByTheParser) {
             text += key + " = {}\n";
         } else {
             text = std::string(config_test::kMinimalConnector);
-            const bool array = k.table == "accepted_domain" || k.table == "certificate_map";
+            const bool array = k.table == "accepted_domain" || k.table == "certificate_map" ||
+                               k.table == "block_list_provider" || k.table == "ip_allow" || k.table == "ip_block";
             text += (array ? "[[" : "[") + std::string(k.table) + (array ? "]]" : "]") + "\n" + key + " = {}\n";
         }
         const auto r = config::load_string(text, "t.conf");

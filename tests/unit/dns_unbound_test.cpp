@@ -252,6 +252,75 @@ TEST(DnsUnbound, ConcurrentQueriesFromSeveralThreadsAllGetTheirAnswers) {
     EXPECT_EQ(wrong.load(), 0);
 }
 
+// start(): the question leaves at once and the answer is read later, so
+// that the wait overlaps whatever the caller does meanwhile (the DNS block
+// list lookups started at connect and read at RCPT).
+TEST(DnsUnbound, StartedQuestionsRunWhileTheCallerDoesOtherWork) {
+    TestDnsServer server;
+    server.add_a("2.0.0.127.one.example", "127.0.0.2");
+    server.add_a("2.0.0.127.two.example", "127.0.0.4");
+    // Below libunbound's first retransmission (376 ms for a new server).
+    server.set_delay("2.0.0.127.one.example", 250ms);
+    server.set_delay("2.0.0.127.two.example", 250ms);
+    dns::UnboundResolver r(options_for(server));
+    Budget b = Budget::unlimited();
+    const auto start = std::chrono::steady_clock::now();
+    auto one = r.start("2.0.0.127.one.example", Type::A, b);
+    auto two = r.start("2.0.0.127.two.example", Type::A, b);
+    EXPECT_LT(since(start), 150ms) << "start() waited for the answer";
+    std::this_thread::sleep_for(600ms);  // the caller's own work (the SMTP dialogue)
+    const auto read = std::chrono::steady_clock::now();
+    const auto& a1 = one->wait();
+    const auto& a2 = two->wait();
+    EXPECT_LT(since(read), 150ms) << "the answers were not asked in the background";
+    ASSERT_EQ(a1.status, Status::Ok) << dns::status_name(a1.status);
+    ASSERT_EQ(a2.status, Status::Ok) << dns::status_name(a2.status);
+    EXPECT_EQ(a1.records[0].address[3], 2);
+    EXPECT_EQ(a2.records[0].address[3], 4);
+    EXPECT_EQ(b.queries_used(), 2u);
+    // Read again: the same answer, nothing asked again.
+    EXPECT_EQ(one->wait().status, Status::Ok);
+    EXPECT_EQ(server.queries("2.0.0.127.one.example", 1), 1);
+}
+
+TEST(DnsUnbound, StartedQuestionTimesOutAtTheDeadlineFixedWhenAsked) {
+    TestDnsServer server;
+    server.add_a("slow.example.com", "192.0.2.1");
+    server.set_delay("slow.example.com", 5000ms);
+    dns::UnboundResolver r(options_for(server, 300ms));
+    Budget b = Budget::unlimited();
+    const auto start = std::chrono::steady_clock::now();
+    auto pending = r.start("slow.example.com", Type::A, b);
+    std::this_thread::sleep_for(400ms);  // past the timeout before the read
+    const auto read = std::chrono::steady_clock::now();
+    EXPECT_EQ(pending->wait().status, Status::Timeout);
+    EXPECT_LT(since(read), 100ms + kSlack / 4) << "the timeout restarted at the read";
+    EXPECT_LT(since(start), 400ms + kSlack);
+}
+
+TEST(DnsUnbound, StartedQuestionDroppedUnreadIsForgotten) {
+    TestDnsServer server;
+    server.add_a("slow.example.com", "192.0.2.1");
+    server.set_delay("slow.example.com", 300ms);
+    server.add_a("fast.example.com", "192.0.2.2");
+    dns::UnboundResolver r(options_for(server));
+    Budget b = Budget::unlimited();
+    r.start("slow.example.com", Type::A, b).reset();  // the client went away
+    std::this_thread::sleep_for(400ms);               // its answer arrives and is discarded
+    EXPECT_EQ(r.query("fast.example.com", Type::A, b).status, Status::Ok);
+}
+
+TEST(DnsUnbound, StartedQuestionIsAnsweredFromTheCache) {
+    TestDnsServer server;
+    server.add_a("2.0.0.127.one.example", "127.0.0.2");
+    dns::UnboundResolver r(options_for(server));
+    Budget b = Budget::unlimited();
+    ASSERT_EQ(r.start("2.0.0.127.one.example", Type::A, b)->wait().status, Status::Ok);
+    Budget none(0, 1000ms);  // nothing left: only the cache can answer
+    EXPECT_EQ(r.start("2.0.0.127.one.example", Type::A, none)->wait().status, Status::Ok);
+    EXPECT_EQ(server.queries("2.0.0.127.one.example", 1), 1);
+}
+
 TEST(DnsUnbound, BadNameserverAddressIsRefused) {
     dns::UnboundOptions o;
     o.nameservers = {"not-an-address"};

@@ -127,3 +127,13 @@ tests_unit_relay_property_test_SOURCES = tests/unit/relay_property_test.cpp
 tests_unit_relay_property_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_relay_property_test_LDADD = $(UNIT_TEST_LIBS)
 endif
+
+# Connection filtering (issue 19): IP lists and DNS block lists, from the
+# pure parts to the session's refusal at RCPT, DNS from a static zone.
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/connection_filter_test
+TESTS += tests/unit/connection_filter_test
+tests_unit_connection_filter_test_SOURCES = tests/unit/connection_filter_test.cpp
+tests_unit_connection_filter_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_connection_filter_test_LDADD = $(UNIT_TEST_LIBS)
+endif
