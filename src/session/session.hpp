@@ -11,14 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/dnsbl.hpp"
 #include "config/config.hpp"
 #include "policy/checks.hpp"
 #include "policy/limits.hpp"
 #include "policy/local_submission.hpp"
 #include "policy/message_checks.hpp"
 #include "session/runtime.hpp"
-
-namespace auth { class BlockListCheck; struct BlockListResult; }
 
 namespace session {
 
