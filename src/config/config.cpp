@@ -56,6 +56,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"", "ip_allow"},
     {"", "ip_block"},
     {"", "connection_filtering"},
+    {"", "metrics"},
 
     {"milter", "socket"},
     {"milter", "socket_mode"},
@@ -158,6 +159,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connection_filtering", "ip_block_file"},
     {"connection_filtering", "ip_block_response"},
     {"connection_filtering", "tempfail_response"},
+    {"metrics", "listen"},
 };
 
 using std::chrono::milliseconds;
@@ -352,6 +354,7 @@ private:
                                                     std::string_view where, std::string_view provider,
                                                     const policy::Reply& fallback);
     void check_connector_filtering(const toml::table& t, policy::Connector& c);
+    void load_metrics(const toml::node& node);
     const toml::table* as_section(const toml::node& node, std::string_view name);
     const toml::array* as_table_array(const toml::node& node, std::string_view name);
 
@@ -1440,6 +1443,19 @@ void Loader::load_dmarc(const toml::node& node) {
     if (const auto a = get_action(*t, "bad_from_action", "dmarc")) d.bad_from_action = *a;
 }
 
+// ---- [metrics] ---------------------------------------------------------
+
+void Loader::load_metrics(const toml::node& node) {
+    const toml::table* t = as_section(node, "metrics");
+    if (t == nullptr) return;
+    check_keys(*t, "metrics", "[metrics]");
+    if (const auto listen = get_string(*t, "listen", "metrics")) {
+        std::string why;
+        if (parse_metrics_listen(*listen, &why)) config_.metrics.listen = *listen;
+        else error(*t->get("listen"), "metrics.listen: \"" + *listen + "\": " + why);
+    }
+}
+
 LoadResult Loader::run(std::string_view text) {
     LoadResult result;
     toml::table root;
@@ -1463,6 +1479,7 @@ LoadResult Loader::run(std::string_view text) {
     if (const toml::node* n = root.get("connection_filtering")) load_connection_filtering(*n);
     if (const toml::node* n = root.get("ip_allow")) load_ip_list(*n, "ip_allow", &config_.connection_filter.allow);
     if (const toml::node* n = root.get("ip_block")) load_ip_list(*n, "ip_block", &config_.connection_filter.block);
+    if (const toml::node* n = root.get("metrics")) load_metrics(*n);
     const toml::node* connectors = root.get("connector");
     if (connectors != nullptr) load_connectors(*connectors);
     else error(0, "no [[connector]] is defined: at least one is required");

@@ -29,6 +29,7 @@ struct Config {
     DmarcSettings dmarc;
     // [[block_list_provider]], [[ip_allow]], [[ip_block]], [connection_filtering]
     policy::ConnectionFilter connection_filter;
+    MetricsSettings metrics;
     // What loading found out that the administrator should see in the log
     // (accepted domains discovered from the MTA, ignored settings).
     std::vector<std::string> notes;

@@ -62,6 +62,14 @@ struct MilterSettings {
     QuarantineFallback quarantine_fallback = QuarantineFallback::TempFail;
 };
 
+// [metrics]: the Prometheus endpoint (read at start only; a reload keeps
+// the running one).
+struct MetricsSettings {
+    // "ADDRESS:PORT" (IPv4), served at /metrics; empty: no endpoint (the
+    // default). The counters are kept either way.
+    std::string listen;
+};
+
 // [dns]: the resolver's own options type.
 using DnsSettings = dns::Options;
 

@@ -1,5 +1,6 @@
 #include "config/socket_spec.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "util/ascii.hpp"
@@ -54,6 +55,51 @@ std::optional<SocketSpec> parse_socket_spec(std::string_view spec, std::string* 
         if (at + 1 == rest.size()) return refuse("nothing after '@': name the host or address to listen on");
         out.host = std::string(rest.substr(at + 1));
     }
+    return out;
+}
+
+}  // namespace config
+
+namespace config {
+
+std::optional<SocketSpec> parse_metrics_listen(std::string_view listen, std::string* why) {
+    auto refuse = [&](std::string message) -> std::optional<SocketSpec> {
+        if (why) *why = std::move(message);
+        return std::nullopt;
+    };
+    const std::string lower = util::ascii_lower(listen.substr(0, std::min<std::size_t>(listen.size(), 6)));
+    if (lower.rfind("unix:", 0) == 0 || lower.rfind("local:", 0) == 0 || (!listen.empty() && listen.front() == '/'))
+        return refuse("unix-domain sockets are not available: the endpoint is served by civetweb (through "
+                      "prometheus-cpp), which Debian builds without them; use ADDRESS:PORT, e.g. 127.0.0.1:9892");
+    if (!listen.empty() && listen.front() == '[')
+        return refuse("IPv6 is not available: civetweb, which serves the endpoint, is built without it in Debian; "
+                      "use an IPv4 address, e.g. 127.0.0.1:9892");
+    const auto colon = listen.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return refuse("expected ADDRESS:PORT with an IPv4 address, e.g. 127.0.0.1:9892");
+    SocketSpec out;
+    out.kind = SocketSpec::Kind::Inet;
+    out.host = std::string(listen.substr(0, colon));
+    // Four decimal numbers 0-255: civetweb takes nothing else (no host names).
+    int parts = 0;
+    std::string_view rest = out.host;
+    while (true) {
+        unsigned octet = 0;
+        const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), octet);
+        if (ec != std::errc() || ptr == rest.data() || octet > 255 || ptr - rest.data() > 3) break;
+        ++parts;
+        rest = rest.substr(static_cast<std::size_t>(ptr - rest.data()));
+        if (rest.empty() || rest.front() != '.') break;
+        rest.remove_prefix(1);
+    }
+    if (parts != 4 || !rest.empty())
+        return refuse("'" + out.host + "' is not an IPv4 address (a host name is not resolved here)");
+    const std::string_view port = listen.substr(colon + 1);
+    unsigned value = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535)
+        return refuse("the port must be a number from 1 to 65535 (127.0.0.1:9892)");
+    out.port = static_cast<std::uint16_t>(value);
     return out;
 }
 

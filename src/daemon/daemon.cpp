@@ -43,6 +43,7 @@
 #include "daemon/config_loader.hpp"
 #include "daemon/descriptors.hpp"
 #include "log/log.hpp"
+#include "metrics/endpoint.hpp"
 #include "milter/adapter.hpp"
 #include "milter/engine.hpp"
 #include "milter/listener.hpp"
@@ -496,6 +497,17 @@ int run_daemon(int argc, char** argv) {
             return 1;
         }
         daemon_log::detached();
+    }
+    // [metrics] listen: civetweb's threads start here, after the fork.
+    std::unique_ptr<metrics::Endpoint> metrics_endpoint;
+    if (const auto& listen = loaded.runtime->config->metrics.listen; !listen.empty()) {
+        std::string why;
+        metrics_endpoint = metrics::Endpoint::start(listen, &why);
+        if (!metrics_endpoint) {
+            daemon_log::error("cannot serve metrics on " + listen + " ([metrics] listen): " + why);
+            return 1;
+        }
+        daemon_log::info("metrics on http://" + listen + "/metrics");
     }
     if (!opt.pidfile.empty()) write_pidfile(opt.pidfile, user);
     if (user) {

@@ -1,5 +1,6 @@
 sbin_PROGRAMS += connector-milter
 connector_milter_SOURCES = src/main.cpp \
+	src/metrics/endpoint.cpp src/metrics/endpoint.hpp \
 	src/daemon/daemon.cpp src/daemon/daemon.hpp \
 	src/daemon/explain.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
@@ -19,4 +20,4 @@ connector_milter_SOURCES = src/main.cpp \
 	src/milter/worker_pool.cpp src/milter/worker_pool.hpp \
 	src/milter/listener.cpp src/milter/listener.hpp \
 	src/milter/engine.cpp src/milter/engine.hpp
-connector_milter_LDADD = $(CORE_LDADD) $(MILTER_LIBS)
+connector_milter_LDADD = libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(PROMETHEUS_LIBS) $(CIVETWEB_LIBS)

@@ -2,8 +2,35 @@
 
 namespace policy {
 
-Verdict Verdict::refuse(const Reply& reply, std::string reason) {
+std::string_view reason_class_name(ReasonClass c) {
+    switch (c) {
+        case ReasonClass::None: return "none";
+        case ReasonClass::Connector: return "connector";
+        case ReasonClass::Connections: return "connections";
+        case ReasonClass::Rate: return "rate";
+        case ReasonClass::Helo: return "helo";
+        case ReasonClass::Tls: return "tls";
+        case ReasonClass::Submit: return "submit";
+        case ReasonClass::Size: return "size";
+        case ReasonClass::Recipients: return "recipients";
+        case ReasonClass::Address: return "address";
+        case ReasonClass::Relay: return "relay";
+        case ReasonClass::Sender: return "sender";
+        case ReasonClass::Spf: return "spf";
+        case ReasonClass::Dkim: return "dkim";
+        case ReasonClass::Dmarc: return "dmarc";
+        case ReasonClass::Arc: return "arc";
+        case ReasonClass::Dnsbl: return "dnsbl";
+        case ReasonClass::IpBlock: return "ip_block";
+        case ReasonClass::Internal: return "internal";
+        case ReasonClass::Count: break;
+    }
+    return "internal";
+}
+
+Verdict Verdict::refuse(const Reply& reply, std::string reason, ReasonClass reason_class) {
     Verdict v;
+    v.reason_class = reason_class;
     // RFC 5321 section 4.2.1: 4yz is transient, 5yz permanent.
     v.action = reply.permanent() ? Action::Reject : Action::TempFail;
     v.reply = reply;
@@ -34,7 +61,7 @@ Verdict check_helo(const Connector& c, std::string_view helo) {
     }
     return Verdict::refuse(c.replies.get(ReplyId::EhloRequiresDomain),
                            "EHLO argument '" + std::string(helo.substr(0, 100)) +
-                               "' is not a domain name or address literal" + in_connector(c));
+                               "' is not a domain name or address literal" + in_connector(c), ReasonClass::Helo);
 }
 
 Verdict check_mail(const Connector& c, const SessionRights& rights, bool tls, const SmtpPath& sender,
@@ -42,20 +69,20 @@ Verdict check_mail(const Connector& c, const SessionRights& rights, bool tls, co
                    const SenderLoginMap& logins) {
     if (c.require_tls && !tls)
         return Verdict::refuse(c.replies.get(ReplyId::RequireTls),
-                               "MAIL without STARTTLS" + in_connector(c) + ", which requires TLS");
+                               "MAIL without STARTTLS" + in_connector(c) + ", which requires TLS", ReasonClass::Tls);
     if (!rights.rights.has(Right::Submit)) {
         if (is_anonymous(rights))
             return Verdict::refuse(c.replies.get(ReplyId::AnonymousNoSubmit),
-                                   "anonymous session lacks Ms-Exch-SMTP-Submit" + in_connector(c));
+                                   "anonymous session lacks Ms-Exch-SMTP-Submit" + in_connector(c), ReasonClass::Submit);
         return Verdict::refuse(c.replies.get(ReplyId::AuthenticatedNoSubmit),
-                               rights.describe() + " lacks Ms-Exch-SMTP-Submit" + in_connector(c));
+                               rights.describe() + " lacks Ms-Exch-SMTP-Submit" + in_connector(c), ReasonClass::Submit);
     }
     // RFC 1870 section 6: refuse at MAIL when the declared SIZE is too big.
     if (size_param && c.max_message_size && *size_param > *c.max_message_size &&
         !rights.rights.has(Right::BypassMessageSizeLimit))
         return Verdict::refuse(c.replies.get(ReplyId::MessageTooLarge),
                                "SIZE=" + std::to_string(*size_param) + " exceeds max_message_size " +
-                                   std::to_string(*c.max_message_size) + in_connector(c));
+                                   std::to_string(*c.max_message_size) + in_connector(c), ReasonClass::Size);
     return check_sender(c, rights, sender, domains, logins);
 }
 
@@ -87,7 +114,7 @@ Verdict check_sender(const Connector& c, const SessionRights& rights, const Smtp
         if (rights.authenticated) reason += "; login '" + rights.login + "' may not send as it";
         reason += in_connector(c);
         const ReplyId id = is_anonymous(rights) ? ReplyId::AnonymousSenderDenied : ReplyId::SenderDenied;
-        return Verdict::refuse(c.replies.get(id), std::move(reason));
+        return Verdict::refuse(c.replies.get(id), std::move(reason), ReasonClass::Sender);
     }
     return Verdict::accept();
 }
@@ -95,12 +122,12 @@ Verdict check_sender(const Connector& c, const SessionRights& rights, const Smtp
 Verdict check_rcpt(const Connector& c, const SessionRights& rights, const SmtpPath& rcpt,
                    std::size_t accepted_so_far, const AcceptedDomains& domains) {
     if (rcpt.null_path)
-        return Verdict::refuse(c.replies.get(ReplyId::InvalidAddress), "null recipient <>");
+        return Verdict::refuse(c.replies.get(ReplyId::InvalidAddress), "null recipient <>", ReasonClass::Address);
     if (accepted_so_far >= c.max_recipients_per_message &&
         !rights.rights.has(Right::BypassMessageSizeLimit))
         return Verdict::refuse(c.replies.get(ReplyId::TooManyRecipients),
                                "more than max_recipients_per_message " +
-                                   std::to_string(c.max_recipients_per_message) + in_connector(c));
+                                   std::to_string(c.max_recipients_per_message) + in_connector(c), ReasonClass::Recipients);
     // A bare local part without routing characters: the MTA delivers it
     // locally (or qualifies it with its own domain).
     if (rcpt.domain.empty() && rcpt.routing_domains.empty()) return Verdict::accept();
@@ -122,14 +149,14 @@ Verdict check_rcpt(const Connector& c, const SessionRights& rights, const SmtpPa
                                (foreign && is_literal(*foreign) ? "an address literal is never"
                                                                 : "not") +
                                " an accepted domain, and " + rights.describe() +
-                               " lacks Ms-Exch-SMTP-Accept-Any-Recipient" + in_connector(c));
+                               " lacks Ms-Exch-SMTP-Accept-Any-Recipient" + in_connector(c), ReasonClass::Relay);
 }
 
 Verdict check_message_size(const Connector& c, const SessionRights& rights, std::uint64_t size) {
     if (c.max_message_size && size > *c.max_message_size && !rights.rights.has(Right::BypassMessageSizeLimit))
         return Verdict::refuse(c.replies.get(ReplyId::MessageTooLarge),
                                "message of " + std::to_string(size) + " bytes exceeds max_message_size " +
-                                   std::to_string(*c.max_message_size) + in_connector(c));
+                                   std::to_string(*c.max_message_size) + in_connector(c), ReasonClass::Size);
     return Verdict::accept();
 }
 
@@ -138,7 +165,7 @@ Verdict check_header_size(const Connector& c, std::uint64_t header_size) {
         return Verdict::refuse(c.replies.get(ReplyId::HeaderTooLarge),
                                "headers reached " + std::to_string(header_size) +
                                    " bytes, over max_header_size " + std::to_string(c.max_header_size) +
-                                   in_connector(c));
+                                   in_connector(c), ReasonClass::Size);
     return Verdict::accept();
 }
 

@@ -14,15 +14,47 @@
 
 namespace policy {
 
+// Why a session was refused, in a few bounded classes: the reason label of
+// connector_milter_decision_reasons_total (metrics/catalogue.hpp), which
+// must never carry the free text of `reason` (it names domains and
+// addresses). Every refusal names one, so that a counter exists for it.
+enum class ReasonClass : std::uint8_t {
+    None,         // continue
+    Connector,    // no connector matches the connection (or its binding is unknown)
+    Connections,  // max_inbound_connection* reached
+    Rate,         // message_rate_limit reached
+    Helo,         // require_ehlo_domain
+    Tls,          // require_tls without STARTTLS
+    Submit,       // no Ms-Exch-SMTP-Submit
+    Size,         // message or header size, SIZE=
+    Recipients,   // max_recipients_per_message
+    Address,      // an address that does not parse
+    Relay,        // a recipient outside the accepted domains without Accept-Any-Recipient
+    Sender,       // a sender (MAIL FROM or From:) the session may not use
+    Spf,
+    Dkim,
+    Dmarc,        // DMARC policy, its temperror, a From: without one usable domain
+    Arc,
+    Dnsbl,        // a DNS block list provider lists the client, or failed with dns_failure = tempfail
+    IpBlock,      // the client is in [[ip_block]]
+    Internal,     // the milter's own trouble: an exception, a quarantine it could not apply
+    Count
+};
+inline constexpr std::size_t kReasonClassCount = static_cast<std::size_t>(ReasonClass::Count);
+// "relay", "sender", ... (the label value).
+std::string_view reason_class_name(ReasonClass c);
+
 struct Verdict {
     enum class Action : std::uint8_t { Continue, Reject, TempFail };
     Action action = Action::Continue;
     Reply reply;          // for Reject/TempFail
     std::string reason;   // for the log: "relay to outside.example denied: no Accept-Any-Recipient"
+    ReasonClass reason_class = ReasonClass::None;  // for the counters
 
     bool ok() const { return action == Action::Continue; }
     static Verdict accept() { return {}; }
-    static Verdict refuse(const Reply& reply, std::string reason);  // Reject or TempFail from the code
+    // Reject or TempFail from the code.
+    static Verdict refuse(const Reply& reply, std::string reason, ReasonClass reason_class);
 };
 
 // EHLO/HELO: with require_ehlo_domain the argument must be a domain name

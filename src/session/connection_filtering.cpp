@@ -77,7 +77,8 @@ policy::Verdict Session::check_connection_filtering(const policy::SmtpPath& reci
     if (ip_blocked_) {
         return policy::Verdict::refuse(policy::expand_reply_template(filter.ip_block_rejection, "", client),
                                        "client " + client.to_string() + " is in ip_block " +
-                                           ip_blocked_->range.to_string() + " (" + ip_blocked_->origin + ")");
+                                           ip_blocked_->range.to_string() + " (" + ip_blocked_->origin + ")",
+                                       policy::ReasonClass::IpBlock);
     }
     const auto& results = block_lists_->results();
     if (!block_lists_logged_) {
@@ -101,12 +102,14 @@ policy::Verdict Session::check_connection_filtering(const policy::SmtpPath& reci
         case auth::BlockListDecision::Kind::Listed:
             return policy::Verdict::refuse(decision.result->provider->rejection_for(client),
                                            "client listed by block list provider \"" +
-                                               decision.result->provider->name + "\": " + decision.result->describe());
+                                               decision.result->provider->name + "\": " + decision.result->describe(),
+                                           policy::ReasonClass::Dnsbl);
         case auth::BlockListDecision::Kind::TempFail:
             return policy::Verdict::refuse(
                 policy::expand_reply_template(filter.tempfail_reply, decision.result->provider->name, client),
                 "block list provider \"" + decision.result->provider->name +
-                    "\" failed and its dns_failure is tempfail: " + decision.result->describe());
+                    "\" failed and its dns_failure is tempfail: " + decision.result->describe(),
+                policy::ReasonClass::Dnsbl);
     }
     return policy::Verdict::accept();
 }

@@ -10,6 +10,7 @@
 #include "dns/resolver.hpp"
 #include "policy/address.hpp"
 #include "session/auth_decisions.hpp"
+#include "session/counters.hpp"
 #include "session/session.hpp"
 #include "session/session_message.hpp"
 #include "util/ascii.hpp"
@@ -71,6 +72,7 @@ Outcome Session::authenticate_message() {
     summary_.clear();
     out.quarantine_reason = m.quarantine_reason;
     out.quarantine_refusal = m.quarantine_refusal;
+    out.quarantine_class = m.quarantine_class;
 
     if (auto login = smtp_auth_result(rights_, cfg.milter.auth_user_in_header)) {
         results.push_back(std::move(*login));
@@ -98,10 +100,12 @@ Outcome Session::authenticate_message() {
     if (m.dkim) m.with_budget(runtime_->now, [&] { dkim = m.dkim->finish(m.budget); });
     if (m.checks.runs(policy::MessageCheck::Dkim)) {
         if (dkim.empty()) {
+            count_dkim_none();
             results.push_back({"dkim", "none", "", {}, ""});
             summary_ += " dkim=none";
         }
         for (const auto& sig : dkim) {
+            count_dkim_result(sig.result);
             auth::AuthResult r;
             r.method = "dkim";
             r.result = std::string(auth::dkim_result_name(sig.result));
@@ -119,18 +123,21 @@ Outcome Session::authenticate_message() {
         auto from = author_domain(m.from_headers);
         if (!from.problem.empty()) {
             summary_ += " dmarc=permerror (" + from.problem + ")";
+            count_dmarc_result(auth::DmarcResult::PermError);
             results.push_back({"dmarc", "permerror", from.problem, {}, ""});
             switch (decide_bad_from(cfg.dmarc)) {
                 case CheckAction::Reject:
-                    return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::BadFrom), from.problem),
+                    return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::BadFrom), from.problem,
+                                                          policy::ReasonClass::Dmarc),
                                   "EOM");
                 case CheckAction::Defer:
                     return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),
-                                                          from.problem),
+                                                          from.problem, policy::ReasonClass::Dmarc),
                                   "EOM");
                 case CheckAction::Quarantine:
                     out.quarantine_reason = "unusable From: header: " + from.problem;
                     out.quarantine_refusal = connector_->replies.get(policy::ReplyId::BadFrom);
+                    out.quarantine_class = policy::ReasonClass::Dmarc;
                     break;
                 case CheckAction::Deliver: break;
             }
@@ -148,6 +155,7 @@ Outcome Session::authenticate_message() {
             auth::DmarcVerdict v;
             m.with_budget(runtime_->now, [&] { v = runtime_->dmarc->evaluate(in, m.budget); });
             results.push_back(dmarc_result(v, from.domain));
+            count_dmarc_result(dmarc_reported_result(v));
             summary_ += " dmarc=" + std::string(auth::dmarc_result_name(dmarc_reported_result(v))) +
                         (v.result == auth::DmarcResult::Fail
                              ? " dis=" + std::string(auth::dmarc_policy_name(v.disposition))
@@ -156,17 +164,18 @@ Outcome Session::authenticate_message() {
             switch (decision.action) {
                 case DmarcAction::Defer:
                     return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),
-                                                          decision.reason),
+                                                          decision.reason, policy::ReasonClass::Dmarc),
                                   "EOM");
                 case DmarcAction::Reject: {
                     const auto reply =
                         connector_->replies.get(policy::ReplyId::DmarcReject).with_detail(" ", from.domain);
-                    return finish(policy::Verdict::refuse(reply, decision.reason), "EOM");
+                    return finish(policy::Verdict::refuse(reply, decision.reason, policy::ReasonClass::Dmarc), "EOM");
                 }
                 case DmarcAction::Quarantine:
                     out.quarantine_reason = decision.reason;
                     out.quarantine_refusal =
                         connector_->replies.get(policy::ReplyId::DmarcReject).with_detail(" ", from.domain);
+                    out.quarantine_class = policy::ReasonClass::Dmarc;
                     break;
                 case DmarcAction::Deliver: break;
             }

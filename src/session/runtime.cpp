@@ -4,10 +4,16 @@
 #include "auth/dmarc.hpp"
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
+#include "session/counters.hpp"
 
 namespace session {
 
 Runtime::~Runtime() = default;
+
+const ConnectorCounters* Runtime::counters(const policy::Connector* connector) const {
+    const auto it = connector_counters.find(connector);
+    return it == connector_counters.end() ? nullptr : it->second.get();
+}
 
 RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
                            std::shared_ptr<dns::Resolver> resolver) {
@@ -30,6 +36,14 @@ RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
         build.errors.push_back(std::string("cannot set up SPF/DKIM/DMARC: ") + e.what());
         return build;
     }
+    // The counters are the process's (they outlive reloads: a counter that
+    // went back to zero at every reload would look like a restart); only
+    // the references to them are made here.
+    runtime->connector_counters[nullptr] = std::make_shared<const ConnectorCounters>(std::string(kNoConnectorLabel));
+    for (const auto& c : config->connectors.connectors())
+        runtime->connector_counters[&c] = std::make_shared<const ConnectorCounters>(c.name);
+    const auto& local = config->connectors.builtin_local();
+    runtime->connector_counters[&local] = std::make_shared<const ConnectorCounters>(local.name);
     runtime->resolver = std::move(resolver);
     runtime->config = std::move(config);
     build.runtime = std::move(runtime);

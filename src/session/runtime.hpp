@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -14,6 +15,8 @@ namespace dns { class Resolver; }
 namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; }
 
 namespace session {
+
+class ConnectorCounters;
 
 struct Runtime {
     // Where sessions read the time (the message's DNS time budget); tests
@@ -29,6 +32,11 @@ struct Runtime {
     std::shared_ptr<const auth::SpfChecker> spf;
     std::shared_ptr<const auth::DkimVerifier> dkim;
     std::shared_ptr<const auth::DmarcEvaluator> dmarc;
+    // The counters of each connector of `config` (metrics), and of sessions
+    // no connector took (key nullptr); made by build_runtime.
+    std::unordered_map<const policy::Connector*, std::shared_ptr<const ConnectorCounters>> connector_counters;
+    // Null for a connector this runtime does not know.
+    const ConnectorCounters* counters(const policy::Connector* connector) const;
     ~Runtime();
 };
 

@@ -1,6 +1,7 @@
 #include "session/session.hpp"
 #include "session/session_message.hpp"
 #include "session/auth_decisions.hpp"
+#include "session/counters.hpp"
 
 #include <charconv>
 
@@ -49,7 +50,8 @@ std::string quoted(std::string_view s) {
 
 
 Session::Session(std::shared_ptr<const Runtime> runtime, std::shared_ptr<Shared> shared, LogFn log)
-    : runtime_(std::move(runtime)), shared_(std::move(shared)), log_(std::move(log)) {}
+    : runtime_(std::move(runtime)), shared_(std::move(shared)), log_(std::move(log)),
+      counters_(runtime_ ? runtime_->counters(nullptr) : nullptr) {}
 
 Session::~Session() { on_close(); }
 
@@ -86,6 +88,28 @@ void Session::log_line(std::string_view stage, const policy::Verdict& verdict) {
     log_(line);
 }
 
+void Session::count(std::string_view stage, const Outcome& outcome) {
+    if (!counters_) return;
+    const CountedStage at = counted_stage(stage);
+    const auto& v = outcome.verdict;
+    if (!v.ok()) {
+        counters_->decision(at, v.action == policy::Verdict::Action::Reject ? CountedAction::Reject
+                                                                              : CountedAction::TempFail,
+                            v.reason_class);
+        if (at == CountedStage::Connect) counters_->session_refused();
+    } else if (!outcome.quarantine_reason.empty()) {
+        counters_->decision(at, CountedAction::Quarantine, outcome.quarantine_class);
+    } else {
+        counters_->decision(at, CountedAction::Continue, policy::ReasonClass::None);
+    }
+}
+
+Outcome Session::continued(std::string_view stage) {
+    Outcome outcome;
+    count(stage, outcome);
+    return outcome;
+}
+
 Outcome Session::finish(policy::Verdict verdict, std::string_view stage) {
     Outcome outcome;
     if (!verdict.ok()) {
@@ -99,6 +123,7 @@ Outcome Session::finish(policy::Verdict verdict, std::string_view stage) {
         }
     }
     outcome.verdict = std::move(verdict);
+    count(stage, outcome);
     return outcome;
 }
 
@@ -117,8 +142,9 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
     if (!facts.client) {
         // A local connection (sendmail -bs, a pipe) has no client IP to match
         // remote ranges against: no connector applies.
-        policy::Verdict v = policy::Verdict::refuse(
-            policy::default_reply(policy::ReplyId::NoConnector), "connection has no client IP address");
+        policy::Verdict v = policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
+                                                    "connection has no client IP address",
+                                                    policy::ReasonClass::Connector);
         return finish(std::move(v), "CONNECT");
     }
     selection_ = cfg.connectors.select(facts.local, *facts.client);
@@ -128,10 +154,12 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
         selection_.chosen = nullptr;
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
                                               "connector choice needs the local address and port: " +
-                                                  selection_.undecidable + " (milter.unknown_binding)"),
+                                                  selection_.undecidable + " (milter.unknown_binding)",
+                                              policy::ReasonClass::Connector),
                       "CONNECT");
     }
     connector_ = selection_.chosen;
+    if (connector_ && runtime_->counters(connector_)) counters_ = runtime_->counters(connector_);
     if (!connector_) {
         std::string why = "no enabled connector matches local ";
         why += facts.local.address ? facts.local.address->to_string() : std::string("?");
@@ -140,7 +168,7 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
         if (!facts.local.daemon_name.empty()) why += " (" + facts.local.daemon_name + ")";
         why += " and client " + facts.client->to_string();
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
-                                              std::move(why)),
+                                              std::move(why), policy::ReasonClass::Connector),
                       "CONNECT");
     }
     rights_ = policy::resolve_session_rights(*connector_, {}, cfg.certificate_map);
@@ -148,16 +176,18 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
     if (!shared_->connections.open(*connector_, connection_source_)) {
         return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::TooManyConnections),
                                               "connection limit of the connector reached for " +
-                                                  connection_source_),
+                                                  connection_source_,
+                                              policy::ReasonClass::Connections),
                       "CONNECT");
     }
     counted_connection_ = true;
     start_connection_filtering();
+    if (counters_) counters_->session_opened();
     policy::Verdict accepted;
     accepted.reason = "connector chosen";
     if (!filter_note_.empty()) accepted.reason += "; " + filter_note_;
     log_line("CONNECT", accepted);
-    return {};
+    return continued("CONNECT");
 }
 
 // A program on this machine handed the mail to the MTA: the connector bound
@@ -168,18 +198,21 @@ Outcome Session::connect_local() {
     const auto& cfg = *runtime_->config;
     selection_ = cfg.connectors.select_local();
     connector_ = selection_.chosen;
+    if (runtime_->counters(connector_)) counters_ = runtime_->counters(connector_);
     rights_ = policy::resolve_session_rights(*connector_, {}, cfg.certificate_map);
     connection_source_ = "local";
     if (!shared_->connections.open(*connector_, connection_source_)) {
         return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::TooManyConnections),
-                                              "connection limit of the connector reached for local submissions"),
+                                              "connection limit of the connector reached for local submissions",
+                                              policy::ReasonClass::Connections),
                       "CONNECT");
     }
     counted_connection_ = true;
+    if (counters_) counters_->session_opened();
     policy::Verdict accepted;
     accepted.reason = "local submission: " + std::string(policy::describe(local_)) + "; connector chosen";
     log_line("CONNECT", accepted);
-    return {};
+    return continued("CONNECT");
 }
 
 Outcome Session::on_helo(std::string_view helo, const SecurityFacts& security) {
@@ -194,7 +227,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     reset_message();
     if (!connector_) {
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
-                                              "no connector"),
+                                              "no connector", policy::ReasonClass::Connector),
                       "MAIL");
     }
     // SMTP AUTH and STARTTLS happen after connect: the principal is decided
@@ -204,7 +237,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     auto parsed = policy::parse_smtp_path(args.empty() ? std::string_view() : std::string_view(args[0]));
     if (!parsed.path) {
         return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::InvalidAddress),
-                                              "sender: " + parsed.error),
+                                              "sender: " + parsed.error, policy::ReasonClass::Address),
                       "MAIL");
     }
     auto verdict = policy::check_mail(*connector_, rights_, tls_, *parsed.path, size_parameter(args),
@@ -222,7 +255,8 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
         }
         if (!shared_->rates.admit(*connector_, key, now)) {
             return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::RateLimited),
-                                                  "message rate limit reached for " + key),
+                                                  "message rate limit reached for " + key,
+                                                  policy::ReasonClass::Rate),
                           "MAIL");
         }
     }
@@ -236,7 +270,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
             return finish(std::move(spf), "MAIL");
         }
     }
-    return {};
+    return continued("MAIL");
 }
 
 policy::CheckPlan Session::check_plan() const {
@@ -274,6 +308,8 @@ policy::Verdict Session::check_spf() {
                 m.spf_helo = runtime_->spf->check_helo(*connect_.client, helo_, receiver, m.budget);
         },
         reserve);
+    if (m.spf_mailfrom) count_spf_result(false, m.spf_mailfrom->result);
+    if (m.spf_helo) count_spf_result(true, m.spf_helo->result);
 
     // The decision is decide_spf's; applying it is this session's.
     auto act = [&](const auth::SpfVerdict& v, std::string_view which) -> policy::Verdict {
@@ -284,15 +320,16 @@ policy::Verdict Session::check_spf() {
                 // RFC 7208 section 6.2: the domain's explanation goes to the
                 // client; it comes from DNS, so with_detail makes it safe to send.
                 if (!d.explanation.empty()) r = r.with_detail(": ", d.explanation);
-                return policy::Verdict::refuse(r, d.reason);
+                return policy::Verdict::refuse(r, d.reason, policy::ReasonClass::Spf);
             }
             case CheckAction::Defer:
-                return policy::Verdict::refuse(connector_->replies.get(d.reply), d.reason);
+                return policy::Verdict::refuse(connector_->replies.get(d.reply), d.reason, policy::ReasonClass::Spf);
             case CheckAction::Quarantine:
                 // Takes effect at the end of the message.
                 if (m.quarantine_reason.empty()) {
                     m.quarantine_reason = d.reason;
                     m.quarantine_refusal = connector_->replies.get(d.reply);
+                    m.quarantine_class = policy::ReasonClass::Spf;
                 }
                 return policy::Verdict::accept();
             case CheckAction::Deliver: return policy::Verdict::accept();
@@ -308,13 +345,16 @@ policy::Verdict Session::check_spf() {
 Outcome Session::on_rcpt(const std::vector<std::string>& args) {
     if (!connector_ || !message_) {
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
-                                              "RCPT without an accepted MAIL"),
+                                              "RCPT without an accepted MAIL",
+                                              connector_ ? policy::ReasonClass::Internal
+                                                         : policy::ReasonClass::Connector),
                       "RCPT");
     }
     auto parsed = policy::parse_smtp_path(args.empty() ? std::string_view() : std::string_view(args[0]));
     if (!parsed.path || parsed.path->null_path) {
         return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::InvalidAddress),
-                                              "recipient: " + (parsed.path ? std::string("null path") : parsed.error)),
+                                              "recipient: " + (parsed.path ? std::string("null path") : parsed.error),
+                                              policy::ReasonClass::Address),
                       "RCPT");
     }
     auto verdict = policy::check_rcpt(*connector_, rights_, *parsed.path, message_->recipients.size(),
@@ -325,7 +365,7 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
     verdict = check_connection_filtering(*parsed.path);
     if (!verdict.ok()) return finish(std::move(verdict), "RCPT");
     message_->recipients.push_back(std::move(*parsed.path));
-    return {};
+    return continued("RCPT");
 }
 
 Outcome Session::on_header(std::string_view name, std::string_view value) {
@@ -396,7 +436,8 @@ Outcome Session::on_end_of_headers() {
             auto id = rights_.authenticated ? policy::ReplyId::SenderDenied : policy::ReplyId::AnonymousSenderDenied;
             return finish(policy::Verdict::refuse(connector_->replies.get(id),
                                                   "From: header does not parse (" + list.error +
-                                                      ") and the session may not send as any sender"),
+                                                      ") and the session may not send as any sender",
+                                                  policy::ReasonClass::Sender),
                           "EOH");
         }
         for (const auto& mailbox : list.mailboxes) {
@@ -408,7 +449,7 @@ Outcome Session::on_end_of_headers() {
             }
         }
     }
-    return {};
+    return continued("EOH");
 }
 
 Outcome Session::on_body(std::string_view chunk) {
@@ -457,6 +498,7 @@ Outcome Session::on_end_of_message() {
                       util::count_of(message_->size, "octet") + summary_;
     log_line("EOM", accepted);
     reset_message();
+    count("EOM", outcome);
     return outcome;
 }
 
@@ -474,14 +516,16 @@ Outcome Session::without_quarantine(Outcome outcome, std::string_view why, std::
             return outcome;
         case config::QuarantineFallback::Reject:
             return finish(policy::Verdict::refuse(outcome.quarantine_refusal,
-                                                  reason + ": " + said + "quarantine_fallback = reject"),
+                                                  reason + ": " + said + "quarantine_fallback = reject",
+                                                  outcome.quarantine_class),
                           "EOM");
         case config::QuarantineFallback::TempFail:
             break;
     }
     // RFC 3463: 4.3.0, a temporary problem of this mail system.
     return finish(policy::Verdict::refuse(policy::internal_error_reply(),
-                                          reason + ": " + said + "quarantine_fallback = tempfail"),
+                                          reason + ": " + said + "quarantine_fallback = tempfail",
+                                          outcome.quarantine_class),
                   "EOM");
 }
 
@@ -505,6 +549,7 @@ void Session::on_close() {
     if (counted_connection_ && connector_) {
         shared_->connections.close(*connector_, connection_source_);
         counted_connection_ = false;
+        if (counters_) counters_->session_closed();
     }
 }
 

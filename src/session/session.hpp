@@ -21,6 +21,8 @@
 
 namespace session {
 
+class ConnectorCounters;
+
 // A change to the message's header the MTA must make at end of message.
 struct HeaderEdit {
     enum class Kind : std::uint8_t { Insert, Delete };
@@ -39,6 +41,7 @@ struct Outcome {
     // What [milter] quarantine_fallback = reject answers instead: the reply
     // of the check that asked for the quarantine.
     policy::Reply quarantine_refusal;
+    policy::ReasonClass quarantine_class = policy::ReasonClass::None;  // that check's, for the counters
 };
 
 // The parts of the MTA's macros each stage needs, already read out.
@@ -112,6 +115,10 @@ public:
 private:
     struct Message;
     Outcome finish(policy::Verdict verdict, std::string_view stage);
+    // Counts the answer at `stage` (session/counters.hpp).
+    void count(std::string_view stage, const Outcome& outcome);
+    // The session goes on after `stage`: counted, and the empty Outcome.
+    Outcome continued(std::string_view stage);
     Outcome connect_local();
     // A refusal reached while the message comes in (HEADER, BODY): logged
     // once, the message's memory given back, the same answer at EOH and EOM.
@@ -137,6 +144,9 @@ private:
     const policy::Connector* connector_ = nullptr;
     policy::LocalSubmission local_ = policy::LocalSubmission::No;
     bool counted_connection_ = false;
+    // The counters of the session's connector, from the runtime; those of
+    // "(none)" until a connector takes the session. Null: not counted.
+    const ConnectorCounters* counters_ = nullptr;
     std::string connection_source_;
     policy::SessionRights rights_;
     bool tls_ = false;

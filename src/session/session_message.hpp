@@ -67,6 +67,7 @@ struct Session::Message {
     std::unique_ptr<auth::DkimVerifier::Message> dkim;
     std::string quarantine_reason;    // set by a check whose action is quarantine
     policy::Reply quarantine_refusal; // that check's reply, for quarantine_fallback = reject
+    policy::ReasonClass quarantine_class = policy::ReasonClass::None;
     std::vector<int> forged_authres;  // 1-based indexes among Authentication-Results headers
     int authres_seen = 0;
 };

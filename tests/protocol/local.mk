@@ -19,10 +19,11 @@ tests_protocol_protocol_test_SOURCES = \
 	tests/protocol/auth_protocol_test.cpp tests/protocol/relay_tricks_test.cpp \
 	tests/protocol/no_reply_test.cpp tests/protocol/quarantine_test.cpp \
 	tests/protocol/memory_test.cpp tests/protocol/engine_test.cpp \
-	tests/protocol/fail_closed_test.cpp
+	tests/protocol/fail_closed_test.cpp \
+	tests/protocol/metrics_test.cpp
 tests_protocol_protocol_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_protocol_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_protocol_protocol_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+tests_protocol_protocol_test_LDADD = libmilterclient.a libmetricsread.a $(CIVETWEB_LIBS) $(GTEST_LIBS) $(PTHREAD_LIBS)
 # The client itself, against a scripted fake filter (no daemon needed).
 check_PROGRAMS += tests/protocol/milter_client_test
 TESTS += tests/protocol/milter_client_test

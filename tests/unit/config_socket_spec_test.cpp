@@ -5,6 +5,7 @@
 
 namespace {
 
+using config::parse_metrics_listen;
 using config::parse_socket_spec;
 using config::SocketSpec;
 
@@ -34,6 +35,35 @@ TEST(SocketSpec, MalformedSpecsAreRefusedWithAReason) {
                             "unix:", "tcp:25@127.0.0.1"}) {
         std::string why;
         EXPECT_FALSE(parse_socket_spec(bad, &why)) << bad;
+        EXPECT_FALSE(why.empty()) << bad;
+    }
+}
+
+// [metrics] listen (issue 18): IPv4 ADDRESS:PORT only, because civetweb,
+// which serves prometheus-cpp's endpoint, is built without IPv6 and
+// without unix-domain sockets in Debian 12.
+TEST(MetricsListen, AnIpv4AddressAndPortIsAccepted) {
+    const auto l = parse_metrics_listen("127.0.0.1:9892");
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->host, "127.0.0.1");
+    EXPECT_EQ(l->port, 9892);
+    EXPECT_TRUE(parse_metrics_listen("0.0.0.0:1"));
+}
+
+TEST(MetricsListen, UnixSocketsAreRefusedNamingCivetweb) {
+    for (const char* unix_form : {"unix:/run/connector-milter/metrics.sock", "local:/run/m.sock", "/run/m.sock"}) {
+        std::string why;
+        EXPECT_FALSE(parse_metrics_listen(unix_form, &why)) << unix_form;
+        EXPECT_NE(why.find("civetweb"), std::string::npos) << why;
+    }
+}
+
+TEST(MetricsListen, MalformedAddressesAreRefusedWithAReason) {
+    for (const char* bad : {"", "9892", ":9892", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+                            "localhost:9892", "127.0.0.256:9892", "127.0.0:9892", "1.2.3.4.5:9892", "[::1]:9892",
+                            "127.0.0.1:98x2"}) {
+        std::string why;
+        EXPECT_FALSE(parse_metrics_listen(bad, &why)) << bad;
         EXPECT_FALSE(why.empty()) << bad;
     }
 }

@@ -137,3 +137,12 @@ tests_unit_connection_filter_test_SOURCES = tests/unit/connection_filter_test.cp
 tests_unit_connection_filter_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_connection_filter_test_LDADD = $(UNIT_TEST_LIBS)
 endif
+
+# unit tests of src/metrics (GoogleTest)
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/metrics_test
+TESTS += tests/unit/metrics_test
+tests_unit_metrics_test_SOURCES = tests/unit/metrics_test.cpp
+tests_unit_metrics_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_metrics_test_LDADD = libmetricsread.a $(UNIT_TEST_LIBS) $(CIVETWEB_LIBS)
+endif

@@ -454,8 +454,8 @@ TEST(CheckHelo, NotRequiredAcceptsAnything) {
 // ---- Verdicts and overrides -----------------------------------------------
 
 TEST(Verdict, RefuseTempFailsFor4xxAndRejectsFor5xx) {
-    EXPECT_EQ(Verdict::refuse(Reply::parse("421 4.3.2 busy").value(), "r").action, Verdict::Action::TempFail);
-    EXPECT_EQ(Verdict::refuse(Reply::parse("554 5.7.1 no").value(), "r").action, Verdict::Action::Reject);
+    EXPECT_EQ(Verdict::refuse(Reply::parse("421 4.3.2 busy").value(), "r", ReasonClass::Rate).action, Verdict::Action::TempFail);
+    EXPECT_EQ(Verdict::refuse(Reply::parse("554 5.7.1 no").value(), "r", ReasonClass::Relay).action, Verdict::Action::Reject);
 }
 
 TEST(CheckRcpt, UsesConnectorsReplyOverride) {

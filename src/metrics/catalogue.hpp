@@ -1,0 +1,44 @@
+// Every metric the daemon exports: one place for the names, help texts and
+// label names, as connector-milter.conf(5) lists them. Names follow the
+// Prometheus conventions: one prefix (connector_milter_), base units
+// (seconds), "_total" for counters. Labels have bounded values only: a
+// connector's name (from the configuration), a stage, an action, a result,
+// a reason class; never a domain, an address or a user.
+//
+// Modules resolve the children they count into once (at set-up, or when a
+// configuration is loaded) and keep the references: see registry.hpp.
+#pragma once
+#include "metrics/registry.hpp"
+
+namespace metrics {
+
+inline constexpr const char* kPrefix = "connector_milter_";
+
+struct Catalogue {
+    // connector_milter_build_info{version} 1
+    GaugeFamily& build_info;
+    // Sessions (one SMTP connection each) per connector: opened (a
+    // connector took it), active now, refused at connect (no connector,
+    // connection limits; connector "(none)" when none matched).
+    CounterFamily& sessions_opened;
+    GaugeFamily& sessions_active;
+    CounterFamily& sessions_refused;
+    // What the session answered, per connector x stage x action
+    // (continue, reject, tempfail, quarantine). Continue is counted at
+    // connect, helo, mail, rcpt, eoh and eom, not for each header line or
+    // body chunk.
+    CounterFamily& decisions;
+    // Every answer other than continue, per connector x reason class x
+    // action (policy::ReasonClass: relay, sender, size, rate, ...).
+    CounterFamily& decision_reasons;
+    // Verdicts of the checks: SPF per identity (mailfrom, helo), DKIM per
+    // signature ("none": a message without one), DMARC per message.
+    CounterFamily& spf_results;
+    CounterFamily& dkim_results;
+    CounterFamily& dmarc_results;
+};
+
+Registry& registry();
+const Catalogue& catalogue();
+
+}  // namespace metrics

@@ -1,0 +1,58 @@
+// The counters a session counts into (metrics/catalogue.hpp), resolved to
+// plain references once: per connector when a configuration is loaded
+// (build_runtime), the check results once per process. A session then
+// counts with relaxed atomic adds only: no lock, no map lookup, nothing
+// shared with other sessions but the counters themselves.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "auth/dkim.hpp"
+#include "auth/dmarc.hpp"
+#include "auth/spf.hpp"
+#include "metrics/registry.hpp"
+#include "policy/checks.hpp"
+
+namespace session {
+
+// The stage label: the SMTP stage whose event the session answered.
+enum class CountedStage : std::uint8_t { Connect, Helo, Mail, Rcpt, Header, EndOfHeaders, Body, EndOfMessage, Count };
+inline constexpr std::size_t kCountedStages = static_cast<std::size_t>(CountedStage::Count);
+// "CONNECT", "HELO", ... as the log lines name the stages; Count when unknown.
+CountedStage counted_stage(std::string_view log_name);
+std::string_view counted_stage_label(CountedStage stage);  // "connect", "helo", ...
+
+enum class CountedAction : std::uint8_t { Continue, Reject, TempFail, Quarantine, Count };
+inline constexpr std::size_t kCountedActions = static_cast<std::size_t>(CountedAction::Count);
+std::string_view counted_action_label(CountedAction action);  // "continue", "reject", ...
+
+// The connector label of sessions no connector took.
+inline constexpr std::string_view kNoConnectorLabel = "(none)";
+
+class ConnectorCounters {
+public:
+    explicit ConnectorCounters(const std::string& connector);
+    void session_opened() const;
+    void session_closed() const;
+    void session_refused() const;
+    // One answer to the MTA; `reason` matters for every action but Continue.
+    void decision(CountedStage stage, CountedAction action, policy::ReasonClass reason) const;
+
+private:
+    metrics::Counter* opened_;
+    metrics::Gauge* active_;
+    metrics::Counter* refused_;
+    std::array<std::array<metrics::Counter*, kCountedActions>, kCountedStages> decisions_{};
+    std::array<std::array<metrics::Counter*, kCountedActions>, policy::kReasonClassCount> reasons_{};
+};
+
+// The check results, per result value.
+void count_spf_result(bool helo_identity, auth::SpfResult result);
+void count_dkim_result(auth::DkimResult result);
+void count_dkim_none();
+void count_dmarc_result(auth::DmarcResult result);
+
+}  // namespace session

@@ -1,0 +1,229 @@
+// The /metrics endpoint of the running daemon (issue 18, "Metrics"): known
+// scenarios are driven through the milter protocol and the counters read
+// back over HTTP must have moved by exactly what those scenarios did, no
+// more: one relay refusal is +1 on that connector's relay reject counter
+// and on nothing else that counts refusals.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "metrics/scrape.hpp"
+#include "milterclient/milter_client.hpp"
+#include "protocol/daemon_fixture.hpp"
+
+namespace protocol_test {
+namespace {
+
+using namespace std::chrono_literals;
+using Labels = std::map<std::string, std::string>;
+
+const std::string kDomains = authoritative_domain("contoso.com");
+// "Internet": anonymous clients on port 25, no relay, at most 1000 octets,
+// not as senders in our domains; "Relay": the devices at 10.1.1.1 on
+// 10.0.0.50:25 may relay.
+const std::string kConnectors =
+    internet_connector("Internet", "tarpit_interval = 0\nmax_message_size = 1000\n[connector.deny]\n"
+                                   "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n") +
+    anonymous_relay("\"10.1.1.1\"", "tarpit_interval = 0\n", "Relay");
+
+class MetricsTest : public DaemonTest {
+protected:
+    void start() {
+        metrics_port_ = free_tcp_port();
+        ASSERT_NO_FATAL_FAILURE(start_daemon("[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) +
+                                             "\"\n" + kDomains + kConnectors));
+        // The milter socket is open before the endpoint: wait (bounded) for it.
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        std::string why;
+        while (!metrics::http_get(url(), 1s, &why)) {
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no /metrics: " << why << "\n" << daemon_->log();
+            std::this_thread::sleep_for(20ms);
+        }
+        before_ = scrape();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"; }
+    std::vector<metrics::Sample> scrape() const {
+        std::string why;
+        const auto body = metrics::http_get(url(), 5s, &why);
+        EXPECT_TRUE(body) << why;
+        std::size_t bad = 0;
+        auto samples = metrics::parse_exposition(body.value_or(""), &bad);
+        EXPECT_EQ(bad, 0u) << *body;
+        return samples;
+    }
+    // How far `name{labels}` moved since start() (a series absent then counts as 0).
+    double delta(const std::vector<metrics::Sample>& now, const std::string& name, const Labels& labels = {}) const {
+        return metrics::sum_of(now, name, labels).value_or(0) - metrics::sum_of(before_, name, labels).value_or(0);
+    }
+    static std::string counter(const char* suffix) { return std::string("connector_milter_") + suffix; }
+
+    std::uint16_t metrics_port_ = 0;
+    std::vector<metrics::Sample> before_;
+};
+
+TEST_F(MetricsTest, OneRelayRefusalIsOneRelayRejectOnItsConnectorAndNothingElse) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    {
+        Mta mta(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(mta.connect().proceeds());
+        ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
+        const auto r = mta.rcpt("<someone@outside.example>");
+        ASSERT_EQ(r.smtp_reply(), kRelayDenied) << describe(r);
+    }
+    const auto now = scrape();
+    const Labels internet{{"connector", "Internet"}};
+    EXPECT_EQ(delta(now, counter("decision_reasons_total"),
+                    {{"connector", "Internet"}, {"reason", "relay"}, {"action", "reject"}}),
+              1);
+    // Every refusal of every connector together: that one.
+    EXPECT_EQ(delta(now, counter("decision_reasons_total")), 1);
+    EXPECT_EQ(delta(now, counter("decisions_total"), {{"connector", "Internet"}, {"stage", "rcpt"}, {"action", "reject"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("decisions_total"), {{"connector", "Internet"}, {"stage", "connect"}, {"action", "continue"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("decisions_total"), {{"connector", "Internet"}, {"stage", "mail"}, {"action", "continue"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("decisions_total"), {{"connector", "Relay"}}), 0);
+    EXPECT_EQ(delta(now, counter("sessions_opened_total"), internet), 1);
+    EXPECT_EQ(delta(now, counter("sessions_refused_total")), 0);
+}
+
+TEST_F(MetricsTest, AnAcceptedMessageCountsItsStagesAndItsCheckResults) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    {
+        Mta mta(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(mta.connect().proceeds());
+        const auto r = mta.send(SimpleMessage{});
+        ASSERT_TRUE(r.proceeds()) << describe(r);
+    }
+    const auto now = scrape();
+    for (const char* stage : {"connect", "helo", "mail", "rcpt", "eoh", "eom"})
+        EXPECT_EQ(delta(now, counter("decisions_total"),
+                        {{"connector", "Internet"}, {"stage", stage}, {"action", "continue"}}),
+                  1)
+            << stage;
+    EXPECT_EQ(delta(now, counter("decision_reasons_total")), 0);
+    // fabrikam.example's SPF lists 198.51.100.0/24, the client's network;
+    // the message is unsigned; fabrikam.example publishes no DMARC record.
+    EXPECT_EQ(delta(now, counter("spf_results_total"), {{"identity", "mailfrom"}, {"result", "pass"}}), 1);
+    EXPECT_EQ(delta(now, counter("spf_results_total"), {{"identity", "mailfrom"}}), 1);
+    EXPECT_EQ(delta(now, counter("dkim_results_total"), {{"result", "none"}}), 1);
+    EXPECT_EQ(delta(now, counter("dkim_results_total")), 1);
+    EXPECT_EQ(delta(now, counter("dmarc_results_total"), {{"result", "none"}}), 1);
+    EXPECT_EQ(delta(now, counter("dmarc_results_total")), 1);
+}
+
+TEST_F(MetricsTest, RefusalsAreCountedPerReasonClassAndConnector) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    {
+        // SIZE= over the Internet connector's max_message_size: 552 at MAIL.
+        Mta mta(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(mta.connect().proceeds());
+        const auto r = mta.mail("<bob@fabrikam.example>", {"SIZE=5000"});
+        ASSERT_EQ(r.smtp_code(), 552) << describe(r);
+    }
+    {
+        // An anonymous client sending as our own domain: 550 5.7.1 at MAIL.
+        Mta mta(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(mta.connect().proceeds());
+        const auto r = mta.mail("<ceo@contoso.com>");
+        ASSERT_EQ(r.smtp_code(), 550) << describe(r);
+    }
+    {
+        // The relay device relays (its connector grants Accept-Any-Recipient).
+        SmtpClient device;
+        device.ip = "10.1.1.1";
+        device.name = "[10.1.1.1]";
+        Mta mta(socket_spec(), device);
+        ASSERT_TRUE(mta.connect().proceeds());
+        ASSERT_TRUE(mta.mail("<scanner@contoso.com>").proceeds());
+        ASSERT_TRUE(mta.rcpt("<someone@outside.example>").proceeds());
+    }
+    {
+        // Port 2525 is no connector's binding: 421 at connect, connector "(none)".
+        SmtpClient stranger;
+        stranger.local_port = "2525";
+        Mta mta(socket_spec(), stranger);
+        const auto r = mta.connect();
+        ASSERT_EQ(r.smtp_code(), 421) << describe(r);
+    }
+    const auto now = scrape();
+    EXPECT_EQ(delta(now, counter("decision_reasons_total"),
+                    {{"connector", "Internet"}, {"reason", "size"}, {"action", "reject"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("decision_reasons_total"),
+                    {{"connector", "Internet"}, {"reason", "sender"}, {"action", "reject"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("decision_reasons_total"),
+                    {{"connector", "(none)"}, {"reason", "connector"}, {"action", "tempfail"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("decision_reasons_total")), 3);
+    EXPECT_EQ(delta(now, counter("decisions_total"), {{"connector", "Internet"}, {"stage", "mail"}, {"action", "reject"}}),
+              2);
+    EXPECT_EQ(delta(now, counter("decisions_total"), {{"connector", "Relay"}, {"stage", "rcpt"}, {"action", "continue"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("sessions_refused_total"), {{"connector", "(none)"}}), 1);
+    EXPECT_EQ(delta(now, counter("sessions_refused_total")), 1);
+    EXPECT_EQ(delta(now, counter("sessions_opened_total"), {{"connector", "Internet"}}), 2);
+    EXPECT_EQ(delta(now, counter("sessions_opened_total"), {{"connector", "Relay"}}), 1);
+}
+
+TEST_F(MetricsTest, ADmarcQuarantineIsCountedAsAQuarantineForReasonDmarc) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    {
+        // SPF passes for fabrikam.example, the author domain quarantine.example
+        // is not aligned and publishes p=quarantine.
+        SimpleMessage m;
+        m.headers[0] = {"From", "Eve <eve@quarantine.example>"};
+        Mta mta(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(mta.connect().proceeds());
+        const auto r = mta.send(m);
+        ASSERT_TRUE(r.quarantine.has_value()) << describe(r);
+    }
+    const auto now = scrape();
+    EXPECT_EQ(delta(now, counter("decisions_total"),
+                    {{"connector", "Internet"}, {"stage", "eom"}, {"action", "quarantine"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("decisions_total"), {{"stage", "eom"}, {"action", "continue"}}), 0);
+    EXPECT_EQ(delta(now, counter("decision_reasons_total"),
+                    {{"connector", "Internet"}, {"reason", "dmarc"}, {"action", "quarantine"}}),
+              1);
+    EXPECT_EQ(delta(now, counter("dmarc_results_total"), {{"result", "fail"}}), 1);
+}
+
+TEST_F(MetricsTest, ActiveSessionsGoUpWhileASessionIsOpenAndBackWhenItEnds) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const Labels internet{{"connector", "Internet"}};
+    {
+        Mta mta(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(mta.connect().proceeds());
+        EXPECT_EQ(metrics::sum_of(scrape(), counter("sessions_active"), internet), 1);
+    }
+    // The close reaches the daemon after QUIT: wait for it, bounded.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (metrics::sum_of(scrape(), counter("sessions_active"), internet) != 0 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(metrics::sum_of(scrape(), counter("sessions_active"), internet), 0);
+}
+
+TEST_F(MetricsTest, TheBuildInfoNamesTheVersion) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const auto now = scrape();
+    bool found = false;
+    for (const auto& s : now)
+        if (s.name == counter("build_info")) {
+            found = true;
+            EXPECT_EQ(s.value, 1);
+            EXPECT_EQ(s.labels.count("version"), 1u);
+        }
+    EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace protocol_test
