@@ -2,54 +2,117 @@
 
 namespace milter {
 
+// One thread's own wake-up: a job handed to it, or the order to stop. Only
+// the pool's thread that hands the job and the worker itself touch it.
+struct WorkerPool::Worker {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::function<void()> job;
+    bool has_job = false;
+    bool stop = false;
+};
+
 WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_limit) : queue_limit_(queue_limit) {
+    workers_.reserve(threads);
     threads_.reserve(threads);
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+    for (std::size_t i = 0; i < threads; ++i) {
+        workers_.push_back(std::make_unique<Worker>());
+        Worker& w = *workers_.back();
+        threads_.emplace_back([this, &w] { run(w); });
+    }
 }
 
 WorkerPool::~WorkerPool() { stop(); }
 
+std::size_t WorkerPool::idle_workers() {
+    std::lock_guard lock(mutex_);
+    return idle_.size();
+}
+
+WorkerPool::Worker* WorkerPool::take_idle_worker() {
+    if (idle_.empty()) return nullptr;
+    Worker* w = idle_.back();
+    idle_.pop_back();
+    return w;
+}
+
+void WorkerPool::hand(Worker& worker, std::function<void()> job) {
+    {
+        std::lock_guard lock(worker.mutex);
+        worker.job = std::move(job);
+        worker.has_job = true;
+    }
+    worker.wake.notify_one();
+}
+
 bool WorkerPool::try_submit(std::function<void()> job) {
+    Worker* w = nullptr;
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || limited_waiting_ >= queue_limit_) return false;
-        queue_.push_back({std::move(job), true});
-        ++limited_waiting_;
+        w = take_idle_worker();
+        if (!w) {
+            queue_.push_back({std::move(job), true});
+            ++limited_waiting_;
+        }
     }
-    ready_.notify_one();
+    if (w) hand(*w, std::move(job));
     return true;
 }
 
 void WorkerPool::submit(std::function<void()> job) {
+    Worker* w = nullptr;
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back({std::move(job), false});
+        w = take_idle_worker();
+        if (!w) queue_.push_back({std::move(job), false});
     }
-    ready_.notify_one();
+    if (w) hand(*w, std::move(job));
 }
 
 void WorkerPool::stop() {
+    std::vector<Worker*> idle;
     {
         std::lock_guard lock(mutex_);
         if (stopping_ && threads_.empty()) return;
         stopping_ = true;
+        idle.swap(idle_);
     }
-    ready_.notify_all();
+    // Busy workers see stopping_ once the queue is empty; idle ones are told.
+    for (Worker* w : idle) {
+        {
+            std::lock_guard lock(w->mutex);
+            w->stop = true;
+        }
+        w->wake.notify_one();
+    }
     for (auto& t : threads_)
         if (t.joinable()) t.join();
     threads_.clear();
 }
 
-void WorkerPool::run() {
+void WorkerPool::run(Worker& self) {
     for (;;) {
         std::function<void()> job;
         {
-            std::unique_lock lock(mutex_);
-            ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, and nothing left to run
-            job = std::move(queue_.front().run);
-            if (queue_.front().limited) --limited_waiting_;
-            queue_.pop_front();
+            std::lock_guard lock(mutex_);
+            if (!queue_.empty()) {
+                job = std::move(queue_.front().run);
+                if (queue_.front().limited) --limited_waiting_;
+                queue_.pop_front();
+            } else if (stopping_) {
+                return;  // stopping, and nothing left to run
+            } else {
+                idle_.push_back(&self);
+            }
+        }
+        if (!job) {
+            std::unique_lock lock(self.mutex);
+            self.wake.wait(lock, [&self] { return self.has_job || self.stop; });
+            if (!self.has_job) continue;  // told to stop: run what is queued, then return
+            job = std::move(self.job);
+            self.job = nullptr;
+            self.has_job = false;
         }
         job();
     }

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "milter/worker_pool.hpp"
 
@@ -61,6 +62,30 @@ TEST(WorkerPool, StopRunsWhatIsQueuedThenRefusesMore) {
     pool.stop();
     EXPECT_EQ(ran.load(), 50);
     EXPECT_FALSE(pool.try_submit([&] { ++ran; }));
+}
+
+// A job goes to the worker that went idle last, whose caches still hold
+// what the previous job touched, rather than to whichever waiting thread
+// the scheduler wakes.
+TEST(WorkerPool, AJobGoesToTheWorkerThatWentIdleLast) {
+    milter::WorkerPool pool(4, 10);
+    const auto all_idle = [&] {
+        for (int i = 0; i < 400 && pool.idle_workers() < 4; ++i) std::this_thread::sleep_for(5ms);
+        return pool.idle_workers() == 4;
+    };
+    ASSERT_TRUE(all_idle());
+    std::mutex m;
+    std::vector<std::thread::id> ran_on;
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(pool.try_submit([&] {
+            std::lock_guard lock(m);
+            ran_on.push_back(std::this_thread::get_id());
+        }));
+        ASSERT_TRUE(all_idle()) << "job " << i << " did not finish";
+    }
+    pool.stop();
+    ASSERT_EQ(ran_on.size(), 20u);
+    for (const auto& id : ran_on) EXPECT_EQ(id, ran_on.front());
 }
 
 }  // namespace
