@@ -50,6 +50,28 @@ constexpr std::chrono::milliseconds kIdleSweep{250};
 // epoll keys below kFirstConnection name the loop's own descriptors.
 constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstConnection = 16;
 
+// Commands whose work never waits are handled on the loop itself: option
+// negotiation and macros (no session work), and headers, end of headers,
+// DATA and ABORT, whose session work is header bookkeeping, the From:
+// sender check and libopendkim's parsing of the header block (no key is
+// fetched before end of message). A hand-off to a worker and back costs
+// more than that work: two thread wake-ups and a write to an eventfd. What
+// may wait, or costs much, goes to the pool: CONNECT and HELO (where DNS
+// checks belong), MAIL (SPF), RCPT (the block list answers asked at
+// connect are read there), body chunks (DKIM hashing), end of message (DKIM
+// keys, DMARC), QUIT and UNKNOWN.
+bool runs_on_loop(const wire::Packet& p) {
+    switch (p.command) {
+        case cmd::kOptNeg:
+        case cmd::kMacro:
+        case cmd::kHeader:
+        case cmd::kEoh:
+        case cmd::kData:
+        case cmd::kAbort: return true;
+        default: return false;
+    }
+}
+
 // The signals the loop handles; blocked in every thread by the daemon.
 int open_signalfd() {
     sigset_t set;
@@ -238,14 +260,14 @@ void Engine::schedule(Conn& c) {
             c.read_paused = false;
             update_events(c);
         }
-        // Option negotiation and macros involve no session work: answered
-        // here, they never wait for a worker nor count as overload.
-        const bool protocol_only = std::all_of(packets->begin(), packets->end(), [](const wire::Packet& p) {
-            return p.command == cmd::kOptNeg || p.command == cmd::kMacro;
-        });
-        if (protocol_only) {
+        // Work that never waits is answered here (runs_on_loop): it never
+        // waits for a worker nor counts as overload.
+        if (std::all_of(packets->begin(), packets->end(), runs_on_loop)) {
+            auto& table = Registry::instance().connections();
+            table.begin_event(&c.state);
             Output out;
             c.state.handle(*packets, out);
+            table.end_event(&c.state, Clock::now());
             finish_batch(c, std::move(out));
             return;
         }

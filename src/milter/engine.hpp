@@ -1,6 +1,8 @@
 // The native milter engine: one event-loop thread (epoll) that accepts MTA
 // connections, reads and frames packets and writes replies, and a bounded
-// worker pool that runs the session events (see connection.hpp). Signals
+// worker pool that runs the session events that may wait (see
+// connection.hpp; the loop itself answers those that never wait, see
+// runs_on_loop in engine.cpp). Signals
 // arrive in the loop through a signalfd: SIGUSR1 reloads, SIGTERM, SIGINT
 // and SIGHUP drain and stop.
 //

@@ -71,13 +71,18 @@ protected:
     // were answered (a tempfail: SPF could not be checked, never an
     // unchecked acceptance) and the pool is idle, before those two sessions
     // quit.
-    void while_saturated(const std::function<void()>& during, const std::function<void()>& after) {
+    // `before` runs once the daemon is up, before the pool is saturated.
+    // Besides the Default Frontend, an anonymous relay connector without
+    // checks serves the device at 198.51.100.77: its MAIL needs no DNS.
+    void while_saturated(const std::function<void()>& during, const std::function<void()>& after,
+                         const std::function<void()>& before = [] {}) {
         ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
         ASSERT_GT(dns_.port(), 0);
         ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
                                              "nameservers = [\"127.0.0.1@" + std::to_string(dns_.port()) +
                                                  "\"]\ntimeout = \"1500ms\"\n",
-                                             kDomainAndFrontend));
+                                             kDomainAndFrontend + anonymous_relay("\"198.51.100.77\"", "checks = []\n")));
+        before();
         Mta first(socket_spec(), SmtpClient{});
         ASSERT_TRUE(first.connect().proceeds());
         Mta second(socket_spec(), SmtpClient{});
@@ -130,6 +135,35 @@ TEST_F(SaturationTest, NegotiationDuringSaturationLeavesTheSessionServedOnceTheP
                                                 const Response c = third->connect();
                                                 EXPECT_TRUE(c.proceeds()) << describe(c);
                                             }));
+    third->quit();
+}
+
+// Headers and end of headers never wait: the event loop answers them
+// itself, so a session past RCPT goes on while every worker is busy (and a
+// hand-off to a worker costs more than that work).
+TEST_F(SaturationTest, HeadersAndEndOfHeadersDuringSaturationAreAnsweredByTheEventLoop) {
+    SmtpClient device;
+    device.ip = "198.51.100.77";
+    device.name = "[198.51.100.77]";
+    std::unique_ptr<Mta> third;
+    ASSERT_NO_FATAL_FAILURE(while_saturated(
+        [&] {
+            auto& s = third->session();
+            EXPECT_TRUE(s.data().proceeds());
+            s.header("From", "printer@contoso.com");
+            s.header("Subject", "scan");
+            const Response eoh = s.eoh();
+            EXPECT_TRUE(eoh.proceeds()) << describe(eoh);
+        },
+        [&] {},
+        [&] {
+            third = std::make_unique<Mta>(socket_spec(), device);
+            ASSERT_TRUE(third->connect().proceeds());
+            const Response mail = third->mail("<printer@contoso.com>");
+            ASSERT_TRUE(mail.proceeds()) << describe(mail);
+            const Response rcpt = third->rcpt("<someone@outside.example>");
+            ASSERT_TRUE(rcpt.proceeds()) << describe(rcpt);
+        }));
     third->quit();
 }
 
