@@ -9,6 +9,9 @@
 # test can read the headers the milter added.
 #
 # Variables set by pf_setup: PF_DIR PF_CONF PF_PORT PF_MAILDIR PF_LOG
+# PF_HOST (set before pf_setup; default 127.0.0.1): the loopback address smtpd
+# listens on, e.g. 127.0.0.25 with port 25 for a configuration whose
+# connectors bind port 25 (scripts/test-package).
 
 # The milter_*_macros settings of conf/postfix-main.cf.snippet, as main.cf
 # lines, so that the tests run the macro lists administrators are told to use.
@@ -116,7 +119,7 @@ CF
 
     cat >"$PF_CONF/master.cf" <<CF
 # service type  private unpriv  chroot  wakeup  maxproc command
-127.0.0.1:$PF_PORT inet n - n - - smtpd
+${PF_HOST:-127.0.0.1}:$PF_PORT inet n - n - - smtpd
 cleanup   unix  n       -       n       -       0       cleanup
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 qmgr      unix  n       -       n       300     1       qmgr
@@ -167,9 +170,9 @@ pf_start() {
         cat "$PF_DIR/start.out" "$PF_LOG" >&2
         e2e_hard_error "the private Postfix instance did not start"
     fi
-    e2e_wait_port 127.0.0.1 "$PF_PORT" 20 || {
+    e2e_wait_port "${PF_HOST:-127.0.0.1}" "$PF_PORT" 20 || {
         cat "$PF_LOG" >&2
-        e2e_hard_error "the private Postfix instance does not listen on 127.0.0.1:$PF_PORT"
+        e2e_hard_error "the private Postfix instance does not listen on ${PF_HOST:-127.0.0.1}:$PF_PORT"
     }
 }
 
@@ -190,7 +193,7 @@ pf_stop() {
 
 # pf_swaks ARGS...: swaks against the instance; prints the transcript.
 pf_swaks() {
-    swaks --server 127.0.0.1 --port "$PF_PORT" --timeout 60 --helo client.e2e.test \
+    swaks --server "${PF_HOST:-127.0.0.1}" --port "$PF_PORT" --timeout 60 --helo client.e2e.test \
         --h-Subject "connector-milter e2e" "$@" 2>&1
 }
 
