@@ -32,6 +32,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -42,6 +43,7 @@
 #include "daemon/spf_log.hpp"
 #include "daemon/config_loader.hpp"
 #include "daemon/descriptors.hpp"
+#include "daemon/service_manager.hpp"
 #include "log/log.hpp"
 #include "metrics/endpoint.hpp"
 #include "milter/adapter.hpp"
@@ -101,18 +103,42 @@ std::string policy_summary(const Loaded& loaded) {
            util::count_of(config.accepted_domains.entries().size(), "accepted domain");
 }
 
+// The one-line STATUS= of the service manager: where the daemon listens
+// (set once before the engine starts) and what runs there.
+std::string g_status_prefix;
+std::string g_policy_status;
+
+std::string policy_source(const Loaded& loaded) {
+    return loaded.embedded ? std::string("the embedded default policy") : g_config_path;
+}
+
+std::string time_of_day() {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    char text[16];
+    std::strftime(text, sizeof text, "%H:%M:%S", &tm);
+    return text;
+}
+
 void reload() {
+    service_manager::reloading();
     auto loaded = load(g_config_path, g_reload_may_embed ? MissingFile::MeansEmbeddedDefault : MissingFile::IsAnError);
     if (!loaded.runtime) {
         daemon_log::error("reload of " + g_config_path + " failed; keeping the running configuration:");
         for (auto& e : loaded.errors) daemon_log::error("  " + e);
+        service_manager::ready(g_status_prefix + "; reload at " + time_of_day() + " failed (" +
+                               (loaded.errors.empty() ? std::string("see the log") : loaded.errors.front()) +
+                               "), running " + g_policy_status);
         return;
     }
     log_findings(loaded);
     milter::Registry::instance().set_runtime(loaded.runtime);
     g_reload_may_embed = loaded.embedded;
-    daemon_log::info("reloaded " + (loaded.embedded ? std::string("the embedded default policy") : g_config_path) +
-                     ": " + policy_summary(loaded) + "; new connections use it, sessions in flight keep theirs");
+    daemon_log::info("reloaded " + policy_source(loaded) + ": " + policy_summary(loaded) +
+                     "; new connections use it, sessions in flight keep theirs");
+    g_policy_status = policy_source(loaded) + " (" + policy_summary(loaded) + ", reloaded at " + time_of_day() + ")";
+    service_manager::ready(g_status_prefix + ", " + g_policy_status);
 }
 
 // Signals (libmilter engine; the native engine handles them in its event
@@ -151,9 +177,10 @@ void remove_pidfile() {
 }
 
 void log_drain_started(std::chrono::seconds timeout, int sessions) {
-    daemon_log::info("stopping: new connections get 421 4.3.2; waiting up to " +
-                     std::to_string(timeout.count()) + " s for " +
-                     util::count_of(static_cast<std::size_t>(sessions), "session") + " in flight");
+    const std::string waiting = "waiting up to " + std::to_string(timeout.count()) + " s for " +
+                                util::count_of(static_cast<std::size_t>(sessions), "session") + " in flight";
+    service_manager::stopping("stopping: " + waiting);
+    daemon_log::info("stopping: new connections get 421 4.3.2; " + waiting);
 }
 
 // Sessions still open are cut short: the MTA then applies its
@@ -520,15 +547,17 @@ int run_daemon(int argc, char** argv) {
 
     g_socket_path = path;
     const std::string listening = std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket +
-                                  " with " +
-                                  (loaded.embedded ? std::string("the embedded default policy") : opt.config_path) +
-                                  " (" + policy_summary(loaded) + ", authserv-id " + loaded.runtime->authserv_id;
+                                  " with " + policy_source(loaded) + " (" + policy_summary(loaded) +
+                                  ", authserv-id " + loaded.runtime->authserv_id;
+    g_status_prefix = std::string("listening on ") + socket + ", " + (native ? "native" : "libmilter") + " engine";
+    g_policy_status = policy_source(loaded) + " (" + policy_summary(loaded) + ")";
     if (native) {
         // The native engine handles the signals in its loop and returns
         // after the drain: the process ends through main(), destructors
         // and leak checker included.
         log_descriptor_budget(open_files, *loaded.runtime->config);
         daemon_log::info(listening + ", native milter engine)");
+        service_manager::ready(g_status_prefix + ", " + g_policy_status);
         milter::EngineOptions hooks;
         hooks.workers = milter_settings.workers;
         hooks.work_queue_limit = milter_settings.work_queue_limit;
@@ -553,6 +582,8 @@ int run_daemon(int argc, char** argv) {
     log_descriptor_budget(open_files, *loaded.runtime->config);
     milter::Registry::instance().start_idle_reaper();
     daemon_log::info(listening + ", libmilter engine)");
+    // smfi_opensocket() above listens already: connections wait in its queue.
+    service_manager::ready(g_status_prefix + ", " + g_policy_status);
     // smfi_main() returns only when libmilter gives up (its listener failed);
     // a signal ends the process in drain_and_exit().
     const int rc = smfi_main();

@@ -6,6 +6,7 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/log/log.cpp src/log/log.hpp \
 	src/daemon/descriptors.cpp src/daemon/descriptors.hpp \
+	src/daemon/service_manager.cpp src/daemon/service_manager.hpp \
 	src/daemon/spf_log.cpp src/daemon/spf_log.hpp \
 	src/milter/adapter.cpp src/milter/adapter.hpp \
 	src/milter/reply_gate.cpp src/milter/reply_gate.hpp \
@@ -20,4 +21,4 @@ connector_milter_SOURCES = src/main.cpp \
 	src/milter/worker_pool.cpp src/milter/worker_pool.hpp \
 	src/milter/listener.cpp src/milter/listener.hpp \
 	src/milter/engine.cpp src/milter/engine.hpp
-connector_milter_LDADD = libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(PROMETHEUS_LIBS) $(CIVETWEB_LIBS)
+connector_milter_LDADD = libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(PROMETHEUS_LIBS) $(CIVETWEB_LIBS) $(SYSTEMD_LIBS)
