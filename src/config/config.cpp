@@ -71,6 +71,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "idle_timeout"},
     {"milter", "descriptor_reserve"},
     {"milter", "quarantine_fallback"},
+    {"milter", "log_format"},
     {"milter", "engine"},
     {"milter", "workers"},
     {"milter", "work_queue_limit"},
@@ -656,6 +657,11 @@ void Loader::load_milter(const toml::node& node) {
         else if (*text == "header") m.quarantine_fallback = QuarantineFallback::Header;
         else error(*t->get("quarantine_fallback"), "milter.quarantine_fallback: unknown value \"" + *text +
                                                        "\": use tempfail, reject or header");
+    }
+    if (const auto text = get_string(*t, "log_format", "milter")) {
+        if (*text == "text") m.log_format = daemon_log::Format::Text;
+        else if (*text == "json") m.log_format = daemon_log::Format::Json;
+        else error(*t->get("log_format"), "milter.log_format: unknown value \"" + *text + "\": use text or json");
     }
     if (const auto path = get_path(*t, "sender_login_map", "milter", true)) {
         m.sender_login_map = *path;

@@ -9,6 +9,7 @@
 
 #include "auth/options.hpp"
 #include "dns/options.hpp"
+#include "log/record.hpp"
 
 namespace config {
 
@@ -60,6 +61,9 @@ struct MilterSettings {
     // The MTA cannot quarantine: the message is deferred rather than
     // delivered unquarantined or refused for good (see conf(5)).
     QuarantineFallback quarantine_fallback = QuarantineFallback::TempFail;
+    // The log lines' format: text (the default) or one JSON object per line
+    // for log shippers (log/record.hpp). A reload switches it.
+    daemon_log::Format log_format = daemon_log::Format::Text;
 };
 
 // [metrics]: the Prometheus endpoint (read at start only; a reload keeps

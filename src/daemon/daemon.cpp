@@ -132,6 +132,7 @@ void reload() {
                                "), running " + g_policy_status);
         return;
     }
+    daemon_log::set_format(loaded.runtime->config->milter.log_format);
     log_findings(loaded);
     milter::Registry::instance().set_runtime(loaded.runtime);
     g_reload_may_embed = loaded.embedded;
@@ -450,6 +451,7 @@ int run_daemon(int argc, char** argv) {
                     policy_summary(loaded).c_str());
         return 0;
     }
+    daemon_log::set_format(loaded.runtime->config->milter.log_format);
     log_findings(loaded);
     g_reload_may_embed = loaded.embedded;
     // A filter that parses every byte a client sends should not do so as

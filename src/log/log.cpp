@@ -12,12 +12,15 @@
 #include <mutex>
 #include <string>
 
+#include "log/record.hpp"
+
 namespace daemon_log {
 
 namespace {
 std::atomic<bool> g_stderr{true};
 std::atomic<bool> g_journal{false};
 std::atomic<bool> g_detached{false};
+std::atomic<Format> g_format{Format::Text};
 std::mutex g_stderr_mutex;
 std::string g_ident = "connector-milter";
 }  // namespace
@@ -55,7 +58,69 @@ void init(bool to_stderr, std::string_view ident) {
 
 void detached() { g_detached = true; }
 
+void set_format(Format format) { g_format = format; }
+
+namespace {
+
+const char* level_name(Level level) {
+    switch (level) {
+        case Level::Error: return "error";
+        case Level::Warning: return "warning";
+        case Level::Info: return "info";
+        case Level::Debug: break;
+    }
+    return "debug";
+}
+
+// `object` is one JSON object ("{...}"); "level" and, on standard error
+// outside the journal, "time" (RFC 3339, UTC) go in before its end.
+void write_json(Level level, std::string_view object) {
+    std::string line(object.substr(0, object.size() - 1));
+    if (line.size() > 1) line += ',';
+    line += "\"level\":\"";
+    line += level_name(level);
+    line += '"';
+    if (g_stderr && !g_journal) {
+        const std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        char stamp[32];
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        line += ",\"time\":\"";
+        line += stamp;
+        line += '"';
+    }
+    line += '}';
+    if (!g_stderr) {
+        syslog(syslog_priority(level), "%s", line.c_str());
+        return;
+    }
+    std::lock_guard lock(g_stderr_mutex);
+    if (g_journal) std::fprintf(stderr, "<%d>", syslog_priority(level));
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+}
+
+}  // namespace
+
+void decision(std::string_view line) {
+    if (line.size() >= 2 && line.front() == '{' && line.back() == '}') {
+        write_json(Level::Info, line);
+        return;
+    }
+    write(Level::Info, line);
+}
+
 void write(Level level, std::string_view message) {
+    if (g_format == Format::Json) {
+        write_json(level, "{\"message\":" + json_string(message) + "}");
+        // Until the daemon detaches, errors also reach the terminal as text.
+        if (g_stderr || g_detached || (level != Level::Error && level != Level::Warning)) return;
+        std::lock_guard lock(g_stderr_mutex);
+        std::fprintf(stderr, "%s: %s%.*s\n", g_ident.c_str(), level == Level::Error ? "error: " : "warning: ",
+                     static_cast<int>(message.size()), message.data());
+        return;
+    }
     if (!g_stderr) {
         syslog(syslog_priority(level), "%.*s", static_cast<int>(message.size()), message.data());
         // Until the daemon detaches, whoever started it is watching the

@@ -307,7 +307,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
         if (!c->session) Registry::instance().session_opened();
         c->session = std::make_unique<session::Session>(
             Registry::instance().runtime(), Registry::instance().shared(),
-            [](std::string_view line) { daemon_log::info(line); });
+            [](std::string_view line) { daemon_log::decision(line); });
         c->session->set_header_leading_space(c->leading_space);
         c->session->set_quarantine_available(c->quarantine);
         const auto facts = connect_facts(macros_of(ctx), address_of(hostaddr), hostname ? hostname : "",

@@ -261,7 +261,7 @@ void MilterConnection::on_connect(const Command& c, Output& out) {
         }
         if (!session_) registry.session_opened();
         session_ = std::make_unique<session::Session>(registry.runtime(), registry.shared(),
-                                                      [](std::string_view line) { daemon_log::info(line); });
+                                                      [](std::string_view line) { daemon_log::decision(line); });
         session_->set_header_leading_space(leading_space_);
         session_->set_quarantine_available((actions_ & flag::kQuarantine) != 0);
         const auto facts = connect_facts(macros_at(cmd::kConnect), client_address(c), c.text, connect_evidence(c));

@@ -5,4 +5,5 @@ libsession_a_SOURCES = \
 	src/session/connection_filtering.cpp \
 	src/session/auth_decisions.cpp src/session/auth_decisions.hpp \
 	src/session/runtime.cpp src/session/runtime.hpp \
-	src/session/counters.cpp src/session/counters.hpp
+	src/session/counters.cpp src/session/counters.hpp \
+	src/log/record.cpp src/log/record.hpp

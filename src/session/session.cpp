@@ -11,6 +11,7 @@
 #include "auth/dnsbl.hpp"
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
+#include "log/record.hpp"
 #include "policy/address.hpp"
 #include "util/plural.hpp"
 #include "util/ascii.hpp"
@@ -34,17 +35,6 @@ std::optional<std::uint64_t> size_parameter(const std::vector<std::string>& args
     return std::nullopt;
 }
 
-std::string quoted(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) { out += '?'; continue; }
-        out += c;
-    }
-    out += '"';
-    return out;
-}
-
 }  // namespace
 
 
@@ -59,33 +49,31 @@ void Session::set_queue_id(std::string_view id) {
     if (!id.empty()) queue_id_ = std::string(id);
 }
 
+// One decision line, in the format of the session's configuration
+// (log/record.hpp; the fields are documented in connector-milter(8)).
 void Session::log_line(std::string_view stage, const policy::Verdict& verdict) {
     if (!log_) return;
-    std::string line;
-    line.reserve(256);
-    line += queue_id_.empty() ? std::string("NOQUEUE") : queue_id_;
-    line += ": stage=";
-    line += stage;
-    line += " connector=";
-    line += quoted(connector_ ? connector_->name : std::string("(none)"));
-    line += " client=[";
-    line += local_ != policy::LocalSubmission::No ? std::string("local submission")
-            : connect_.client                     ? connect_.client->to_string()
-                                                  : std::string("local");
-    line += "] rights=";
-    line += rights_.describe();
+    using daemon_log::TextStyle;
+    daemon_log::Record record;
+    record.queue_id = queue_id_.empty() ? std::string("NOQUEUE") : queue_id_;
+    record.fields.reserve(8);
+    record.fields.push_back({"stage", std::string(stage), TextStyle::Bare});
+    record.fields.push_back({"connector", connector_ ? connector_->name : std::string("(none)"), TextStyle::Quoted});
+    record.fields.push_back({"client",
+                             local_ != policy::LocalSubmission::No ? std::string("local submission")
+                             : connect_.client                     ? connect_.client->to_string()
+                                                                   : std::string("local"),
+                             TextStyle::Bracketed});
+    record.fields.push_back({"rights", rights_.describe(), TextStyle::Bare});
     if (verdict.ok()) {
-        line += " action=continue";
+        record.fields.push_back({"action", "continue", TextStyle::Bare});
     } else {
-        line += verdict.action == policy::Verdict::Action::Reject ? " action=reject" : " action=tempfail";
-        line += " reply=";
-        line += quoted(verdict.reply.to_string());
+        record.fields.push_back(
+            {"action", verdict.action == policy::Verdict::Action::Reject ? "reject" : "tempfail", TextStyle::Bare});
+        record.fields.push_back({"reply", verdict.reply.to_string(), TextStyle::Quoted});
     }
-    if (!verdict.reason.empty()) {
-        line += " reason=";
-        line += quoted(verdict.reason);
-    }
-    log_(line);
+    if (!verdict.reason.empty()) record.fields.push_back({"reason", verdict.reason, TextStyle::Quoted});
+    log_(daemon_log::render(record, runtime_->config->milter.log_format));
 }
 
 void Session::count(std::string_view stage, const Outcome& outcome) {

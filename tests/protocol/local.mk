@@ -42,7 +42,7 @@ check_PROGRAMS += tests/protocol/lifecycle_test
 TESTS += tests/protocol/lifecycle_test
 tests_protocol_lifecycle_test_SOURCES = \
 	tests/protocol/daemon_fixture.cpp tests/protocol/daemon_fixture.hpp \
-	tests/protocol/lifecycle_test.cpp tests/protocol/notify_test.cpp
+	tests/protocol/lifecycle_test.cpp tests/protocol/notify_test.cpp tests/protocol/log_format_test.cpp
 tests_protocol_lifecycle_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_lifecycle_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_protocol_lifecycle_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)

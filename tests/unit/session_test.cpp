@@ -212,6 +212,51 @@ TEST_F(Fixture, RefusalIsLoggedWithConnectorClientRightsAndReason) {
     EXPECT_NE(line.find("550 5.7.54"), std::string::npos) << line;
 }
 
+// Issue 18: the text line is an interface (connector-milter(8), LOGGING):
+// every field, in this order, exactly as documented.
+TEST_F(Fixture, RefusalLineInTheTextFormatIsExactlyTheDocumentedFieldsInOrder) {
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "someone@outside.example").verdict.ok());
+    s->set_queue_id("4XyZ12");
+    const auto o = s->on_rcpt({"<victim@elsewhere.example>"});
+    ASSERT_FALSE(log.empty());
+    ASSERT_FALSE(o.verdict.reason.empty());
+    EXPECT_EQ(log.back(),
+              "4XyZ12: stage=RCPT connector=\"Default Frontend\" client=[198.51.100.7] rights=AnonymousUsers "
+              "action=reject reply=\"550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain\" reason=\"" +
+                  o.verdict.reason + "\"");
+}
+
+// Issue 18: [milter] log_format = "json": the same fields, queue id first,
+// as one JSON object.
+TEST_F(Fixture, RefusalLineInTheJsonFormatHasTheSameFieldsQueueIdFirst) {
+    std::string text = kConfig;
+    text.insert(text.find("[dns]"), "log_format = \"json\"\n\n");  // still in [milter]
+    use_config(text);
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_TRUE(mail(*s, "someone@outside.example").verdict.ok());
+    s->set_queue_id("4XyZ12");
+    const auto o = s->on_rcpt({"<victim@elsewhere.example>"});
+    ASSERT_FALSE(log.empty());
+    EXPECT_EQ(log.back(),
+              "{\"queue_id\":\"4XyZ12\",\"stage\":\"RCPT\",\"connector\":\"Default Frontend\","
+              "\"client\":\"198.51.100.7\",\"rights\":\"AnonymousUsers\",\"action\":\"reject\","
+              "\"reply\":\"550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain\",\"reason\":\"" +
+                  o.verdict.reason + "\"}");
+}
+
+// A session without a queue id yet (CONNECT) logs NOQUEUE in both formats.
+TEST_F(Fixture, AcceptedConnectInTheJsonFormatSaysNoqueueAndContinue) {
+    std::string text = kConfig;
+    text.insert(text.find("[dns]"), "log_format = \"json\"\n\n");
+    use_config(text);
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    ASSERT_FALSE(log.empty());
+    EXPECT_EQ(log.front().rfind("{\"queue_id\":\"NOQUEUE\",\"stage\":\"CONNECT\",", 0), 0u) << log.front();
+    EXPECT_NE(log.front().find(",\"action\":\"continue\",\"reason\":\"connector chosen\"}"), std::string::npos)
+        << log.front();
+}
+
 TEST_F(Fixture, DedicatedRelayConnectorLetsItsDeviceRelayButNotItsNeighbour) {
     auto device = open("10.0.0.50", 25, "10.0.0.80");
     ASSERT_EQ(device->connector()->name, "Anonymous Relay");
