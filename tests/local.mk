@@ -11,3 +11,6 @@ EXTRA_DIST += tests/deploy.test
 # minimum Postfix version they state, agree.
 TESTS += tests/macro_lists.test
 EXTRA_DIST += tests/macro_lists.test
+# explain --offline shows connection filtering (issue 19).
+TESTS += tests/explain_block_list.test
+EXTRA_DIST += tests/explain_block_list.test

@@ -10,6 +10,7 @@
 
 #include "daemon/config_loader.hpp"
 #include "daemon/daemon.hpp"
+#include "dns/make_resolver.hpp"
 #include "session/session.hpp"
 
 namespace daemon_main {
@@ -21,7 +22,8 @@ void explain_usage(std::FILE* out) {
                  "usage: connector-milter explain [-c FILE] --local ADDR:PORT|name:NAME --client IP\n"
                  "       connector-milter explain [-c FILE] --local local  (a local submission)\n"
                  "           [--auth USER] [--tls] [--helo NAME] [--from ADDR] [--rcpt ADDR]...\n"
-                 "           [--header-from ADDR] [--size OCTETS]\n");
+                 "           [--header-from ADDR] [--size OCTETS] [--offline]\n"
+                 "       --offline: names outside [dns] static_zone are NXDOMAIN (no network)\n");
 }
 
 bool parse_local(const std::string& text, policy::LocalEndpoint& local) {
@@ -74,13 +76,42 @@ void print_checks(const session::Session& s) {
     }
 }
 
+// Connection filtering: what the IP lists said and every block list
+// provider's question and answer (the answers are read now; RCPT then
+// reuses them, as in the daemon).
+void print_connection_filtering(session::Session& s) {
+    if (s.connection_filter_note().empty()) return;
+    std::printf("%-28s %s\n", "connection filtering", s.connection_filter_note().c_str());
+    bool first = true;
+    for (const auto& r : s.block_list_results()) {
+        std::string line = r.describe();
+        if (r.outcome == auth::BlockListOutcome::Failed)
+            line += r.provider->on_failure == policy::BlockListFailure::TempFail ? ", dns_failure = tempfail"
+                                                                                 : ", ignored for this session";
+        std::printf("%-28s %s\n", first ? "block lists" : "", line.c_str());
+        first = false;
+    }
+}
+
+// The same configuration with [dns] offline = true.
+std::shared_ptr<const session::Runtime> offline_runtime(const session::Runtime& runtime, std::vector<std::string>& errors) {
+    auto cfg = std::make_shared<config::Config>(*runtime.config);
+    cfg->dns.offline = true;
+    std::vector<dns::ZoneError> zone_errors;
+    auto resolver = dns::make_resolver(cfg->dns, zone_errors);
+    for (const auto& e : zone_errors) errors.push_back(e.to_string());
+    auto build = session::build_runtime(cfg, std::move(resolver));
+    for (auto& e : build.errors) errors.push_back(e);
+    return build.runtime;
+}
+
 }  // namespace
 
 int run_explain(int argc, char** argv) {
     std::string config_path = kDefaultConfigPath, local_text, client_text, auth, helo = "client.invalid", from,
                 header_from, size;
     std::vector<std::string> rcpts;
-    bool tls = false, helo_given = false;
+    bool tls = false, helo_given = false, offline = false;
     bool config_given = false;
     static const option long_options[] = {
         {"config", required_argument, nullptr, 'c'}, {"local", required_argument, nullptr, 'l'},
@@ -88,6 +119,7 @@ int run_explain(int argc, char** argv) {
         {"tls", no_argument, nullptr, 't'},          {"helo", required_argument, nullptr, 'H'},
         {"from", required_argument, nullptr, 'f'},   {"rcpt", required_argument, nullptr, 'r'},
         {"header-from", required_argument, nullptr, 'F'}, {"size", required_argument, nullptr, 's'},
+        {"offline", no_argument, nullptr, 'o'},
         {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
     optind = 1;
     int c;
@@ -106,6 +138,7 @@ int run_explain(int argc, char** argv) {
             case 'r': rcpts.emplace_back(optarg); break;
             case 'F': header_from = optarg; break;
             case 's': size = optarg; break;
+            case 'o': offline = true; break;
             case 'h': explain_usage(stdout); return 0;
             default: explain_usage(stderr); return 2;
         }
@@ -135,6 +168,13 @@ int run_explain(int argc, char** argv) {
     if (!loaded.runtime) {
         for (auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
         return 2;
+    }
+    if (offline) {
+        loaded.runtime = offline_runtime(*loaded.runtime, loaded.errors);
+        if (!loaded.runtime) {
+            for (auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+            return 2;
+        }
     }
     std::printf("configuration: %s\n", loaded.embedded ? "(embedded default)" : config_path.c_str());
     for (auto& w : loaded.warnings) std::printf("  warning: %s\n", w.c_str());
@@ -171,6 +211,7 @@ int run_explain(int argc, char** argv) {
         std::printf("%-28s %s\n", "checks", "SPF, DKIM and DMARC are not run for a local submission");
     else
         print_checks(s);
+    print_connection_filtering(s);
     if (from.empty() && rcpts.empty()) return all_ok ? 0 : 1;
 
     std::vector<std::string> mail_args{"<" + from + ">"};

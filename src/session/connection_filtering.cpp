@@ -25,7 +25,7 @@ bool exempt_session(const policy::SessionRights& r) {
 void Session::start_connection_filtering() {
     if (!connector_ || !connector_->connection_filtering || !connect_.client) return;
     if (exempt_session(rights_)) {
-        filter_note_ = "connection filtering: not applied (the connector's anonymous rights include "
+        filter_note_ = "not applied (the connector's anonymous rights include "
                        "Ms-Exch-Bypass-Anti-Spam)";
         return;
     }
@@ -36,12 +36,12 @@ void Session::start_connection_filtering() {
     // Exchange: an address on the IP Allow list is not checked against
     // the block list or any provider.
     if ((ip_allowed_ = filter.allow.find(client, today))) {
-        filter_note_ = "connection filtering: client in ip_allow " + ip_allowed_->range.to_string() + " (" +
+        filter_note_ = "client in ip_allow " + ip_allowed_->range.to_string() + " (" +
                        ip_allowed_->origin + "), not checked";
         return;
     }
     if ((ip_blocked_ = filter.block.find(client, today))) {
-        filter_note_ = "connection filtering: client in ip_block " + ip_blocked_->range.to_string() + " (" +
+        filter_note_ = "client in ip_block " + ip_blocked_->range.to_string() + " (" +
                        ip_blocked_->origin + ")";
         return;
     }
@@ -59,7 +59,7 @@ void Session::start_connection_filtering() {
     // within it.
     dns::Budget budget(cfg.dns.message_query_budget, cfg.dns.message_time_budget, runtime_->now());
     block_lists_ = std::make_unique<auth::BlockListCheck>(*runtime_->resolver, client, std::move(providers), budget);
-    filter_note_ = "connection filtering: " + util::count_of(block_lists_->size(), "block list lookup") + " started";
+    filter_note_ = util::count_of(block_lists_->size(), "block list lookup") + " started";
 }
 
 std::vector<auth::BlockListResult> Session::block_list_results() {

@@ -173,7 +173,7 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
     if (counters_) counters_->session_opened();
     policy::Verdict accepted;
     accepted.reason = "connector chosen";
-    if (!filter_note_.empty()) accepted.reason += "; " + filter_note_;
+    if (!filter_note_.empty()) accepted.reason += "; connection filtering: " + filter_note_;
     log_line("CONNECT", accepted);
     return continued("CONNECT");
 }
