@@ -62,11 +62,6 @@ void Session::start_connection_filtering() {
     filter_note_ = util::count_of(block_lists_->size(), "block list lookup") + " started";
 }
 
-std::vector<auth::BlockListResult> Session::block_list_results() {
-    if (!block_lists_) return {};
-    return block_lists_->results();
-}
-
 policy::Verdict Session::check_connection_filtering(const policy::SmtpPath& recipient) {
     if (!connector_ || !connect_.client || (!ip_blocked_ && !block_lists_)) return policy::Verdict::accept();
     // SMTP AUTH and STARTTLS come after connect: decided at each RCPT.

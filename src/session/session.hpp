@@ -114,7 +114,11 @@ public:
     // the IP lists said at connect, and the block list answers, waited for
     // if they have not been read yet. Empty when no lookup was started.
     std::string connection_filter_note() const { return filter_note_; }
-    std::vector<auth::BlockListResult> block_list_results();
+    // (Inline: explain calls it, and the benchmark's null session, which
+    // replaces session.cpp, links explain without this folder's objects.)
+    std::vector<auth::BlockListResult> block_list_results() {
+        return block_lists_ ? block_lists_->results() : std::vector<auth::BlockListResult>{};
+    }
 
 private:
     struct Message;

@@ -24,6 +24,9 @@ readonly E2E_INTERNET_CLIENT=192.0.2.7
 readonly E2E_DEVICE=10.0.0.80
 readonly E2E_NOT_DEVICE=10.0.0.81
 readonly E2E_USER_CLIENT=198.51.100.9
+# Listed by the Default Frontend's block list (e2e.zone, issue 19).
+readonly E2E_LISTED_CLIENT=192.0.2.99
+readonly E2E_BLOCK_LISTED_TEXT="Recipient not authorized, your IP has been found on a block list"
 # The SMTP AUTH login is an address: Exchange lets a user send as the address
 # it logged in with (Send-As), not as any address of an accepted domain.
 readonly E2E_USER_LOGIN=carol@e2e.test
@@ -367,6 +370,35 @@ scenario_milter_down_means_tempfail() {
     e2e_pass "$name ($got)"
 }
 
+# Issue 19: a client the block list provider lists gets Exchange's refusal at
+# RCPT (its MAIL is accepted: the lookup started at connect is read at RCPT),
+# while postmaster@ stays reachable from it and an unlisted client passes.
+# The sender's domain has no SPF record, so SPF (none) decides nothing.
+scenario_block_listed_client_is_refused_at_rcpt() {
+    local name=BlockListedClientIsRefusedAtRcptWithExchangesText t
+    t=$(e2e_transcript "$name" "$E2E_LISTED_CLIENT" "" bob@nospf.example listed@e2e.test)
+    e2e_expect_refusal "$name" "$t" "$(mta_reply 550 5.7.1 listed@e2e.test "$E2E_BLOCK_LISTED_TEXT")" \
+        listed@e2e.test && e2e_pass "$name"
+
+    name=BlockListedClientStillReachesPostmaster
+    t=$(e2e_transcript "$name" "$E2E_LISTED_CLIENT" "" bob@nospf.example postmaster@e2e.test)
+    if ! e2e_accepted "$t" || [ -z "$(mta_headers postmaster@e2e.test 20)" ]; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: mail to postmaster from a listed client was not accepted and queued"
+    else
+        e2e_pass "$name"
+    fi
+
+    name=UnlistedClientPassesTheBlockList
+    t=$(e2e_transcript "$name" "$E2E_INTERNET_CLIENT" "" bob@nospf.example unlisted@e2e.test)
+    if ! e2e_accepted "$t" || [ -z "$(mta_headers unlisted@e2e.test 20)" ]; then
+        e2e_show_transcript "$t"
+        e2e_fail "$name: mail from an unlisted client was not accepted and queued"
+    else
+        e2e_pass "$name"
+    fi
+}
+
 e2e_run_scenarios() {
     scenario_anonymous_delivery_to_accepted_domain_is_accepted
     scenario_authentication_results_header_is_first_with_spf_pass
@@ -381,5 +413,6 @@ e2e_run_scenarios() {
     scenario_routed_and_unqualified_sender_spoofing_is_refused
     scenario_spf_fail_is_refused_with_5_7_23
     scenario_disguised_forged_authentication_results_are_removed
+    scenario_block_listed_client_is_refused_at_rcpt
     scenario_milter_down_means_tempfail
 }
