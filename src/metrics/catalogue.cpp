@@ -29,6 +29,9 @@ Catalogue make(Registry& r) {
                   ShowZero::No),
         r.counter(named("dmarc_results_total"), "DMARC results (RFC 7489) per message evaluated", {"result"},
                   ShowZero::No),
+        r.counter(named("dnsbl_results_total"),
+                  "DNS block list answers (RFC 5782) per provider and result: listed, unlisted, failed",
+                  {"provider", "result"}),
     };
     c.build_info.with({PACKAGE_VERSION}).set(1);
     return c;

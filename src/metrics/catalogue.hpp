@@ -36,6 +36,9 @@ struct Catalogue {
     CounterFamily& spf_results;
     CounterFamily& dkim_results;
     CounterFamily& dmarc_results;
+    // DNS block list answers per provider x result (listed, unlisted,
+    // failed), one per provider asked, when a session first reads them.
+    CounterFamily& dnsbl_results;
 };
 
 Registry& registry();

@@ -6,6 +6,7 @@
 // reached and the refusal be tarpitted like other anonymous refusals).
 #include "auth/dnsbl.hpp"
 #include "dns/resolver.hpp"
+#include "session/counters.hpp"
 #include "session/session.hpp"
 #include "util/plural.hpp"
 
@@ -84,6 +85,7 @@ policy::Verdict Session::check_connection_filtering(const policy::SmtpPath& reci
         for (const auto& r : results) {
             all += all.empty() ? "" : "; ";
             all += r.describe();
+            if (const auto* counters = runtime_->block_list_counters_of(r.provider)) counters->count(r.outcome);
             if (r.outcome == auth::BlockListOutcome::Failed && r.provider->on_failure == policy::BlockListFailure::Ignore)
                 all += " ignored for this session";
         }

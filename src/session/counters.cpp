@@ -133,6 +133,17 @@ void count_spf_result(bool helo_identity, auth::SpfResult result) {
 
 void count_dkim_result(auth::DkimResult result) { count_in(check_counters().dkim, result); }
 
+BlockListCounters::BlockListCounters(const std::string& provider) {
+    for (const auto o : {auth::BlockListOutcome::Listed, auth::BlockListOutcome::Unlisted, auth::BlockListOutcome::Failed})
+        outcomes_[static_cast<std::size_t>(o)] =
+            &metrics::catalogue().dnsbl_results.with({provider, std::string(auth::outcome_name(o))});
+}
+
+void BlockListCounters::count(auth::BlockListOutcome outcome) const {
+    const auto i = static_cast<std::size_t>(outcome);
+    if (i < outcomes_.size() && outcomes_[i]) outcomes_[i]->inc();
+}
+
 void count_dkim_none() { check_counters().dkim_none->inc(); }
 
 void count_dmarc_result(auth::DmarcResult result) { count_in(check_counters().dmarc, result); }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "auth/dkim.hpp"
+#include "auth/dnsbl.hpp"
 #include "auth/dmarc.hpp"
 #include "auth/spf.hpp"
 #include "metrics/registry.hpp"
@@ -47,6 +48,16 @@ private:
     metrics::Counter* refused_;
     std::array<std::array<metrics::Counter*, kCountedActions>, kCountedStages> decisions_{};
     std::array<std::array<metrics::Counter*, kCountedActions>, policy::kReasonClassCount> reasons_{};
+};
+
+// One block list provider's answers, per outcome.
+class BlockListCounters {
+public:
+    explicit BlockListCounters(const std::string& provider);
+    void count(auth::BlockListOutcome outcome) const;
+
+private:
+    std::array<metrics::Counter*, 3> outcomes_{};  // Listed, Unlisted, Failed
 };
 
 // The check results, per result value.

@@ -10,6 +10,11 @@ namespace session {
 
 Runtime::~Runtime() = default;
 
+const BlockListCounters* Runtime::block_list_counters_of(const policy::BlockListProvider* provider) const {
+    const auto it = block_list_counters.find(provider);
+    return it == block_list_counters.end() ? nullptr : it->second.get();
+}
+
 const ConnectorCounters* Runtime::counters(const policy::Connector* connector) const {
     const auto it = connector_counters.find(connector);
     return it == connector_counters.end() ? nullptr : it->second.get();
@@ -44,6 +49,8 @@ RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
         runtime->connector_counters[&c] = std::make_shared<const ConnectorCounters>(c.name);
     const auto& local = config->connectors.builtin_local();
     runtime->connector_counters[&local] = std::make_shared<const ConnectorCounters>(local.name);
+    for (const auto& p : config->connection_filter.providers)
+        runtime->block_list_counters[&p] = std::make_shared<const BlockListCounters>(p.name);
     runtime->resolver = std::move(resolver);
     runtime->config = std::move(config);
     build.runtime = std::move(runtime);

@@ -17,6 +17,7 @@ namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; }
 namespace session {
 
 class ConnectorCounters;
+class BlockListCounters;
 
 struct Runtime {
     // Where sessions read the time (the message's DNS time budget); tests
@@ -37,6 +38,9 @@ struct Runtime {
     std::unordered_map<const policy::Connector*, std::shared_ptr<const ConnectorCounters>> connector_counters;
     // Null for a connector this runtime does not know.
     const ConnectorCounters* counters(const policy::Connector* connector) const;
+    // The counters of each [[block_list_provider]] of `config`.
+    std::unordered_map<const policy::BlockListProvider*, std::shared_ptr<const BlockListCounters>> block_list_counters;
+    const BlockListCounters* block_list_counters_of(const policy::BlockListProvider* provider) const;
     ~Runtime();
 };
 

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config_test_util.hpp"
 #include "dns/static_zone.hpp"
+#include "metrics/catalogue.hpp"
 #include "policy/connection_filter.hpp"
 #include "session/session.hpp"
 
@@ -352,6 +353,24 @@ TEST_F(FilterSession, ListedClientIsRefusedAtRcptWithExchangesTextAndTarpitted) 
     EXPECT_NE(o.verdict.reason.find("\"Main List\""), std::string::npos) << o.verdict.reason;
     EXPECT_TRUE(logged("10.2.0.192.main.example -> 127.0.0.2 (listed)"));
     EXPECT_TRUE(logged("action=reject"));
+}
+
+std::uint64_t dnsbl_count(const char* provider, const char* result) {
+    return metrics::catalogue().dnsbl_results.with({provider, result}).value();
+}
+
+TEST_F(FilterSession, EveryProviderAnswerIsCountedOncePerSessionByProviderAndResult) {
+    const auto listed = dnsbl_count("Main List", "listed"), unlisted = dnsbl_count("Bits", "unlisted"),
+               failed = dnsbl_count("Main List", "failed");
+    auto s = open(25, "192.0.2.10");
+    s->on_helo("client.example.net", {});
+    ASSERT_TRUE(s->on_mail({"<a@outside.example>"}, {}, std::chrono::steady_clock::now()).verdict.ok());
+    s->on_rcpt({"<user@example.com>"});
+    s->on_rcpt({"<other@example.com>"});
+    EXPECT_EQ(dnsbl_count("Main List", "listed"), listed + 1);
+    EXPECT_EQ(dnsbl_count("Bits", "unlisted"), unlisted + 1);  // answered 127.0.0.8, not in its mask
+    deliver(25, "192.0.2.13");                                  // Main List times out
+    EXPECT_EQ(dnsbl_count("Main List", "failed"), failed + 1);
 }
 
 TEST_F(FilterSession, UnlistedClientPasses) {
