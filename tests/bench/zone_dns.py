@@ -7,8 +7,13 @@ see exactly the data connector-milter sees.
 
   zone_dns.py ZONEFILE ADDRESS PORT COUNTFILE [QUERYLOG]
 
-Answers TXT from the zone, NODATA for other types of a held name, NXDOMAIN
-for names it does not hold (RFC 1035 section 4.1.1, RFC 8020), with AA set.
+Answers TXT and A from the zone, NODATA for other types of a held name,
+NXDOMAIN for names it does not hold (RFC 1035 section 4.1.1, RFC 8020), with
+AA set. Under a name with an SOA line ("zone TTL IN SOA MINIMUM"), NXDOMAIN
+and NODATA answers carry that SOA in the authority section, so resolvers
+cache them for MINIMUM seconds (RFC 2308 sections 3 and 5); the DNS block
+list zones of the benchmark use that, the SPF/DMARC zone has no SOA. A name
+with a TIMEOUT line, and every name under it, gets no answer at all.
 Answers over 512 octets are truncated (TC) as RFC 1035 section 4.2.1 says;
 the benchmark's SPF and DMARC records never come near that. On SIGTERM it
 writes the number of queries it answered to COUNTFILE and exits (SIGUSR1:
@@ -21,7 +26,7 @@ import struct
 import sys
 
 
-def parse_zone(path):
+def parse_zone(path, soas, silent):
     zone = {}
     for line in open(path):
         line = line.strip()
@@ -29,6 +34,16 @@ def parse_zone(path):
             continue
         name, rest = line.split(None, 1)
         parts = rest.split(None, 3)
+        key = name.rstrip(".").lower()
+        if len(parts) >= 3 and parts[2].upper() == "TIMEOUT":
+            silent.add(key)
+            continue
+        if len(parts) >= 4 and parts[2].upper() == "SOA":
+            soas[key] = int(parts[3])
+            continue
+        if len(parts) >= 4 and parts[2].upper() == "A":
+            zone.setdefault(key, []).append((int(parts[0]), 1, socket.inet_aton(parts[3].strip())))
+            continue
         # name TTL IN TXT "..." "..."
         if len(parts) < 4 or parts[2].upper() != "TXT":
             continue
@@ -43,8 +58,22 @@ def parse_zone(path):
             end = data.find('"', start + 1)
             strings.append(data[start + 1:end].encode())
             i = end + 1
-        zone.setdefault(name.rstrip(".").lower(), []).append((ttl, strings))
+        zone.setdefault(key, []).append((ttl, 16, b"".join(bytes([len(x)]) + x for x in strings)))
     return zone
+
+
+def under(name, names):
+    """The closest of `names` that is `name` or an ancestor of it."""
+    labels = name.split(".")
+    for i in range(len(labels)):
+        candidate = ".".join(labels[i:])
+        if candidate in names:
+            return candidate
+    return None
+
+
+def wire_name(name):
+    return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".") if l) + b"\0"
 
 
 def qname(packet, offset):
@@ -60,11 +89,13 @@ def qname(packet, offset):
         offset += n
 
 
-def answer(zone, packet):
+def answer(zone, soas, silent, packet):
     ident, flags, qd = struct.unpack("!HHH", packet[:6])
     if flags & 0x8000 or qd != 1:
         return None
     name, off = qname(packet, 12)
+    if under(name, silent) is not None:
+        return None
     qtype, qclass = struct.unpack("!HH", packet[off:off + 4])
     question = packet[12:off + 4]
     rd = flags & 0x0100
@@ -72,20 +103,31 @@ def answer(zone, packet):
     rcode = 0 if records is not None else 3
     answers = b""
     count = 0
-    if records is not None and qtype in (16, 255):
-        for ttl, strings in records:
-            rdata = b"".join(bytes([len(s)]) + s for s in strings)
-            answers += b"\xc0\x0c" + struct.pack("!HHIH", 16, 1, ttl, len(rdata)) + rdata
-            count += 1
+    if records is not None:
+        for ttl, rtype, rdata in records:
+            if qtype in (rtype, 255):
+                answers += b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+                count += 1
+    authority = b""
+    nscount = 0
+    apex = under(name, soas)
+    if count == 0 and apex is not None:
+        # RFC 2308 section 3: the SOA, its TTL the negative caching time.
+        minimum = soas[apex]
+        rdata = wire_name("ns." + apex) + wire_name("hostmaster." + apex) + struct.pack(
+            "!IIIII", 1, 3600, 600, 86400, minimum)
+        authority = wire_name(apex) + struct.pack("!HHIH", 6, 1, minimum, len(rdata)) + rdata
+        nscount = 1
     out_flags = 0x8000 | 0x0400 | rd | rcode
-    reply = struct.pack("!HHHHHH", ident, out_flags, 1, count, 0, 0) + question + answers
+    reply = struct.pack("!HHHHHH", ident, out_flags, 1, count, nscount, 0) + question + answers + authority
     if len(reply) > 512:
         reply = struct.pack("!HHHHHH", ident, out_flags | 0x0200, 1, 0, 0, 0) + question
     return reply
 
 
 def main():
-    zone = parse_zone(sys.argv[1])
+    soas, silent = {}, set()
+    zone = parse_zone(sys.argv[1], soas, silent)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((sys.argv[2], int(sys.argv[3])))
     countfile = sys.argv[4]
@@ -109,7 +151,7 @@ def main():
         except InterruptedError:
             continue
         try:
-            reply = answer(zone, packet)
+            reply = answer(zone, soas, silent, packet)
         except (ValueError, IndexError, struct.error):
             continue
         if reply is not None:
