@@ -252,8 +252,8 @@ std::string proc_figures(const Options& o, const std::vector<ProcStats>& before)
     double cpu = 0;
     for (std::size_t i = 0; i < o.pids.size(); ++i) {
         const ProcStats after = read_proc(o.pids[i]);
-        out << " pid" << i << "_hwm_kib=" << after.hwm_kib << " pid" << i << "_cpu_s="
-            << after.cpu_seconds - before[i].cpu_seconds;
+        out << " pid" << i << "_hwm_kib=" << after.hwm_kib << " pid" << i << "_rss_kib=" << after.rss_kib << " pid" << i
+            << "_threads=" << after.threads << " pid" << i << "_cpu_s=" << after.cpu_seconds - before[i].cpu_seconds;
         hwm += after.hwm_kib;
         cpu += after.cpu_seconds - before[i].cpu_seconds;
     }

@@ -5,7 +5,7 @@ connector-milter reads with [dns] static_zone) over UDP, so that OpenDMARC
 (and libspf2 inside it), which read DNS only through the system resolver,
 see exactly the data connector-milter sees.
 
-  zone_dns.py ZONEFILE ADDRESS PORT COUNTFILE [QUERYLOG]
+  zone_dns.py [--delay-ms N] [--ttl N] ZONEFILE ADDRESS PORT COUNTFILE [QUERYLOG]
 
 Answers TXT and A from the zone, NODATA for other types of a held name,
 NXDOMAIN for names it does not hold (RFC 1035 section 4.1.1, RFC 8020), with
@@ -19,11 +19,19 @@ the benchmark's SPF and DMARC records never come near that. On SIGTERM it
 writes the number of queries it answered to COUNTFILE and exits (SIGUSR1:
 writes it and goes on); QUERYLOG, when given, gets "name type rcode" for
 every query answered.
+
+--delay-ms N holds every answer N milliseconds (a slow or distant name
+server, for the benchmark's cold-cache run) without holding up the queries
+that arrive meanwhile; --ttl N serves every record with TTL N instead of the
+zone's (0: nothing may be cached, so every message asks again).
 """
+import heapq
+import select
 import signal
 import socket
 import struct
 import sys
+import time
 
 
 def parse_zone(path, soas, silent):
@@ -89,7 +97,7 @@ def qname(packet, offset):
         offset += n
 
 
-def answer(zone, soas, silent, packet):
+def answer(zone, soas, silent, packet, ttl_override=None):
     ident, flags, qd = struct.unpack("!HHH", packet[:6])
     if flags & 0x8000 or qd != 1:
         return None
@@ -105,6 +113,8 @@ def answer(zone, soas, silent, packet):
     count = 0
     if records is not None:
         for ttl, rtype, rdata in records:
+            if ttl_override is not None:
+                ttl = ttl_override
             if qtype in (rtype, 255):
                 answers += b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
                 count += 1
@@ -126,13 +136,26 @@ def answer(zone, soas, silent, packet):
 
 
 def main():
+    args = sys.argv[1:]
+    delay = 0.0
+    ttl_override = None
+    while args and args[0].startswith("--"):
+        flag, value = args[0], args[1]
+        args = args[2:]
+        if flag == "--delay-ms":
+            delay = int(value) / 1000.0
+        elif flag == "--ttl":
+            ttl_override = int(value)
+        else:
+            sys.exit("zone_dns.py: unknown option " + flag)
     soas, silent = {}, set()
-    zone = parse_zone(sys.argv[1], soas, silent)
+    zone = parse_zone(args[0], soas, silent)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((sys.argv[2], int(sys.argv[3])))
-    countfile = sys.argv[4]
-    log = open(sys.argv[5], "a", buffering=1) if len(sys.argv) > 5 else None
+    sock.bind((args[1], int(args[2])))
+    countfile = args[3]
+    log = open(args[4], "a", buffering=1) if len(args) > 4 else None
     served = [0]
+    held = []  # (due, sequence, reply, peer): answers waiting out --delay-ms
 
     def stop(*_):
         with open(countfile, "w") as f:
@@ -145,13 +168,24 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGUSR1, dump)
+    sequence = 0
     while True:
+        now = time.monotonic()
+        while held and held[0][0] <= now:
+            _, _, reply, peer = heapq.heappop(held)
+            sock.sendto(reply, peer)
+        try:
+            ready, _, _ = select.select([sock], [], [], max(0.0, held[0][0] - now) if held else None)
+        except InterruptedError:
+            continue
+        if not ready:
+            continue
         try:
             packet, peer = sock.recvfrom(4096)
         except InterruptedError:
             continue
         try:
-            reply = answer(zone, soas, silent, packet)
+            reply = answer(zone, soas, silent, packet, ttl_override)
         except (ValueError, IndexError, struct.error):
             continue
         if reply is not None:
@@ -159,7 +193,11 @@ def main():
             if log is not None:
                 name, off = qname(packet, 12)
                 log.write("%s %d %d\n" % (name, struct.unpack("!H", packet[off:off + 2])[0], reply[3] & 0x0F))
-            sock.sendto(reply, peer)
+            if delay > 0:
+                sequence += 1
+                heapq.heappush(held, (time.monotonic() + delay, sequence, reply, peer))
+            else:
+                sock.sendto(reply, peer)
 
 
 if __name__ == "__main__":
