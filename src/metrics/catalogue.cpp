@@ -32,7 +32,12 @@ Catalogue make(Registry& r) {
         r.counter(named("dnsbl_results_total"),
                   "DNS block list answers (RFC 5782) per provider and result: listed, unlisted, failed",
                   {"provider", "result"}),
+        r.counter(named("work_queue_full_total"),
+                  "Batches of MTA commands answered 451 4.3.2 because the worker pool's queue was full "
+                  "([milter] work_queue_limit; native engine)",
+                  {}),
     };
+    c.work_queue_full.with({});  // shown from the start, at 0
     c.build_info.with({PACKAGE_VERSION}).set(1);
     return c;
 }

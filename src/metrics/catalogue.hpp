@@ -39,6 +39,10 @@ struct Catalogue {
     // DNS block list answers per provider x result (listed, unlisted,
     // failed), one per provider asked, when a session first reads them.
     CounterFamily& dnsbl_results;
+    // Batches of MTA commands the native engine answered 451 4.3.2 because
+    // [milter] work_queue_limit batches already waited for a worker (the
+    // "worker pool saturated" log line says the same, at most once a second).
+    CounterFamily& work_queue_full;
 };
 
 Registry& registry();

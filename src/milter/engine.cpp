@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "log/log.hpp"
+#include "metrics/catalogue.hpp"
 #include "milter/adapter.hpp"
 #include "milter/connection.hpp"
 #include "milter/packet.hpp"
@@ -164,6 +165,7 @@ private:
     bool draining_ = false;
     Clock::time_point drain_deadline_{};
     std::uint64_t shed_batches_ = 0;
+    metrics::Counter& shed_counter_ = metrics::catalogue().work_queue_full.with({});
     Clock::time_point last_shed_warning_{};
     Clock::time_point next_idle_sweep_{};
 };
@@ -287,6 +289,7 @@ void Engine::schedule(Conn& c) {
         // Saturated: answer without session work rather than queue without
         // bound (a tempfail, so that nothing is accepted unchecked).
         ++shed_batches_;
+        shed_counter_.inc();
         if (Clock::now() - last_shed_warning_ > std::chrono::seconds(1)) {
             last_shed_warning_ = Clock::now();
             daemon_log::warning("worker pool saturated (" + std::to_string(hooks_.work_queue_limit) +

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "metrics/scrape.hpp"
 #include "protocol/daemon_fixture.hpp"
 
 namespace protocol_test {
@@ -78,10 +80,13 @@ protected:
                          const std::function<void()>& before = [] {}) {
         ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
         ASSERT_GT(dns_.port(), 0);
+        metrics_port_ = free_tcp_port();
         ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
                                              "nameservers = [\"127.0.0.1@" + std::to_string(dns_.port()) +
                                                  "\"]\ntimeout = \"1500ms\"\n",
-                                             kDomainAndFrontend + anonymous_relay("\"198.51.100.77\"", "checks = []\n")));
+                                             "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) +
+                                                 "\"\n" + kDomainAndFrontend +
+                                                 anonymous_relay("\"198.51.100.77\"", "checks = []\n")));
         before();
         Mta first(socket_spec(), SmtpClient{});
         ASSERT_TRUE(first.connect().proceeds());
@@ -102,8 +107,23 @@ protected:
         second.quit();
     }
 
+    // connector_milter_work_queue_full_total now (the endpoint comes up
+    // after the milter socket: bounded wait).
+    double queue_full_count() const {
+        const std::string url = "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics";
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        std::string why;
+        std::optional<std::string> body;
+        while (!(body = metrics::http_get(url, 1s, &why)) && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(20ms);
+        EXPECT_TRUE(body) << why;
+        return metrics::sum_of(metrics::parse_exposition(body.value_or("")), "connector_milter_work_queue_full_total", {})
+            .value_or(-1);
+    }
+
 private:
     SilentNameServer dns_;
+    std::uint16_t metrics_port_ = 0;
 };
 
 TEST_F(SaturationTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
@@ -118,6 +138,8 @@ TEST_F(SaturationTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
         },
         [&] {
             EXPECT_NE(daemon_->log().find("worker pool saturated"), std::string::npos) << daemon_->log();
+            // One batch (the third session's CONNECT) was answered so.
+            EXPECT_EQ(queue_full_count(), 1);
             // Once the pool is free again, new sessions are served.
             Mta fourth(socket_spec(), SmtpClient{});
             EXPECT_TRUE(fourth.connect().proceeds());
