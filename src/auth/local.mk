@@ -14,3 +14,8 @@ libauth_a_SOURCES += \
 	src/auth/org_domain.cpp src/auth/org_domain.hpp
 # DNS block lists (RFC 5782), asked at connect and read at RCPT
 libauth_a_SOURCES += src/auth/dnsbl.cpp src/auth/dnsbl.hpp
+# DKIM signing (libopendkim): the signing/key table lookups and the signer
+libauth_a_SOURCES += \
+	src/auth/crlf.hpp \
+	src/auth/dkim_sign_options.hpp src/auth/dkim_sign_table.cpp \
+	src/auth/dkim_signer.cpp src/auth/dkim_signer.hpp

@@ -22,6 +22,7 @@
 #include <system_error>
 #include <utility>
 
+#include "config/dkim_signing.hpp"
 #include "config/host_name.hpp"
 #include "config/socket_spec.hpp"
 #include "policy/ip_address.hpp"
@@ -100,6 +101,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connector", "checks"},
     {"connector", "connection_filtering"},
     {"connector", "block_list_providers"},
+    {"connector", "dkim_sign"},
     {"connector", "grant"},
     {"connector", "deny"},
     {"connector", "replies"},
@@ -129,6 +131,27 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dkim", "enabled"},
     {"dkim", "max_signatures"},
     {"dkim", "min_rsa_bits"},
+
+    {"", "dkim_signing"},
+    {"dkim_signing", "key_table"},
+    {"dkim_signing", "signing_table"},
+    {"dkim_signing", "opendkim_conf"},
+    {"dkim_signing", "multiple_signatures"},
+    {"dkim_signing", "canonicalization"},
+    {"dkim_signing", "sign_headers"},
+    {"dkim_signing", "oversign_headers"},
+    {"dkim_signing", "expire"},
+    {"dkim_signing", "sign_by"},
+    {"dkim_signing", "failure_action"},
+    {"dkim_signing", "local_submissions"},
+    {"dkim_signing", "key"},
+    {"dkim_signing", "rule"},
+    {"dkim_signing.key", "name"},
+    {"dkim_signing.key", "domain"},
+    {"dkim_signing.key", "selector"},
+    {"dkim_signing.key", "private_key"},
+    {"dkim_signing.rule", "pattern"},
+    {"dkim_signing.rule", "keys"},
 
     {"dmarc", "enabled"},
     {"dmarc", "discovery"},
@@ -356,6 +379,11 @@ private:
                                                     const policy::Reply& fallback);
     void check_connector_filtering(const toml::table& t, policy::Connector& c);
     void load_metrics(const toml::node& node);
+    void load_dkim_signing(const toml::node& node);
+    void load_opendkim_conf(const toml::node& where, const std::string& path);
+    std::optional<std::string> read_table(const toml::node& where, std::string_view what, const std::string& path);
+    void read_key_table(const toml::node& where, std::string spec);
+    void read_signing_table(const toml::node& where, std::string spec);
     const toml::table* as_section(const toml::node& node, std::string_view name);
     const toml::array* as_table_array(const toml::node& node, std::string_view name);
 
@@ -884,6 +912,7 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
         }
     }
     if (const auto b = get_bool(t, "require_tls", where)) c.require_tls = *b;
+    if (const auto b = get_bool(t, "dkim_sign", where)) c.dkim_sign = *b;
     if (const auto b = get_bool(t, "require_ehlo_domain", where)) c.require_ehlo_domain = *b;
     if (const auto size = get_size(t, "max_message_size", where, true)) c.max_message_size = *size;
     // Exchange's MaxHeaderSize range, 1 byte to 2 GB. Not "unlimited": it
@@ -1462,6 +1491,239 @@ void Loader::load_metrics(const toml::node& node) {
     }
 }
 
+// ---- [dkim_signing] -------------------------------------------------------
+
+// One of OpenDKIM's files, line ends normalised; an error at `where` when it
+// cannot be read.
+std::optional<std::string> Loader::read_table(const toml::node& where, std::string_view what,
+                                              const std::string& path) {
+    std::vector<std::string> lines;
+    if (!read_lines(path, &lines)) {
+        error(where, std::string(what) + ": cannot read " + path);
+        return std::nullopt;
+    }
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    return text;
+}
+
+// "file:PATH", "refile:PATH" or PATH (OpenDKIM's data set syntax; other data
+// set types are not supported).
+void Loader::read_key_table(const toml::node& where, std::string spec) {
+    if (spec.starts_with("file:")) spec = spec.substr(5);
+    if (spec.find(':') != std::string::npos && !spec.starts_with("/")) {
+        error(where, "dkim_signing.key_table: \"" + spec + "\": only plain files are supported (file:PATH or PATH)");
+        return;
+    }
+    const std::string path = resolve(spec);
+    const auto text = read_table(where, "dkim_signing.key_table", path);
+    if (!text) return;
+    std::string base = std::filesystem::path(path).parent_path().string();
+    for (const auto& p : parse_opendkim_key_table(*text, path, base.empty() ? "." : base, config_.dkim_signing.keys)) {
+        if (p.warning) config_.warnings.push_back(path + ":" + std::to_string(p.line) + ": " + p.message);
+        else error_in(path, p.line, p.message);
+    }
+}
+
+void Loader::read_signing_table(const toml::node& where, std::string spec) {
+    bool refile = false;
+    if (spec.starts_with("refile:")) {
+        refile = true;
+        spec = spec.substr(7);
+    } else if (spec.starts_with("file:")) {
+        spec = spec.substr(5);
+    }
+    if (spec.find(':') != std::string::npos && !spec.starts_with("/")) {
+        error(where, "dkim_signing.signing_table: \"" + spec + "\": only refile:PATH, file:PATH or PATH are supported");
+        return;
+    }
+    const std::string path = resolve(spec);
+    const auto text = read_table(where, "dkim_signing.signing_table", path);
+    if (!text) return;
+    for (const auto& p : parse_opendkim_signing_table(*text, path, refile, config_.dkim_signing.rules))
+        error_in(path, p.line, p.message);
+}
+
+// An opendkim.conf used as it is: its KeyTable and SigningTable (or
+// Domain/Selector/KeyFile), Canonicalization, SignHeaders, OversignHeaders,
+// MultipleSignatures and SignatureTTL. Settings of [dkim_signing] itself
+// win over the file's.
+void Loader::load_opendkim_conf(const toml::node& where, const std::string& path) {
+    const auto text = read_table(where, "dkim_signing.opendkim_conf", path);
+    if (!text) return;
+    OpendkimConf conf;
+    (void)parse_opendkim_conf(*text, conf);
+    auth::DkimSignOptions& o = config_.dkim_signing;
+    const std::string base_save = base_dir_;
+    // Relative names in opendkim.conf are relative to its own folder.
+    base_dir_ = std::filesystem::path(path).parent_path().string();
+    if (base_dir_.empty()) base_dir_ = ".";
+    if (!conf.key_table.empty()) read_key_table(where, conf.key_table);
+    if (!conf.signing_table.empty()) read_signing_table(where, conf.signing_table);
+    if (conf.key_table.empty() && !conf.key_file.empty() && !conf.domain.empty() && !conf.selector.empty()) {
+        // Single-key mode: every address of Domain (a comma list) signs with KeyFile.
+        auto load = load_signing_key_file(resolve(conf.key_file));
+        if (!load.key) {
+            error_in(path, 0, "KeyFile: " + load.error);
+        } else {
+            if (!load.warning.empty()) config_.warnings.push_back(path + ": KeyFile: " + load.warning);
+            std::string domains = conf.domain;
+            std::stringstream list(domains);
+            std::string d;
+            bool first = true;
+            while (std::getline(list, d, ',')) {
+                d = util::dns_name_key(trim(d));
+                if (d.empty()) continue;
+                auth::DkimSigningKey key = *load.key;
+                key.name = "KeyFile:" + d;
+                key.domain = d;
+                key.selector = util::ascii_lower(conf.selector);
+                key.origin = path;
+                o.keys.push_back(key);
+                o.rules.push_back({auth::DkimSigningRule::Kind::Exact, d, {key.name}, path + " Domain"});
+                first = false;
+            }
+            if (first) error_in(path, 0, "Domain: no domain listed");
+        }
+    }
+    base_dir_ = base_save;
+    if (conf.canonicalization && !parse_canonicalization(*conf.canonicalization, o.header_canon, o.body_canon))
+        error_in(path, 0, "Canonicalization: \"" + *conf.canonicalization + "\": use simple or relaxed, e.g. relaxed/relaxed");
+    const auto header_list = [&](const std::string& names, std::vector<std::string>& out, std::string_view what) {
+        out.clear();
+        std::stringstream list(names);
+        std::string h;
+        while (std::getline(list, h, ',')) {
+            h = util::ascii_lower(trim(h));
+            if (h.empty()) continue;
+            if (valid_sign_header_name(h)) out.push_back(h);
+            else error_in(path, 0, std::string(what) + ": \"" + h + "\" is not a header field name");
+        }
+    };
+    if (conf.sign_headers) header_list(*conf.sign_headers, o.sign_headers, "SignHeaders");
+    if (conf.oversign_headers) header_list(*conf.oversign_headers, o.oversign_headers, "OversignHeaders");
+    if (conf.multiple_signatures) o.multiple_signatures = *conf.multiple_signatures;
+    if (conf.signature_ttl) {
+        if (const auto d = parse_duration_text(*conf.signature_ttl))
+            o.expire = std::chrono::duration_cast<std::chrono::seconds>(*d);
+        else error_in(path, 0, "SignatureTTL: \"" + *conf.signature_ttl + "\" is not a number of seconds");
+    }
+    if (!conf.ignored.empty()) {
+        std::string names;
+        for (const auto& n : conf.ignored) names += (names.empty() ? "" : ", ") + n;
+        config_.notes.push_back(path + ": not used by connector-milter (verification, sockets and users are "
+                                "configured in connector-milter.conf): " + names);
+    }
+}
+
+void Loader::load_dkim_signing(const toml::node& node) {
+    const toml::table* t = as_section(node, "dkim_signing");
+    if (t == nullptr) return;
+    check_keys(*t, "dkim_signing", "[dkim_signing]");
+    auth::DkimSignOptions& o = config_.dkim_signing;
+    if (const auto path = get_path(*t, "opendkim_conf", "dkim_signing", true)) load_opendkim_conf(*t->get("opendkim_conf"), *path);
+    if (const auto spec = get_string(*t, "key_table", "dkim_signing")) read_key_table(*t->get("key_table"), *spec);
+    if (const auto spec = get_string(*t, "signing_table", "dkim_signing"))
+        read_signing_table(*t->get("signing_table"), *spec);
+    if (const toml::node* keys = t->get("key")) {
+        if (const toml::array* array = as_table_array(*keys, "dkim_signing.key")) {
+            for (const toml::node& element : *array) {
+                const toml::table& k = *element.as_table();
+                check_keys(k, "dkim_signing.key", "[[dkim_signing.key]]");
+                const auto name = get_string(k, "name", "dkim_signing.key");
+                const auto domain = get_string(k, "domain", "dkim_signing.key");
+                const auto selector = get_string(k, "selector", "dkim_signing.key");
+                const auto file = get_path(k, "private_key", "dkim_signing.key", false);
+                if (!name || !domain || !selector || !file || name->empty() || domain->empty() || selector->empty()) {
+                    error(k, "[[dkim_signing.key]] needs name, domain, selector and private_key");
+                    continue;
+                }
+                auto load = load_signing_key_file(*file);
+                if (!load.key) {
+                    error(*k.get("private_key"), "dkim_signing.key \"" + *name + "\": " + load.error);
+                    continue;
+                }
+                const std::string origin = file_ + ":" + std::to_string(line_of(k));
+                if (!load.warning.empty()) config_.warnings.push_back(origin + ": key \"" + *name + "\": " + load.warning);
+                if (const auto* other = o.find_key(*name)) {
+                    error(k, "dkim_signing.key \"" + *name + "\" is already defined at " + other->origin);
+                    continue;
+                }
+                load.key->name = *name;
+                load.key->domain = *domain == "%" ? *domain : util::dns_name_key(*domain);
+                load.key->selector = util::ascii_lower(*selector);
+                load.key->origin = origin;
+                o.keys.push_back(std::move(*load.key));
+            }
+        }
+    }
+    if (const toml::node* rules = t->get("rule")) {
+        if (const toml::array* array = as_table_array(*rules, "dkim_signing.rule")) {
+            for (const toml::node& element : *array) {
+                const toml::table& r = *element.as_table();
+                check_keys(r, "dkim_signing.rule", "[[dkim_signing.rule]]");
+                const auto pattern = get_string(r, "pattern", "dkim_signing.rule");
+                const auto keys = get_string_array(r, "keys", "dkim_signing.rule");
+                if (!pattern || !keys || pattern->empty() || keys->empty()) {
+                    error(r, "[[dkim_signing.rule]] needs a pattern and a non-empty keys list");
+                    continue;
+                }
+                auth::DkimSigningRule rule;
+                rule.kind = auth::DkimSigningRule::Kind::Pattern;
+                rule.pattern = util::ascii_lower(*pattern);
+                rule.origin = file_ + ":" + std::to_string(line_of(r));
+                for (const auto& [key, where] : *keys) rule.keys.push_back(key);
+                o.rules.push_back(std::move(rule));
+            }
+        }
+    }
+    if (const auto b = get_bool(*t, "multiple_signatures", "dkim_signing")) o.multiple_signatures = *b;
+    if (const auto c = get_string(*t, "canonicalization", "dkim_signing"))
+        if (!parse_canonicalization(*c, o.header_canon, o.body_canon))
+            error(*t->get("canonicalization"), "dkim_signing.canonicalization: \"" + *c +
+                                                   "\": use simple or relaxed, e.g. \"relaxed/relaxed\"");
+    const auto headers = [&](std::string_view key, std::vector<std::string>& out) {
+        if (const auto list = get_string_array(*t, key, "dkim_signing")) {
+            out.clear();
+            for (const auto& [h, where] : *list) {
+                if (valid_sign_header_name(h)) out.push_back(util::ascii_lower(h));
+                else error(*where, "dkim_signing." + std::string(key) + ": \"" + h + "\" is not a header field name");
+            }
+        }
+    };
+    headers("sign_headers", o.sign_headers);
+    headers("oversign_headers", o.oversign_headers);
+    if (!o.sign_headers.empty() && std::find(o.sign_headers.begin(), o.sign_headers.end(), "from") == o.sign_headers.end())
+        // RFC 6376 section 5.4: From MUST be signed.
+        error(*t->get("sign_headers"), "dkim_signing.sign_headers: must list From (RFC 6376 section 5.4)");
+    if (const auto d = get_duration(*t, "expire", "dkim_signing", milliseconds(0), milliseconds(365ll * 24 * 3600 * 1000)))
+        o.expire = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    if (const auto by = get_string(*t, "sign_by", "dkim_signing")) {
+        const std::string v = util::ascii_lower(*by);
+        if (v == "from") o.identity = auth::DkimSignIdentity::HeaderFrom;
+        else if (v == "mail_from") o.identity = auth::DkimSignIdentity::EnvelopeFrom;
+        else error(*t->get("sign_by"), "dkim_signing.sign_by: \"" + *by + "\": use from or mail_from");
+    }
+    if (const auto a = get_string(*t, "failure_action", "dkim_signing")) {
+        const std::string v = util::ascii_lower(*a);
+        if (v == "tempfail") o.on_failure = auth::DkimSignFailure::TempFail;
+        else if (v == "accept") o.on_failure = auth::DkimSignFailure::Accept;
+        else error(*t->get("failure_action"), "dkim_signing.failure_action: \"" + *a + "\": use tempfail or accept");
+    }
+    if (const auto b = get_bool(*t, "local_submissions", "dkim_signing")) o.sign_local_submissions = *b;
+    // Every rule must name keys that exist: a typo must not leave mail unsigned.
+    for (const auto& rule : o.rules)
+        for (const auto& k : rule.keys)
+            if (k != "%" && o.find_key(k) == nullptr) {
+                const auto colon = rule.origin.rfind(':');
+                int line = 0;
+                if (colon != std::string::npos) line = std::atoi(rule.origin.c_str() + colon + 1);
+                error_in(rule.origin.substr(0, colon), line, "signing rule names key \"" + k + "\", which no key table defines");
+            }
+    if (!o.keys.empty() && o.rules.empty())
+        error(*t, "[dkim_signing]: keys but no signing table (signing_table or [[dkim_signing.rule]])");
+}
+
 LoadResult Loader::run(std::string_view text) {
     LoadResult result;
     toml::table root;
@@ -1486,9 +1748,14 @@ LoadResult Loader::run(std::string_view text) {
     if (const toml::node* n = root.get("ip_allow")) load_ip_list(*n, "ip_allow", &config_.connection_filter.allow);
     if (const toml::node* n = root.get("ip_block")) load_ip_list(*n, "ip_block", &config_.connection_filter.block);
     if (const toml::node* n = root.get("metrics")) load_metrics(*n);
+    if (const toml::node* n = root.get("dkim_signing")) load_dkim_signing(*n);
     const toml::node* connectors = root.get("connector");
     if (connectors != nullptr) load_connectors(*connectors);
     else error(0, "no [[connector]] is defined: at least one is required");
+    for (std::size_t i = 0; i < connectors_.size(); ++i)
+        if (connectors_[i].dkim_sign && !config_.dkim_signing.configured())
+            error(connector_lines_[i], "connector \"" + connectors_[i].name +
+                                           "\": dkim_sign = true needs [dkim_signing] keys and a signing table");
     // After the connectors: an entry whose group no connector lists is reported.
     if (const toml::node* n = root.get("certificate_map")) load_certificate_map(*n);
 

@@ -30,6 +30,7 @@ struct Config {
     // [[block_list_provider]], [[ip_allow]], [[ip_block]], [connection_filtering]
     policy::ConnectionFilter connection_filter;
     MetricsSettings metrics;
+    DkimSigningSettings dkim_signing;
     // What loading found out that the administrator should see in the log
     // (accepted domains discovered from the MTA, ignored settings).
     std::vector<std::string> notes;

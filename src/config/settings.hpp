@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/dkim_sign_options.hpp"
 #include "auth/options.hpp"
 #include "dns/options.hpp"
 #include "log/record.hpp"
@@ -94,6 +95,9 @@ struct SpfSettings {
 struct DkimSettings : auth::DkimOptions {
     bool enabled = true;
 };
+
+// [dkim_signing]: keys (parsed at load), the signing table and how to sign.
+using DkimSigningSettings = auth::DkimSignOptions;
 
 using DmarcDiscovery = auth::DmarcDiscovery;
 

@@ -71,6 +71,10 @@ struct Connector {
     // authenticate or hold Ms-Exch-Bypass-Anti-Spam.
     bool connection_filtering = false;
     std::vector<std::string> block_list_providers;
+    // DKIM-sign the mail of sessions whose principal may be signed (see
+    // policy/signing.hpp): a submission or relay connector, never the
+    // anonymous side of an internet-facing one.
+    bool dkim_sign = false;
 
     ReplyTable replies;
 

@@ -16,4 +16,5 @@ libpolicy_a_SOURCES = \
 	src/policy/message_checks.cpp src/policy/message_checks.hpp \
 	src/policy/limits.cpp src/policy/limits.hpp \
 	src/policy/local_submission.cpp src/policy/local_submission.hpp \
-	src/policy/connection_filter.cpp src/policy/connection_filter.hpp
+	src/policy/connection_filter.cpp src/policy/connection_filter.hpp \
+	src/policy/signing.cpp src/policy/signing.hpp

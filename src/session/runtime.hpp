@@ -12,7 +12,7 @@
 #include "policy/limits.hpp"
 
 namespace dns { class Resolver; }
-namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; }
+namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; class DkimSigner; }
 
 namespace session {
 
@@ -41,6 +41,11 @@ struct Runtime {
     // The counters of each [[block_list_provider]] of `config`.
     std::unordered_map<const policy::BlockListProvider*, std::shared_ptr<const BlockListCounters>> block_list_counters;
     const BlockListCounters* block_list_counters_of(const policy::BlockListProvider* provider) const;
+    // DKIM signing ([dkim_signing] keys and table): the signer, and a
+    // verifier that knows only our own public keys (no DNS), which tells
+    // whether a message already carries our valid signature.
+    std::shared_ptr<const auth::DkimSigner> signer;
+    std::shared_ptr<const auth::DkimVerifier> own_signatures;
     ~Runtime();
 };
 

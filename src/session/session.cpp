@@ -251,6 +251,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     message_ = std::make_unique<Message>(cfg.dns);
     message_->sender = std::move(*parsed.path);
     message_->checks = check_plan();
+    plan_signing();
     if (message_->checks.runs(policy::MessageCheck::Spf)) {
         auto spf = check_spf();
         if (!spf.ok()) {
@@ -370,14 +371,23 @@ Outcome Session::on_header(std::string_view name, std::string_view value) {
     if (verdict.ok()) verdict = policy::check_message_size(*connector_, rights_, message_->size);
     if (!verdict.ok()) return refuse_message(std::move(verdict), "HEADER");
     if (util::ascii_iequals(name, "From")) message_->from_headers.emplace_back(std::string(name), std::string(value));
+    bool forged = false;
     if (util::ascii_iequals(name, "Authentication-Results")) {
         // RFC 8601 section 5: remove headers that claim to come from us (or
         // from hosts the config names), whatever their case or shape.
         ++message_->authres_seen;
         auto ids = runtime_->config->milter.strip_authserv_ids;
         ids.push_back(runtime_->authserv_id);
-        if (auth::claims_authserv_id(value, ids)) message_->forged_authres.push_back(message_->authres_seen);
+        if (auth::claims_authserv_id(value, ids)) {
+            message_->forged_authres.push_back(message_->authres_seen);
+            forged = true;  // removed at end of message: not part of what is signed
+        }
     }
+    if (message_->sign_wanted && !forged)
+        // Without SMFIP_HDR_LEADSPC the MTA took away the space after the
+        // colon; the delivered header has it, and "simple" hashes it.
+        message_->sign_headers.emplace_back(std::string(name),
+                                            header_leading_space_ ? std::string(value) : " " + std::string(value));
     if (message_->checks.runs(policy::MessageCheck::Dkim)) {
         if (!message_->dkim) message_->dkim = runtime_->dkim->start(queue_id_);
         if (message_->dkim) message_->dkim->header(name, value);
@@ -399,6 +409,9 @@ Outcome Session::refuse_message(policy::Verdict verdict, std::string_view stage)
     message_->from_headers = {};
     message_->forged_authres = {};
     message_->dkim.reset();
+    message_->sign_headers = {};
+    message_->signer.reset();
+    message_->own_check.reset();
     Outcome again = outcome;
     again.tarpit = false;  // the client waited once
     message_->refused = std::move(again);
@@ -437,6 +450,7 @@ Outcome Session::on_end_of_headers() {
             }
         }
     }
+    start_signing();
     return continued("EOH");
 }
 
@@ -448,6 +462,7 @@ Outcome Session::on_body(std::string_view chunk) {
     auto verdict = policy::check_message_size(*connector_, rights_, message_->size);
     if (!verdict.ok()) return refuse_message(std::move(verdict), "BODY");
     if (message_->dkim) message_->dkim->body(chunk);
+    sign_body(chunk);
     return {};
 }
 
@@ -464,6 +479,7 @@ Outcome Session::on_end_of_message() {
         return finish(std::move(verdict), "EOM");
     }
     Outcome outcome = authenticate_message();
+    if (outcome.verdict.ok()) outcome = sign_message(std::move(outcome));
     if (!outcome.verdict.ok()) {
         reset_message();
         return outcome;

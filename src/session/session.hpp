@@ -136,6 +136,11 @@ private:
     void reset_message();
     policy::Verdict check_spf();
     Outcome authenticate_message();
+    // DKIM signing (message_sign.cpp).
+    void plan_signing();
+    void start_signing();
+    void sign_body(std::string_view chunk);
+    Outcome sign_message(Outcome outcome);
     // `delivered`: what to log when the fallback delivers the message.
     Outcome without_quarantine(Outcome outcome, std::string_view why, std::string* delivered);
     // Connection filtering (connection_filtering.cpp): the IP lists are

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "auth/dkim.hpp"
+#include "auth/dkim_signer.hpp"
 #include "auth/spf.hpp"
 #include "config/settings.hpp"
 #include "dns/resolver.hpp"
@@ -70,6 +71,17 @@ struct Session::Message {
     policy::ReasonClass quarantine_class = policy::ReasonClass::None;
     std::vector<int> forged_authres;  // 1-based indexes among Authentication-Results headers
     int authres_seen = 0;
+    // DKIM signing (message_sign.cpp): decided at MAIL; the headers as they
+    // will be delivered are kept until end of headers, where the From:
+    // address picks the keys and the signatures start.
+    bool sign_wanted = false;
+    std::string sign_why;
+    std::vector<std::pair<std::string, std::string>> sign_headers;
+    std::vector<auth::DkimKeyChoice> sign_choices;
+    std::string sign_problem;  // a key choice that failed: failure_action applies
+    std::string sign_skipped;  // why nothing is signed although sign_wanted
+    std::unique_ptr<auth::DkimSigner::Message> signer;
+    std::unique_ptr<auth::DkimVerifier::Message> own_check;  // an existing signature of ours
 };
 
 }  // namespace session

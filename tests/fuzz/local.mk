@@ -11,7 +11,7 @@ noinst_PROGRAMS += $(FUZZ_TARGETS)
 
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.cpp
 tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_config_LDADD = libconfig.a libpolicy.a $(TOML_LIBS) $(IDN2_LIBS)
+tests_fuzz_fuzz_config_LDADD = libconfig.a libpolicy.a $(TOML_LIBS) $(IDN2_LIBS) $(OPENSSL_LIBS)
 
 tests_fuzz_fuzz_static_zone_SOURCES = tests/fuzz/fuzz_static_zone.cpp
 tests_fuzz_fuzz_static_zone_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)

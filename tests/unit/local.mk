@@ -34,7 +34,7 @@ tests_unit_config_test_SOURCES = tests/unit/config_load_test.cpp \
 	tests/unit/config_socket_spec_test.cpp \
 	tests/unit/config_test_util.hpp
 tests_unit_config_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_config_test_LDADD = libconfig.a libpolicy.a $(TOML_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
+tests_unit_config_test_LDADD = libconfig.a libpolicy.a $(TOML_LIBS) $(IDN2_LIBS) $(OPENSSL_LIBS) $(GTEST_LIBS)
 endif
 
 # unit tests of src/dns (GoogleTest)
@@ -145,4 +145,15 @@ TESTS += tests/unit/metrics_test
 tests_unit_metrics_test_SOURCES = tests/unit/metrics_test.cpp
 tests_unit_metrics_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_metrics_test_LDADD = libmetricsread.a $(UNIT_TEST_LIBS) $(CIVETWEB_LIBS)
+endif
+
+# DKIM signing (issue 15): tables, keys, the signer against python3-dkim and
+# Mail::DKIM (tests/unit/dkim_oracle.*), and who the session signs.
+EXTRA_DIST += tests/unit/dkim_oracle.py tests/unit/dkim_oracle.pl
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/dkim_sign_test
+TESTS += tests/unit/dkim_sign_test
+tests_unit_dkim_sign_test_SOURCES = tests/unit/dkim_sign_test.cpp tests/unit/config_test_util.hpp
+tests_unit_dkim_sign_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_dkim_sign_test_LDADD = $(UNIT_TEST_LIBS)
 endif
