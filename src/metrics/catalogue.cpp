@@ -36,6 +36,8 @@ Catalogue make(Registry& r) {
                   "Batches of MTA commands answered 451 4.3.2 because the worker pool's queue was full "
                   "([milter] work_queue_limit; native engine)",
                   {}),
+        r.counter(named("dkim_signatures_total"), "DKIM signatures (RFC 6376) made or failed, per algorithm",
+                  {"algorithm", "result"}, ShowZero::No),
     };
     c.work_queue_full.with({});  // shown from the start, at 0
     c.build_info.with({PACKAGE_VERSION}).set(1);

@@ -43,6 +43,10 @@ struct Catalogue {
     // [milter] work_queue_limit batches already waited for a worker (the
     // "worker pool saturated" log line says the same, at most once a second).
     CounterFamily& work_queue_full;
+    // DKIM signatures we made (result "made") or could not make ("failed":
+    // an unusable key or a signing error), per algorithm ("none" when no
+    // key could be chosen).
+    CounterFamily& dkim_signatures;
 };
 
 Registry& registry();

@@ -43,6 +43,8 @@ struct CheckCounters {
     std::array<metrics::Counter*, kDkimResults> dkim;
     metrics::Counter* dkim_none;
     std::array<metrics::Counter*, kDmarcResults> dmarc;
+    // [algorithm: rsa, ed25519, none][made, failed]
+    std::array<std::array<metrics::Counter*, 2>, 3> signatures{};
 };
 
 // Made once, on first use (a thread-safe static): afterwards every count is
@@ -56,6 +58,11 @@ const CheckCounters& check_counters() {
         made.dkim = per_result<auth::DkimResult, kDkimResults>(cat.dkim_results, "", auth::dkim_result_name);
         made.dkim_none = &cat.dkim_results.with({"none"});
         made.dmarc = per_result<auth::DmarcResult, kDmarcResults>(cat.dmarc_results, "", auth::dmarc_result_name);
+        const char* algorithms[] = {"rsa-sha256", "ed25519-sha256", "none"};
+        for (std::size_t a = 0; a < 3; ++a) {
+            made.signatures[a][0] = &cat.dkim_signatures.with({algorithms[a], "made"});
+            made.signatures[a][1] = &cat.dkim_signatures.with({algorithms[a], "failed"});
+        }
         return made;
     }();
     return c;
@@ -147,5 +154,10 @@ void BlockListCounters::count(auth::BlockListOutcome outcome) const {
 void count_dkim_none() { check_counters().dkim_none->inc(); }
 
 void count_dmarc_result(auth::DmarcResult result) { count_in(check_counters().dmarc, result); }
+
+void count_dkim_signature(std::string_view algorithm, bool made) {
+    const std::size_t a = algorithm == "rsa-sha256" ? 0 : algorithm == "ed25519-sha256" ? 1 : 2;
+    check_counters().signatures[a][made ? 0 : 1]->inc();
+}
 
 }  // namespace session

@@ -65,5 +65,8 @@ void count_spf_result(bool helo_identity, auth::SpfResult result);
 void count_dkim_result(auth::DkimResult result);
 void count_dkim_none();
 void count_dmarc_result(auth::DmarcResult result);
+// A DKIM signature made (or not): `algorithm` "rsa-sha256",
+// "ed25519-sha256", or empty when no key could be chosen.
+void count_dkim_signature(std::string_view algorithm, bool made);
 
 }  // namespace session

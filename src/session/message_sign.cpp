@@ -12,6 +12,7 @@
 #include "auth/dkim_signer.hpp"
 #include "policy/address.hpp"
 #include "policy/signing.hpp"
+#include "session/counters.hpp"
 #include "session/session.hpp"
 #include "session/session_message.hpp"
 #include "util/ascii.hpp"
@@ -122,6 +123,7 @@ Outcome Session::sign_message(Outcome outcome) {
     const auto& opts = runtime_->config->dkim_signing;
     std::vector<auth::DkimSignature> made;
     std::string problem = m.sign_problem;
+    if (!problem.empty()) count_dkim_signature("", false);  // no key to sign with
     if (m.signer) {
         made = m.signer->finish();
         m.signer.reset();
@@ -143,9 +145,11 @@ Outcome Session::sign_message(Outcome outcome) {
             continue;
         }
         if (!sig.error.empty()) {
+            count_dkim_signature(sig.algorithm, false);
             if (problem.empty()) problem = id + ": " + sig.error;
             continue;
         }
+        count_dkim_signature(sig.algorithm, true);
         lines.push_back("signed " + id + " (" + sig.why + ")");
         outcome.header_edits.push_back({HeaderEdit::Kind::Insert, "DKIM-Signature", std::move(sig.header_value), 0});
     }
@@ -155,7 +159,8 @@ Outcome Session::sign_message(Outcome outcome) {
             // and tries again (RFC 3463 4.3.0).
             return finish(policy::Verdict::refuse(policy::internal_error_reply(),
                                                   "DKIM signing failed: " + problem +
-                                                      " (dkim_signing.failure_action = tempfail)"),
+                                                      " (dkim_signing.failure_action = tempfail)",
+                                                  policy::ReasonClass::Dkim),
                           "EOM");
         }
         // failure_action = accept: delivered without the failed signature

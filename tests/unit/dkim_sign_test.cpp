@@ -22,6 +22,7 @@
 #include "config_test_util.hpp"
 #include "dns/make_resolver.hpp"
 #include "dns/static_zone.hpp"
+#include "metrics/catalogue.hpp"
 #include "policy/signing.hpp"
 #include "session/session.hpp"
 
@@ -834,6 +835,27 @@ TEST(DkimSigningConfig, OpenDkimSingleKeyModeSignsTheListedDomains) {
     EXPECT_EQ(chosen(r.config->dkim_signing, "a", "example.net"),
               std::vector<std::string>{"KeyFile:example.net d=example.net"});
     EXPECT_TRUE(chosen(r.config->dkim_signing, "a", "other.example").empty());
+}
+
+}  // namespace
+
+namespace {
+
+std::uint64_t counter_value(const std::string& algorithm, const std::string& result) {
+    return metrics::catalogue().dkim_signatures.with({algorithm, result}).value();
+}
+
+TEST_F(SessionSigning, SignaturesMadeAndFailedAreCounted) {
+    load("multiple_signatures = true", "*@example.com ed\n*@example.com rsa\n");
+    const std::uint64_t ed = counter_value("ed25519-sha256", "made");
+    const std::uint64_t rsa = counter_value("rsa-sha256", "made");
+    ASSERT_EQ(signatures(run(587, "198.51.100.7", user(), kMessage, kBody)).size(), 2u);
+    EXPECT_EQ(counter_value("ed25519-sha256", "made"), ed + 1);
+    EXPECT_EQ(counter_value("rsa-sha256", "made"), rsa + 1);
+    load("", "* %\n");
+    const std::uint64_t none = counter_value("none", "failed");
+    run(587, "198.51.100.7", user(), kMessage, kBody);
+    EXPECT_EQ(counter_value("none", "failed"), none + 1);
 }
 
 }  // namespace
