@@ -36,3 +36,7 @@ EXTRA_DIST += tests/e2e/local_submission.test
 # accept (issue 11, items 1 and 12).
 TESTS += tests/e2e/replies.test
 EXTRA_DIST += tests/e2e/replies.test tests/e2e/lib/replies.sh
+# DKIM signing decided by the connector (issue 15): a signing and a verifying
+# Postfix + connector-milter pair; submission, anonymous inbound, sendmail command.
+TESTS += tests/e2e/dkim_signing.test
+EXTRA_DIST += tests/e2e/dkim_signing.test
