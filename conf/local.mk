@@ -2,7 +2,8 @@
 # connector-milter.conf(5) names ($(docdir)/examples); the tests read them in
 # the source tree.
 examplesdir = $(docdir)/examples
-dist_examples_DATA = conf/connector-milter.conf conf/sendmail.mc.snippet conf/postfix-main.cf.snippet
+dist_examples_DATA = conf/connector-milter.conf conf/sendmail.mc.snippet conf/postfix-main.cf.snippet \
+	conf/grafana-dashboard.json
 
 # The systemd unit, with the sbindir "make install" uses (issue 11: the unit
 # hard-coded /usr/sbin while the binary went to /usr/local/sbin).

@@ -46,6 +46,7 @@
 #include "daemon/service_manager.hpp"
 #include "log/log.hpp"
 #include "metrics/endpoint.hpp"
+#include "metrics/catalogue.hpp"
 #include "milter/adapter.hpp"
 #include "milter/engine.hpp"
 #include "milter/listener.hpp"
@@ -71,6 +72,7 @@ void usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: connector-milter [-c FILE] [-f] [-n] [-p SOCKET] [-u USER[:GROUP] | -R] [-P PIDFILE] [-V] [-d]\n"
                  "       connector-milter explain [-c FILE] --local ADDR:PORT --client IP [options]\n"
+                 "       connector-milter status [--metrics URL | -c FILE] [--interval SECONDS]\n"
                  "  -c FILE   configuration; it must exist and be readable. Without -c: %s,\n"
                  "            or the embedded default policy when that file does not exist\n"
                  "  -f        stay in the foreground and log to stderr\n"
@@ -125,6 +127,7 @@ void reload() {
     service_manager::reloading();
     auto loaded = load(g_config_path, g_reload_may_embed ? MissingFile::MeansEmbeddedDefault : MissingFile::IsAnError);
     if (!loaded.runtime) {
+        metrics::catalogue().config_reloads.with({"failed"}).inc();
         daemon_log::error("reload of " + g_config_path + " failed; keeping the running configuration:");
         for (auto& e : loaded.errors) daemon_log::error("  " + e);
         service_manager::ready(g_status_prefix + "; reload at " + time_of_day() + " failed (" +
@@ -135,6 +138,8 @@ void reload() {
     daemon_log::set_format(loaded.runtime->config->milter.log_format);
     log_findings(loaded);
     milter::Registry::instance().set_runtime(loaded.runtime);
+    metrics::catalogue().config_reloads.with({"ok"}).inc();
+    metrics::config_loaded_now();
     g_reload_may_embed = loaded.embedded;
     daemon_log::info("reloaded " + policy_source(loaded) + ": " + policy_summary(loaded) +
                      "; new connections use it, sessions in flight keep theirs");
@@ -474,6 +479,7 @@ int run_daemon(int argc, char** argv) {
         return 1;
     }
     milter::Registry::instance().set_runtime(loaded.runtime);
+    metrics::config_loaded_now();
 
     // Signals are blocked before any thread exists, so that every thread
     // inherits the mask: libmilter's own signal thread takes SIGHUP, SIGTERM

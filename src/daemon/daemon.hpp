@@ -7,5 +7,7 @@ namespace daemon_main {
 int run_daemon(int argc, char** argv);
 // connector-milter explain [-c FILE] --local ADDR:PORT --client IP ...
 int run_explain(int argc, char** argv);
+// connector-milter status [--metrics URL | -c FILE] [--interval SECONDS]
+int run_status(int argc, char** argv);
 
 }  // namespace daemon_main

@@ -3,6 +3,7 @@ connector_milter_SOURCES = src/main.cpp \
 	src/metrics/endpoint.cpp src/metrics/endpoint.hpp \
 	src/daemon/daemon.cpp src/daemon/daemon.hpp \
 	src/daemon/explain.cpp \
+	src/daemon/status.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/log/log.cpp src/log/log.hpp \
 	src/daemon/descriptors.cpp src/daemon/descriptors.hpp \
@@ -19,6 +20,7 @@ connector_milter_SOURCES = src/main.cpp \
 	src/milter/macro_store.cpp src/milter/macro_store.hpp \
 	src/milter/connection.cpp src/milter/connection.hpp \
 	src/milter/worker_pool.cpp src/milter/worker_pool.hpp \
+	src/milter/counters.cpp src/milter/counters.hpp \
 	src/milter/listener.cpp src/milter/listener.hpp \
 	src/milter/engine.cpp src/milter/engine.hpp
 connector_milter_LDADD = libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(PROMETHEUS_LIBS) $(CIVETWEB_LIBS) $(SYSTEMD_LIBS)

@@ -1,6 +1,8 @@
 // The static zone: RFC 1035 section 5 master-file lines, one record per
 // line, answered like an authoritative server for exactly these names.
 #include "dns/static_zone.hpp"
+
+#include "dns/counters.hpp"
 #include "util/ascii.hpp"
 
 #include <arpa/inet.h>
@@ -549,6 +551,7 @@ Answer StaticResolver::query(std::string_view name, Type type, Budget& budget) {
         return a;
     }
     if (!budget.charge()) {
+        counters::budget_exhausted();
         Answer a;
         a.status = Status::BudgetExhausted;
         a.canonical_name = util::dns_name_key(name);

@@ -1,6 +1,8 @@
 // libunbound behind dns::Resolver: see unbound_resolver.hpp for the thread
 // and deadline design.
 #include "dns/unbound_resolver.hpp"
+
+#include "dns/counters.hpp"
 #include "util/ascii.hpp"
 
 #include <poll.h>
@@ -322,6 +324,7 @@ bool UnboundResolver::Question::submit(const std::string& presentation) {
         owner_.pending_.emplace(token_, pending_);
     }
     owner_.upstream_queries_.fetch_add(1, std::memory_order_relaxed);
+    counters::upstream_query();
     const int rc = ub_resolve_async(owner_.ctx_.get(), presentation.c_str(), static_cast<int>(type_), kClassIn,
                                     reinterpret_cast<void*>(static_cast<std::uintptr_t>(token_)), &on_result,
                                     &async_id_);
@@ -332,6 +335,7 @@ bool UnboundResolver::Question::submit(const std::string& presentation) {
     }
     answered_ = true;
     answer_ = failed(Status::ServFail, qname_);
+    counters::upstream_answer(answer_.status);
     return false;
 }
 
@@ -354,15 +358,18 @@ const Answer& UnboundResolver::Question::wait() {
             lock.unlock();
             abandon();
             answer_ = failed(Status::Timeout, qname_);
+            counters::upstream_answer(answer_.status);
             return answer_;
         }
     }
     const ub_result* r = pending_->result.get();
     if (pending_->err != 0 || r == nullptr) {
         answer_ = failed(Status::ServFail, qname_);
+        counters::upstream_answer(answer_.status);
         return answer_;
     }
     answer_ = read(r);
+    counters::upstream_answer(answer_.status);
     if (answer_.status == Status::Ok || answer_.status == Status::NxDomain || answer_.status == Status::NoData)
         owner_.cache_store(key_, answer_, r->ttl);
     return answer_;
@@ -413,10 +420,14 @@ std::unique_ptr<PendingAnswer> UnboundResolver::start(std::string_view name, Typ
     Answer cached;
     if (cache_lookup(key, cached)) {
         cache_hits_.fetch_add(1, std::memory_order_relaxed);
+        counters::cache_hit();
         return ready_answer(std::move(cached));
     }
     const auto now = Budget::Clock::now();
-    if (!budget.charge(now)) return ready_answer(failed(Status::BudgetExhausted, qname));
+    if (!budget.charge(now)) {
+        counters::budget_exhausted();
+        return ready_answer(failed(Status::BudgetExhausted, qname));
+    }
     const auto deadline = std::min(now + timeout_, budget.deadline());
     auto question = std::make_unique<Question>(*this, qname, std::move(key), type, deadline);
     question->submit(presentation);

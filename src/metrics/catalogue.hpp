@@ -47,9 +47,37 @@ struct Catalogue {
     // an unusable key or a signing error), per algorithm ("none" when no
     // key could be chosen).
     CounterFamily& dkim_signatures;
+    // Time the session spent deciding one event (its DNS included), per
+    // stage: stage="eom" is the end-of-message latency the MTA waits for.
+    HistogramFamily& stage_duration;
+    // DNS (dns/counters.hpp): questions that left the process (libunbound),
+    // answers from our cache, answers per status (ok, nxdomain, nodata,
+    // servfail, timeout) of those that left, and questions not asked
+    // because the message's query or time budget was spent.
+    CounterFamily& dns_queries;
+    CounterFamily& dns_cache_hits;
+    CounterFamily& dns_answers;
+    CounterFamily& dns_budget_exhausted;
+    // The engine's own tempfails, before any session work, other than
+    // work_queue_full: descriptors (over the descriptor budget),
+    // draining (shutting down).
+    CounterFamily& engine_tempfails;
+    // The native engine's worker pool: threads, threads running a batch,
+    // batches waiting ([milter] workers, work_queue_limit).
+    GaugeFamily& worker_pool_threads;
+    GaugeFamily& worker_pool_busy;
+    GaugeFamily& worker_pool_queued;
+    // Configuration loads at SIGUSR1 (result ok or failed), and when the
+    // running configuration was loaded (Unix time) and its age.
+    CounterFamily& config_reloads;
+    GaugeFamily& config_loaded_timestamp;
+    ComputedGauge& config_age;
 };
 
 Registry& registry();
 const Catalogue& catalogue();
+
+// The running configuration was loaded now (start, successful reload).
+void config_loaded_now();
 
 }  // namespace metrics

@@ -90,6 +90,17 @@ prometheus::MetricFamily Family<T>::collect() const {
     return family;
 }
 
+prometheus::MetricFamily ComputedGauge::collect() const {
+    prometheus::MetricFamily family;
+    family.name = name_;
+    family.help = help_;
+    family.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric m;
+    m.gauge.value = value_();
+    family.metric.push_back(std::move(m));
+    return family;
+}
+
 template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;
@@ -115,6 +126,14 @@ HistogramFamily& Registry::histogram(std::string name, std::string help, std::ve
     auto family =
         std::make_unique<HistogramFamily>(std::move(name), std::move(help), std::move(labels), ShowZero::Yes);
     family->set_bounds(std::move(bounds_seconds));
+    auto& ref = *family;
+    std::lock_guard lock(mutex_);
+    families_.push_back(std::move(family));
+    return ref;
+}
+
+ComputedGauge& Registry::computed_gauge(std::string name, std::string help, std::function<double()> value) {
+    auto family = std::make_unique<ComputedGauge>(std::move(name), std::move(help), std::move(value));
     auto& ref = *family;
     std::lock_guard lock(mutex_);
     families_.push_back(std::move(family));

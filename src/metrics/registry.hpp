@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -110,6 +111,18 @@ private:
     std::vector<double> bounds_;
 };
 
+// A gauge without labels whose value is computed at each scrape (an age
+// from a timestamp). `value` must stay callable for the process's life.
+class ComputedGauge : public FamilyBase {
+public:
+    ComputedGauge(std::string name, std::string help, std::function<double()> value)
+        : FamilyBase(std::move(name), std::move(help), {}, ShowZero::Yes), value_(std::move(value)) {}
+    prometheus::MetricFamily collect() const override;
+
+private:
+    std::function<double()> value_;
+};
+
 using CounterFamily = Family<Counter>;
 using GaugeFamily = Family<Gauge>;
 using HistogramFamily = Family<Histogram>;
@@ -122,6 +135,7 @@ public:
     GaugeFamily& gauge(std::string name, std::string help, std::vector<std::string> labels);
     HistogramFamily& histogram(std::string name, std::string help, std::vector<std::string> labels,
                                std::vector<double> bounds_seconds);
+    ComputedGauge& computed_gauge(std::string name, std::string help, std::function<double()> value);
     std::vector<prometheus::MetricFamily> collect() const;
 
 private:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "log/log.hpp"
+#include "milter/counters.hpp"
 #include "milter/fault_injection.hpp"
 #include "milter/libmilter_socket.hpp"
 #include "milter/reply_gate.hpp"
@@ -50,6 +51,8 @@ bool Registry::wait_unless_draining(std::chrono::milliseconds delay) {
 }
 
 void Registry::note_over_budget(ConnectionTable::Admission what) {
+    count_engine_tempfail(what == ConnectionTable::Admission::Close ? EngineTempfail::DescriptorsClosed
+                                                                     : EngineTempfail::Descriptors);
     std::lock_guard lock(over_budget_mutex_);
     (what == ConnectionTable::Admission::Close ? closed_ : refused_) += 1;
     const auto now = std::chrono::steady_clock::now();
@@ -293,6 +296,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
     return guarded(ctx, Stage::Connect, [&] {
         if (Registry::instance().draining()) {
             // Shutting down: the MTA tells its client to come back later.
+            count_engine_tempfail(EngineTempfail::Draining);
             set_reply(ctx, policy::shutting_down_reply());
             return SMFIS_TEMPFAIL;
         }

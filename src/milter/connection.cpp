@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "log/log.hpp"
+#include "milter/counters.hpp"
 #include "milter/adapter.hpp"
 #include "milter/fault_injection.hpp"
 
@@ -251,6 +252,7 @@ void MilterConnection::on_connect(const Command& c, Output& out) {
         auto& registry = Registry::instance();
         if (registry.draining()) {
             // Shutting down: the MTA tells its client to come back later.
+            count_engine_tempfail(EngineTempfail::Draining);
             return apply(out, tempfail_with(policy::shutting_down_reply()));
         }
         if (admission_ != ConnectionTable::Admission::Serve) {

@@ -1,6 +1,27 @@
 #include "milter/worker_pool.hpp"
 
+#include "metrics/catalogue.hpp"
+
 namespace milter {
+
+namespace {
+
+// metrics: worker_pool_threads, _busy, _queued (every pool of the process
+// together; the daemon has one).
+struct PoolGauges {
+    metrics::Gauge& threads;
+    metrics::Gauge& busy;
+    metrics::Gauge& queued;
+};
+
+const PoolGauges& gauges() {
+    static const PoolGauges g{metrics::catalogue().worker_pool_threads.with({}),
+                              metrics::catalogue().worker_pool_busy.with({}),
+                              metrics::catalogue().worker_pool_queued.with({})};
+    return g;
+}
+
+}  // namespace
 
 // One thread's own wake-up: a job handed to it, or the order to stop. Only
 // the pool's thread that hands the job and the worker itself touch it.
@@ -13,6 +34,7 @@ struct WorkerPool::Worker {
 };
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_limit) : queue_limit_(queue_limit) {
+    gauges().threads.add(static_cast<std::int64_t>(threads));
     workers_.reserve(threads);
     threads_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) {
@@ -54,6 +76,7 @@ bool WorkerPool::try_submit(std::function<void()> job) {
         if (!w) {
             queue_.push_back({std::move(job), true});
             ++limited_waiting_;
+            gauges().queued.add();
         }
     }
     if (w) hand(*w, std::move(job));
@@ -65,7 +88,10 @@ void WorkerPool::submit(std::function<void()> job) {
     {
         std::lock_guard lock(mutex_);
         w = take_idle_worker();
-        if (!w) queue_.push_back({std::move(job), false});
+        if (!w) {
+            queue_.push_back({std::move(job), false});
+            gauges().queued.add();
+        }
     }
     if (w) hand(*w, std::move(job));
 }
@@ -88,6 +114,7 @@ void WorkerPool::stop() {
     }
     for (auto& t : threads_)
         if (t.joinable()) t.join();
+    gauges().threads.sub(static_cast<std::int64_t>(threads_.size()));
     threads_.clear();
 }
 
@@ -100,6 +127,7 @@ void WorkerPool::run(Worker& self) {
                 job = std::move(queue_.front().run);
                 if (queue_.front().limited) --limited_waiting_;
                 queue_.pop_front();
+                gauges().queued.sub();
             } else if (stopping_) {
                 return;  // stopping, and nothing left to run
             } else {
@@ -114,7 +142,9 @@ void WorkerPool::run(Worker& self) {
             self.job = nullptr;
             self.has_job = false;
         }
+        gauges().busy.add();
         job();
+        gauges().busy.sub();
     }
 }
 

@@ -133,6 +133,18 @@ void ConnectorCounters::decision(CountedStage stage, CountedAction action, polic
     if (action != CountedAction::Continue && r < policy::kReasonClassCount) reasons_[r][a]->inc();
 }
 
+void count_stage_duration(CountedStage stage, std::chrono::nanoseconds took) {
+    static const std::array<metrics::Histogram*, kCountedStages> histograms = [] {
+        std::array<metrics::Histogram*, kCountedStages> made{};
+        for (std::size_t i = 0; i < kCountedStages; ++i)
+            made[i] = &metrics::catalogue().stage_duration.with(
+                {std::string(counted_stage_label(static_cast<CountedStage>(i)))});
+        return made;
+    }();
+    const auto i = static_cast<std::size_t>(stage);
+    if (i < kCountedStages) histograms[i]->observe(took);
+}
+
 void count_spf_result(bool helo_identity, auth::SpfResult result) {
     const auto& c = check_counters();
     count_in(helo_identity ? c.spf_helo : c.spf_mailfrom, result);

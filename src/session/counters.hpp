@@ -5,6 +5,7 @@
 // shared with other sessions but the counters themselves.
 #pragma once
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -58,6 +59,24 @@ public:
 
 private:
     std::array<metrics::Counter*, 3> outcomes_{};  // Listed, Unlisted, Failed
+};
+
+// The time one event took to decide, into stage_duration_seconds.
+void count_stage_duration(CountedStage stage, std::chrono::nanoseconds took);
+
+// Times the event handler it lives in, with the session's clock.
+class StageTimer {
+public:
+    using Clock = std::chrono::steady_clock::time_point (*)();
+    StageTimer(Clock now, CountedStage stage) : now_(now), stage_(stage), start_(now()) {}
+    ~StageTimer() { count_stage_duration(stage_, now_() - start_); }
+    StageTimer(const StageTimer&) = delete;
+    StageTimer& operator=(const StageTimer&) = delete;
+
+private:
+    Clock now_;
+    CountedStage stage_;
+    std::chrono::steady_clock::time_point start_;
 };
 
 // The check results, per result value.

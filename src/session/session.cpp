@@ -123,6 +123,7 @@ void Session::resolve_rights(const SecurityFacts& security) {
 }
 
 Outcome Session::on_connect(const ConnectFacts& facts) {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::Connect);
     connect_ = facts;
     const auto& cfg = *runtime_->config;
     local_ = policy::recognise_local_submission(facts.evidence);
@@ -204,6 +205,7 @@ Outcome Session::connect_local() {
 }
 
 Outcome Session::on_helo(std::string_view helo, const SecurityFacts& security) {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::Helo);
     helo_ = std::string(helo);
     if (!connector_) return {};
     resolve_rights(security);
@@ -212,6 +214,7 @@ Outcome Session::on_helo(std::string_view helo, const SecurityFacts& security) {
 
 Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFacts& security,
                          std::chrono::steady_clock::time_point now) {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::Mail);
     reset_message();
     if (!connector_) {
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
@@ -332,6 +335,7 @@ policy::Verdict Session::check_spf() {
 }
 
 Outcome Session::on_rcpt(const std::vector<std::string>& args) {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::Rcpt);
     if (!connector_ || !message_) {
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
                                               "RCPT without an accepted MAIL",
@@ -358,6 +362,7 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
 }
 
 Outcome Session::on_header(std::string_view name, std::string_view value) {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::Header);
     if (!message_ || message_->refused) return {};
     // "Name:" value CRLF as stored; without SMFIP_HDR_LEADSPC the MTA took
     // away the space after the colon.
@@ -419,6 +424,7 @@ Outcome Session::refuse_message(policy::Verdict verdict, std::string_view stage)
 }
 
 Outcome Session::on_end_of_headers() {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::EndOfHeaders);
     if (!connector_ || !message_) return {};
     if (message_->refused) return *message_->refused;
     if (message_->dkim) message_->dkim->end_of_headers();  // no key is fetched before finish()
@@ -455,6 +461,7 @@ Outcome Session::on_end_of_headers() {
 }
 
 Outcome Session::on_body(std::string_view chunk) {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::Body);
     if (!message_ || message_->refused) return {};
     message_->size += chunk.size();
     // Refused at the chunk that crosses the limit: no more body hashing for
@@ -467,6 +474,7 @@ Outcome Session::on_body(std::string_view chunk) {
 }
 
 Outcome Session::on_end_of_message() {
+    const StageTimer timer(runtime_->metrics_now, CountedStage::EndOfMessage);
     if (!connector_ || !message_) return {};
     if (message_->refused) {
         Outcome refused = std::move(*message_->refused);

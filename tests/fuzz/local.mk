@@ -15,7 +15,7 @@ tests_fuzz_fuzz_config_LDADD = libconfig.a libpolicy.a $(TOML_LIBS) $(IDN2_LIBS)
 
 tests_fuzz_fuzz_static_zone_SOURCES = tests/fuzz/fuzz_static_zone.cpp
 tests_fuzz_fuzz_static_zone_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_static_zone_LDADD = libdns.a
+tests_fuzz_fuzz_static_zone_LDADD = libdns.a $(METRICS_LIBS)
 
 tests_fuzz_fuzz_address_SOURCES = tests/fuzz/fuzz_address.cpp tests/fuzz/fuzz_common.hpp
 tests_fuzz_fuzz_address_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -31,7 +31,7 @@ tests_fuzz_fuzz_dmarc_record_LDADD = libauth.a
 
 tests_fuzz_fuzz_spf_record_SOURCES = tests/fuzz/fuzz_spf_record.cpp
 tests_fuzz_fuzz_spf_record_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_spf_record_LDADD = libauth.a libdns.a libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS)
+tests_fuzz_fuzz_spf_record_LDADD = libauth.a libdns.a $(METRICS_LIBS) libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS)
 
 tests_fuzz_fuzz_session_SOURCES = tests/fuzz/fuzz_session.cpp tests/fuzz/fuzz_common.hpp
 tests_fuzz_fuzz_session_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)

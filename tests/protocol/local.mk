@@ -53,7 +53,8 @@ endif
 if HAVE_GTEST
 TESTS += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test
 endif
-EXTRA_DIST += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test
+EXTRA_DIST += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test \
+	tests/protocol/dashboard_metrics.py
 
 # The daemon once more, with a fault injected at the stage that
 # $CONNECTOR_MILTER_FAULT_STAGE names (src/milter/adapter.cpp,

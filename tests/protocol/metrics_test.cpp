@@ -4,11 +4,14 @@
 // more: one relay refusal is +1 on that connector's relay reject counter
 // and on nothing else that counts refusals.
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <signal.h>
 
 #include <gtest/gtest.h>
 
@@ -35,8 +38,8 @@ class MetricsTest : public DaemonTest {
 protected:
     void start() {
         metrics_port_ = free_tcp_port();
-        ASSERT_NO_FATAL_FAILURE(start_daemon("[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) +
-                                             "\"\n" + kDomains + kConnectors));
+        rest_ = "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) + "\"\n" + kDomains + kConnectors;
+        ASSERT_NO_FATAL_FAILURE(start_daemon(rest_));
         // The milter socket is open before the endpoint: wait (bounded) for it.
         const auto deadline = std::chrono::steady_clock::now() + 5s;
         std::string why;
@@ -62,7 +65,18 @@ protected:
     }
     static std::string counter(const char* suffix) { return std::string("connector_milter_") + suffix; }
 
+    // Polls /metrics (bounded) until `name{labels}` has moved by `want`.
+    bool wait_for_delta(const std::string& name, const Labels& labels, double want) const {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (delta(scrape(), name, labels) != want) {
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            std::this_thread::sleep_for(20ms);
+        }
+        return true;
+    }
+
     std::uint16_t metrics_port_ = 0;
+    std::string rest_;
     std::vector<metrics::Sample> before_;
 };
 
@@ -210,6 +224,112 @@ TEST_F(MetricsTest, ActiveSessionsGoUpWhileASessionIsOpenAndBackWhenItEnds) {
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(20ms);
     EXPECT_EQ(metrics::sum_of(scrape(), counter("sessions_active"), internet), 0);
+}
+
+TEST_F(MetricsTest, EachEventIsTimedUnderItsStage) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const SimpleMessage m;
+    {
+        Mta mta(socket_spec(), SmtpClient{});
+        ASSERT_TRUE(mta.connect().proceeds());
+        ASSERT_TRUE(mta.send(m).proceeds());
+    }
+    const auto now = scrape();
+    const std::string h = counter("stage_duration_seconds_count");
+    EXPECT_EQ(delta(now, h, {{"stage", "connect"}}), 1);
+    EXPECT_EQ(delta(now, h, {{"stage", "mail"}}), 1);
+    EXPECT_EQ(delta(now, h, {{"stage", "header"}}), static_cast<double>(m.headers.size()));
+    EXPECT_EQ(delta(now, h, {{"stage", "eom"}}), 1);
+    // Every observation is under the +Inf bucket and in the sum.
+    EXPECT_EQ(delta(now, counter("stage_duration_seconds_bucket"), {{"stage", "eom"}, {"le", "+Inf"}}), 1);
+    EXPECT_GT(delta(now, counter("stage_duration_seconds_sum"), {{"stage", "eom"}}), 0);
+}
+
+TEST_F(MetricsTest, ReloadsAreCountedByResultAndTheLoadTimeIsExported) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const double loaded_at = metrics::sum_of(before_, counter("config_loaded_timestamp_seconds")).value_or(0);
+    EXPECT_GT(loaded_at, 1.6e9);  // a Unix time, set at start
+    EXPECT_GE(metrics::sum_of(before_, counter("config_age_seconds")).value_or(-1), 0);
+    ASSERT_NO_FATAL_FAILURE(reload_daemon(rest_));
+    EXPECT_TRUE(wait_for_delta(counter("config_reloads_total"), {{"result", "ok"}}, 1)) << daemon_->log();
+    dir_.write("connector-milter.conf", "[milter\n");  // does not parse
+    daemon_->signal(SIGUSR1);
+    EXPECT_TRUE(wait_for_delta(counter("config_reloads_total"), {{"result", "failed"}}, 1)) << daemon_->log();
+    EXPECT_EQ(delta(scrape(), counter("config_reloads_total"), {{"result", "ok"}}), 1);
+}
+
+TEST_F(MetricsTest, ConnectionsRefusedWhileDrainingAreEngineTempfails) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    Mta busy(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(busy.connect().proceeds());  // holds the drain open
+    ASSERT_NO_FATAL_FAILURE(sigterm_daemon());
+    ASSERT_TRUE(wait_for_log({"stopping: new connections get 421 4.3.2"}, 5s)) << daemon_->log();
+    {
+        Mta late(socket_spec(), SmtpClient{});
+        const auto r = late.connect();
+        EXPECT_EQ(r.smtp_code(), 421) << describe(r);
+    }
+    const auto now = scrape();
+    EXPECT_EQ(delta(now, counter("engine_tempfails_total"), {{"reason", "draining"}}), 1);
+    EXPECT_EQ(delta(now, counter("engine_tempfails_total")), 1);
+    EXPECT_EQ(delta(now, counter("sessions_opened_total")), 1);
+    busy.quit();
+}
+
+// One accepted message and one relay refusal: what a dashboard needs to
+// show something in every panel.
+void process_some_mail(const std::string& socket) {
+    Mta mta(socket, SmtpClient{});
+    ASSERT_TRUE(mta.connect().proceeds());
+    ASSERT_TRUE(mta.send(SimpleMessage{}).proceeds());
+    ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
+    ASSERT_EQ(mta.rcpt("<someone@outside.example>").smtp_reply(), kRelayDenied);
+}
+
+std::string source_file(const std::string& relative) {
+    const char* top = std::getenv("TOP_SRCDIR");
+    return std::string(top && *top ? top : "..") + "/" + relative;
+}
+
+TEST_F(MetricsTest, EveryMetricTheGrafanaDashboardQueriesIsInARealScrape) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(process_some_mail(socket_spec()));
+    std::string why;
+    const auto body = metrics::http_get(url(), 5s, &why);
+    ASSERT_TRUE(body) << why;
+    const std::string scrape = dir_.write("scrape.txt", *body);
+    const auto r = run_command({"/usr/bin/python3", source_file("tests/protocol/dashboard_metrics.py"),
+                                source_file("conf/grafana-dashboard.json"), scrape},
+                               30s);
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << r.output;
+}
+
+TEST_F(MetricsTest, StatusSummarisesSessionsDecisionsAndDns) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(process_some_mail(socket_spec()));
+    const auto total = run_command({daemon_path(), "status", "--metrics", url(), "--interval", "0"}, 30s);
+    ASSERT_TRUE(total.exited && total.exit_code == 0) << total.output;
+    EXPECT_NE(total.output.find("sessions: 0 active; since start: 1 opened, 0 refused at connect"), std::string::npos)
+        << total.output;
+    EXPECT_NE(total.output.find("\"Internet\": 0 active, 1 sessions, 1 messages accepted, 0 quarantined, 1 rejected, "
+                                "0 tempfailed (relay 1)"),
+              std::string::npos)
+        << total.output;
+    EXPECT_NE(total.output.find("DNS since start: ok: 0 queries upstream"), std::string::npos) << total.output;
+    // With an interval, what happened before the first reading is not counted.
+    const auto lately = run_command({daemon_path(), "status", "--metrics", url(), "--interval", "0.2"}, 30s);
+    ASSERT_TRUE(lately.exited && lately.exit_code == 0) << lately.output;
+    EXPECT_NE(lately.output.find("in the last 0.2 s: 0 opened, 0 refused at connect"), std::string::npos)
+        << lately.output;
+    EXPECT_EQ(lately.output.find("\"Internet\""), std::string::npos) << lately.output;
+}
+
+TEST_F(MetricsTest, StatusSaysWhenTheEndpointCannotBeReached) {
+    const auto r = run_command(
+        {daemon_path(), "status", "--metrics", "http://127.0.0.1:" + std::to_string(free_tcp_port()) + "/metrics"},
+        30s);
+    EXPECT_TRUE(r.exited && r.exit_code == 1) << r.output;
+    EXPECT_NE(r.output.find("is [metrics] listen set?"), std::string::npos) << r.output;
 }
 
 TEST_F(MetricsTest, TheBuildInfoNamesTheVersion) {

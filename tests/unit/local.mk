@@ -46,10 +46,11 @@ tests_unit_dns_test_SOURCES = \
 	tests/unit/dns_static_zone_test.cpp \
 	tests/unit/dns_static_resolver_test.cpp \
 	tests/unit/dns_unbound_test.cpp \
+	tests/unit/dns_counters_test.cpp \
 	tests/unit/dns_make_resolver_test.cpp \
 	tests/unit/dns_test_server.cpp tests/unit/dns_test_server.hpp
 tests_unit_dns_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_dns_test_LDADD = libdns.a $(UNBOUND_LIBS) $(GTEST_LIBS)
+tests_unit_dns_test_LDADD = libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(GTEST_LIBS)
 endif
 
 # unit tests of src/auth (GoogleTest)
@@ -64,12 +65,12 @@ tests_unit_authres_test_LDADD = libauth.a $(GTEST_LIBS)
 
 tests_unit_spf_test_SOURCES = tests/unit/spf_test.cpp
 tests_unit_spf_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_spf_test_LDADD = libauth.a libdns.a libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
+tests_unit_spf_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
 
 # The openspf RFC 7208 suite (needs python3-yaml to read the YAML).
 tests_unit_spf_suite_SOURCES = tests/unit/spf_suite.cpp
 tests_unit_spf_suite_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_spf_suite_LDADD = libauth.a libdns.a libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
+tests_unit_spf_suite_LDADD = libauth.a libdns.a $(METRICS_LIBS) libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
 endif
 
 # unit tests of src/auth/dkim* and src/auth/dmarc* (GoogleTest) and the
@@ -78,7 +79,7 @@ check_PROGRAMS += tests/unit/dkim_corpus_test
 TESTS += tests/unit/dkim_corpus_test
 tests_unit_dkim_corpus_test_SOURCES = tests/unit/dkim_corpus_test.cpp \
 	tests/unit/dkim_message_io.hpp
-tests_unit_dkim_corpus_test_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
+tests_unit_dkim_corpus_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
 	$(OPENSSL_LIBS)
 
 if HAVE_GTEST
@@ -88,13 +89,13 @@ TESTS += tests/unit/dkim_test tests/unit/dmarc_test
 tests_unit_dkim_test_SOURCES = tests/unit/dkim_test.cpp tests/unit/dkim_fake_resolver.hpp \
 	tests/unit/dkim_message_io.hpp
 tests_unit_dkim_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_dkim_test_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
+tests_unit_dkim_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
 	$(OPENSSL_LIBS) $(GTEST_LIBS) $(PTHREAD_LIBS)
 
 tests_unit_dmarc_test_SOURCES = tests/unit/dmarc_test.cpp tests/unit/dmarc_mail_dmarc_test.cpp \
 	tests/unit/dkim_fake_resolver.hpp
 tests_unit_dmarc_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_dmarc_test_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) $(PSL_LIBS) \
+tests_unit_dmarc_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) $(PSL_LIBS) \
 	$(IDN2_LIBS) $(OPENSSL_LIBS) $(GTEST_LIBS)
 endif
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/catalogue.hpp"
 #include "milter/worker_pool.hpp"
 
 namespace {
@@ -86,6 +87,33 @@ TEST(WorkerPool, AJobGoesToTheWorkerThatWentIdleLast) {
     pool.stop();
     ASSERT_EQ(ran_on.size(), 20u);
     for (const auto& id : ran_on) EXPECT_EQ(id, ran_on.front());
+}
+
+// metrics (issue 18): the pool's threads, busy threads and waiting
+// batches are gauges a dashboard shows as saturation.
+TEST(WorkerPool, GaugesShowThreadsBusyWorkersAndWaitingBatches) {
+    const auto& cat = metrics::catalogue();
+    auto& threads = cat.worker_pool_threads.with({});
+    auto& busy = cat.worker_pool_busy.with({});
+    auto& queued = cat.worker_pool_queued.with({});
+    const auto threads0 = threads.value(), busy0 = busy.value(), queued0 = queued.value();
+    {
+        milter::WorkerPool pool(1, 5);
+        EXPECT_EQ(threads.value() - threads0, 1);
+        Gate gate;
+        ASSERT_TRUE(pool.try_submit([&] { gate.wait(); }));
+        for (int i = 0; i < 200 && !gate.entered; ++i) std::this_thread::sleep_for(5ms);
+        ASSERT_TRUE(gate.entered.load());
+        EXPECT_EQ(busy.value() - busy0, 1);
+        ASSERT_TRUE(pool.try_submit([] {}));
+        ASSERT_TRUE(pool.try_submit([] {}));
+        EXPECT_EQ(queued.value() - queued0, 2);
+        gate.release();
+        pool.stop();
+        EXPECT_EQ(busy.value() - busy0, 0);
+        EXPECT_EQ(queued.value() - queued0, 0);
+    }
+    EXPECT_EQ(threads.value() - threads0, 0);
 }
 
 }  // namespace
