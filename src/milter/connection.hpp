@@ -52,6 +52,9 @@ public:
     void shed(const std::vector<wire::Packet>& packets, Output& out);
     // The connection ends (MTA closed it, QUIT, or the daemon stops).
     void close_session();
+    // Whether handling `p` may wait (DNS): only a RCPT whose session reads
+    // block list answers there (session::Session::rcpt_may_wait).
+    bool rcpt_may_wait() const { return session_ && session_->rcpt_may_wait(); }
     // Its standing under the descriptor budget when it was accepted.
     void set_admission(ConnectionTable::Admission admission) { admission_ = admission; }
 

@@ -55,14 +55,16 @@ constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstCo
 // negotiation and macros (no session work), and headers, end of headers,
 // DATA and ABORT, whose session work is header bookkeeping, the From:
 // sender check and libopendkim's parsing of the header block (no key is
-// fetched before end of message). A hand-off to a worker and back costs
-// more than that work: two thread wake-ups and a write to an eventfd. What
-// may wait, or costs much, goes to the pool: CONNECT and HELO (where DNS
-// checks belong), MAIL (SPF), RCPT (the block list answers asked at
-// connect are read there), body chunks (DKIM hashing), end of message (DKIM
+// fetched before end of message), and RCPT (policy) unless the session
+// reads block list answers there (connection filtering). A hand-off to a
+// worker and back costs more than that work: two thread wake-ups and a
+// write to an eventfd. What may wait, or costs much, goes to the pool:
+// CONNECT and HELO (where DNS checks belong), MAIL (SPF), RCPT with
+// connection filtering, body chunks (DKIM hashing), end of message (DKIM
 // keys, DMARC), QUIT and UNKNOWN.
-bool runs_on_loop(const wire::Packet& p) {
+bool runs_on_loop(const MilterConnection& state, const wire::Packet& p) {
     switch (p.command) {
+        case cmd::kRcpt: return !state.rcpt_may_wait();
         case cmd::kOptNeg:
         case cmd::kMacro:
         case cmd::kHeader:
@@ -264,7 +266,8 @@ void Engine::schedule(Conn& c) {
         }
         // Work that never waits is answered here (runs_on_loop): it never
         // waits for a worker nor counts as overload.
-        if (std::all_of(packets->begin(), packets->end(), runs_on_loop)) {
+        if (std::all_of(packets->begin(), packets->end(),
+                        [&c](const wire::Packet& p) { return runs_on_loop(c.state, p); })) {
             auto& table = Registry::instance().connections();
             table.begin_event(&c.state);
             Output out;

@@ -74,10 +74,16 @@ public:
     Outcome on_mail(const std::vector<std::string>& args, const SecurityFacts& security,
                     std::chrono::steady_clock::time_point now);
     Outcome on_rcpt(const std::vector<std::string>& args);
-    // The native engine runs on_header, on_end_of_headers and on_abort on
-    // its event-loop thread (milter/engine.cpp, runs_on_loop): they must
-    // never wait (no DNS, no sleep); what may wait belongs in the other
-    // stages, which run on the worker pool.
+    // Whether on_rcpt may wait: connection filtering reads the block list
+    // answers it asked at connect there. When it may not, the native engine
+    // answers RCPT on its event loop (milter/engine.cpp); anything else that
+    // makes on_rcpt wait must make this true as well.
+    bool rcpt_may_wait() const { return block_lists_ != nullptr; }
+    // The native engine runs on_header, on_end_of_headers, on_abort, and
+    // on_rcpt unless rcpt_may_wait(), on its event-loop thread
+    // (milter/engine.cpp, runs_on_loop): they must never wait (no DNS, no
+    // sleep); what may wait belongs in the other stages, which run on the
+    // worker pool.
     Outcome on_header(std::string_view name, std::string_view value);
     Outcome on_end_of_headers();
     Outcome on_body(std::string_view chunk);

@@ -75,7 +75,9 @@ protected:
     // quit.
     // `before` runs once the daemon is up, before the pool is saturated.
     // Besides the Default Frontend, an anonymous relay connector without
-    // checks serves the device at 198.51.100.77: its MAIL needs no DNS.
+    // checks serves the device at 198.51.100.77: its MAIL needs no DNS; the
+    // one at 198.51.100.78 gets the same with connection filtering (a block
+    // list on the silent name server, asked at connect, read at RCPT).
     void while_saturated(const std::function<void()>& during, const std::function<void()>& after,
                          const std::function<void()>& before = [] {}) {
         ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
@@ -85,8 +87,13 @@ protected:
                                              "nameservers = [\"127.0.0.1@" + std::to_string(dns_.port()) +
                                                  "\"]\ntimeout = \"1500ms\"\n",
                                              "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) +
-                                                 "\"\n" + kDomainAndFrontend +
-                                                 anonymous_relay("\"198.51.100.77\"", "checks = []\n")));
+                                                 "\"\n[[block_list_provider]]\nname = \"Silent\"\n"
+                                                 "lookup_domain = \"bl.slow-dns.example\"\n" +
+                                                 kDomainAndFrontend +
+                                                 anonymous_relay("\"198.51.100.77\"", "checks = []\n") +
+                                                 anonymous_relay("\"198.51.100.78\"",
+                                                                 "checks = []\nconnection_filtering = true\n",
+                                                                 "Filtered Relay")));
         before();
         Mta first(socket_spec(), SmtpClient{});
         ASSERT_TRUE(first.connect().proceeds());
@@ -105,6 +112,19 @@ protected:
         after();
         first.quit();
         second.quit();
+    }
+
+    // A session of the relay device at `ip` past MAIL (its connector runs
+    // no checks: no DNS at MAIL); call it before the pool is saturated.
+    std::unique_ptr<Mta> device_past_mail(const std::string& ip) {
+        SmtpClient device;
+        device.ip = ip;
+        device.name = "[" + ip + "]";
+        auto mta = std::make_unique<Mta>(socket_spec(), device);
+        EXPECT_TRUE(mta->connect().proceeds());
+        const Response mail = mta->mail("<printer@contoso.com>");
+        EXPECT_TRUE(mail.proceeds()) << describe(mail);
+        return mta;
     }
 
     // connector_milter_work_queue_full_total now (the endpoint comes up
@@ -160,16 +180,16 @@ TEST_F(SaturationTest, NegotiationDuringSaturationLeavesTheSessionServedOnceTheP
     third->quit();
 }
 
-// Headers and end of headers never wait: the event loop answers them
-// itself, so a session past RCPT goes on while every worker is busy (and a
-// hand-off to a worker costs more than that work).
-TEST_F(SaturationTest, HeadersAndEndOfHeadersDuringSaturationAreAnsweredByTheEventLoop) {
-    SmtpClient device;
-    device.ip = "198.51.100.77";
-    device.name = "[198.51.100.77]";
+// RCPT (without connection filtering), headers and end of headers never
+// wait: the event loop answers them itself, so a session past MAIL goes on
+// while every worker is busy (and a hand-off to a worker costs more than
+// that work).
+TEST_F(SaturationTest, RcptHeadersAndEndOfHeadersDuringSaturationAreAnsweredByTheEventLoop) {
     std::unique_ptr<Mta> third;
     ASSERT_NO_FATAL_FAILURE(while_saturated(
         [&] {
+            const Response rcpt = third->rcpt("<someone@outside.example>");
+            EXPECT_TRUE(rcpt.proceeds()) << describe(rcpt);
             auto& s = third->session();
             EXPECT_TRUE(s.data().proceeds());
             s.header("From", "printer@contoso.com");
@@ -177,15 +197,22 @@ TEST_F(SaturationTest, HeadersAndEndOfHeadersDuringSaturationAreAnsweredByTheEve
             const Response eoh = s.eoh();
             EXPECT_TRUE(eoh.proceeds()) << describe(eoh);
         },
-        [&] {},
+        [&] {}, [&] { third = device_past_mail("198.51.100.77"); }));
+    third->quit();
+}
+
+// With connection filtering, RCPT reads the block list answers asked at
+// connect and may wait for them: it stays on the worker pool, never on the
+// event loop (which would stall every connection for the DNS timeout), and
+// a saturated pool answers it 451 4.3.2.
+TEST_F(SaturationTest, RcptWithConnectionFilteringWaitsForAWorker) {
+    std::unique_ptr<Mta> third;
+    ASSERT_NO_FATAL_FAILURE(while_saturated(
         [&] {
-            third = std::make_unique<Mta>(socket_spec(), device);
-            ASSERT_TRUE(third->connect().proceeds());
-            const Response mail = third->mail("<printer@contoso.com>");
-            ASSERT_TRUE(mail.proceeds()) << describe(mail);
             const Response rcpt = third->rcpt("<someone@outside.example>");
-            ASSERT_TRUE(rcpt.proceeds()) << describe(rcpt);
-        }));
+            EXPECT_EQ(rcpt.smtp_reply(), "451 4.3.2 Service busy, try again later") << describe(rcpt);
+        },
+        [&] {}, [&] { third = device_past_mail("198.51.100.78"); }));
     third->quit();
 }
 
