@@ -1,6 +1,8 @@
 #include "config/socket_spec.hpp"
 #include "daemon/daemon.hpp"
 
+#include "auth/dkim_sign_options.hpp"
+
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -454,6 +456,20 @@ int run_daemon(int argc, char** argv) {
         for (auto& n : loaded.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
         std::printf("%s: OK (%s)\n", loaded.embedded ? "(embedded default)" : opt.config_path.c_str(),
                     policy_summary(loaded).c_str());
+        // What DKIM signing will sign with (issue 15): each key, then each
+        // signing table entry, in the order they are tried.
+        const auto& signing = loaded.runtime->config->dkim_signing;
+        for (const auto& k : signing.keys)
+            std::printf("dkim key %s: d=%s s=%s a=%s (%u bits) from %s (%s)\n", k.name.c_str(), k.domain.c_str(),
+                        k.selector.c_str(), std::string(auth::dkim_sign_algorithm(k.type)).c_str(), k.bits,
+                        k.file.c_str(), k.origin.c_str());
+        for (const auto& r : signing.rules) {
+            std::string keys;
+            for (const auto& k : r.keys) keys += (keys.empty() ? "" : ", ") + k;
+            std::printf("dkim signing %s %s -> %s (%s)\n",
+                        r.kind == auth::DkimSigningRule::Kind::Exact ? "entry" : "pattern", r.pattern.c_str(),
+                        keys.c_str(), r.origin.c_str());
+        }
         return 0;
     }
     daemon_log::set_format(loaded.runtime->config->milter.log_format);

@@ -212,6 +212,15 @@ int run_explain(int argc, char** argv) {
     else
         print_checks(s);
     print_connection_filtering(s);
+    {
+        // DKIM signing (issue 15): the address the signing table is asked
+        // about is From: unless sign_by = "mail_from".
+        const bool by_envelope =
+            s.runtime().config->dkim_signing.identity == auth::DkimSignIdentity::EnvelopeFrom;
+        const std::string address = by_envelope || header_from.empty() ? from : header_from;
+        const std::string plan = s.signing_plan(address);
+        if (!plan.empty()) std::printf("%-28s %s\n", "dkim signing", plan.c_str());
+    }
     if (from.empty() && rcpts.empty()) return all_ok ? 0 : 1;
 
     std::vector<std::string> mail_args{"<" + from + ">"};

@@ -44,6 +44,32 @@ std::string tag_value(std::string_view value, std::string_view name) {
 
 }  // namespace
 
+std::string Session::signing_plan(std::string_view address) const {
+    if (!runtime_->signer || !connector_) return {};
+    const auto& opts = runtime_->config->dkim_signing;
+    const bool builtin_local = connector_ == &runtime_->config->connectors.builtin_local();
+    const bool connector_signs = builtin_local ? opts.sign_local_submissions : connector_->dkim_sign;
+    const auto decision = policy::decide_signing(*connector_, connector_signs, rights_, local_);
+    if (!decision.sign) return "not signed: " + decision.why;
+    const std::size_t at = address.rfind('@');
+    if (at == std::string_view::npos) return "would sign, but \"" + std::string(address) + "\" has no domain";
+    const auto selection = auth::choose_signing_keys(opts, address.substr(0, at), address.substr(at + 1));
+    if (!selection.error.empty())
+        return "signing fails (failure_action " +
+               std::string(opts.on_failure == auth::DkimSignFailure::TempFail ? "tempfail" : "accept") +
+               "): " + selection.error;
+    if (selection.choices.empty()) return "not signed: no signing table entry for " + std::string(address);
+    std::string out = "would sign as";
+    std::string why;
+    for (std::size_t i = 0; i < selection.choices.size(); ++i) {
+        const auto& c = selection.choices[i];
+        out += (i ? " + d=" : " d=") + c.domain + " s=" + c.key->selector + " a=" +
+               std::string(auth::dkim_sign_algorithm(c.key->type));
+        why += (i ? "; " : "") + c.why;
+    }
+    return out + " (" + why + "; " + decision.why + ")";
+}
+
 void Session::plan_signing() {
     auto& m = *message_;
     if (!runtime_->signer || !connector_) return;

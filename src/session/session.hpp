@@ -115,6 +115,11 @@ public:
     // Which of SPF, DKIM and DMARC a message sent now would get, and why not
     // (the connector's checks, the session's rights, the global switches).
     policy::CheckPlan check_plan() const;
+    // DKIM signing for a message whose signing address (From:, or the
+    // envelope sender with sign_by = "mail_from") is `address`: "would sign
+    // as d=... s=... a=... + ..." or why not (message_sign.cpp). Empty
+    // when no signing is configured.
+    std::string signing_plan(std::string_view address) const;
     const Runtime& runtime() const { return *runtime_; }
     // Connection filtering as the session sees it (for `explain`): what
     // the IP lists said at connect, and the block list answers, waited for
