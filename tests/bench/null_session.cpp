@@ -45,5 +45,6 @@ void Session::on_close() {}
 Outcome Session::quarantine_failed(Outcome outcome) { return outcome; }
 std::uint64_t Session::header_octets_held() const { return 0; }
 policy::CheckPlan Session::check_plan() const { return {}; }
+std::string Session::signing_plan(std::string_view) const { return {}; }  // signs nothing
 
 }  // namespace session
