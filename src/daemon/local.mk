@@ -4,6 +4,7 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/daemon.cpp src/daemon/daemon.hpp \
 	src/daemon/explain.cpp \
 	src/daemon/status.cpp \
+	src/daemon/dkim_keys.cpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/log/log.cpp src/log/log.hpp \
 	src/daemon/descriptors.cpp src/daemon/descriptors.hpp \
