@@ -79,7 +79,7 @@ Catalogue make(Registry& r) {
     c.build_info.with({PACKAGE_VERSION}).set(1);
     // Every child of the families without labels or with a fixed set of
     // values exists from the start, at zero.
-    for (const char* stage : {"connect", "helo", "mail", "rcpt", "header", "eoh", "body", "eom"}) c.stage_duration.with({stage});
+    for (const char* stage : {"connect", "helo", "mail", "rcpt", "eoh", "eom"}) c.stage_duration.with({stage});
     c.dns_queries.with({});
     c.dns_cache_hits.with({});
     for (const char* status : {"ok", "nxdomain", "nodata", "servfail", "timeout"}) c.dns_answers.with({status});

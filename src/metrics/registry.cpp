@@ -20,7 +20,12 @@ void Histogram::observe(std::chrono::nanoseconds d) noexcept {
     while (i < bounds_ns_.size() && ns > bounds_ns_[i]) ++i;
     buckets_[i].fetch_add(1, std::memory_order_relaxed);
     sum_ns_.fetch_add(static_cast<std::uint64_t>(ns), std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Histogram::count() const noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) n += buckets_[i].load(std::memory_order_relaxed);
+    return n;
 }
 
 double Histogram::sum_seconds() const noexcept {

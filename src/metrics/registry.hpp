@@ -55,7 +55,7 @@ public:
     static constexpr std::size_t kMaxBuckets = 16;
     explicit Histogram(const std::vector<double>& upper_bounds_seconds);
     void observe(std::chrono::nanoseconds d) noexcept;
-    std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+    std::uint64_t count() const noexcept;  // the buckets added up: one atomic add less per observation
     double sum_seconds() const noexcept;
     // Cumulative counts per bound, as the exposition wants them.
     std::vector<std::uint64_t> cumulative() const;
@@ -65,7 +65,6 @@ private:
     std::vector<double> bounds_;
     std::vector<std::int64_t> bounds_ns_;
     std::array<std::atomic<std::uint64_t>, kMaxBuckets> buckets_{};  // non-cumulative; the last one past every bound
-    std::atomic<std::uint64_t> count_{0};
     std::atomic<std::uint64_t> sum_ns_{0};
 };
 

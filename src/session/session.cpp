@@ -362,7 +362,6 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
 }
 
 Outcome Session::on_header(std::string_view name, std::string_view value) {
-    const StageTimer timer(runtime_->metrics_now, CountedStage::Header);
     if (!message_ || message_->refused) return {};
     // "Name:" value CRLF as stored; without SMFIP_HDR_LEADSPC the MTA took
     // away the space after the colon.
@@ -461,7 +460,6 @@ Outcome Session::on_end_of_headers() {
 }
 
 Outcome Session::on_body(std::string_view chunk) {
-    const StageTimer timer(runtime_->metrics_now, CountedStage::Body);
     if (!message_ || message_->refused) return {};
     message_->size += chunk.size();
     // Refused at the chunk that crosses the limit: no more body hashing for

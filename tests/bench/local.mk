@@ -6,11 +6,11 @@ tests_bench_milter_load_SOURCES = tests/bench/milter_load.cpp tests/bench/corpus
 tests_bench_milter_load_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_bench_milter_load_LDADD = libmilterclient.a $(PTHREAD_LIBS)
 
-EXTRA_DIST += tests/bench/corpus_gen.py tests/bench/zone_dns.py tests/bench/postfix_e2e.sh tests/bench/dnsbl.sh \
+EXTRA_DIST += tests/bench/corpus_gen.py tests/bench/zone_dns.py tests/bench/postfix_e2e.sh tests/bench/dnsbl.sh tests/bench/metrics.sh \
 	tests/bench/nodelay_preload.c BENCHMARKS.md
 
 bench: connector-milter$(EXEEXT) tests/bench/milter_load$(EXEEXT) tests/bench/null_milter$(EXEEXT) \
-	tests/bench/session_work$(EXEEXT) tests/bench/null_native$(EXEEXT)
+	tests/bench/session_work$(EXEEXT) tests/bench/null_native$(EXEEXT) tests/bench/metrics_cost$(EXEEXT)
 	BUILD_DIR='$(abs_top_builddir)' $(top_srcdir)/scripts/bench
 
 # The end-to-end figure's baseline: a milter with connector-milter's stages
@@ -32,3 +32,9 @@ tests_bench_session_work_LDADD = $(CORE_LDADD)
 noinst_PROGRAMS += tests/bench/null_native
 tests_bench_null_native_SOURCES = tests/bench/null_session.cpp $(connector_milter_SOURCES)
 tests_bench_null_native_LDADD = $(connector_milter_LDADD)
+
+# What counting costs one message (issue 18), apart from the rest
+# (tests/bench/metrics.sh prints it beside the endpoint figure).
+noinst_PROGRAMS += tests/bench/metrics_cost
+tests_bench_metrics_cost_SOURCES = tests/bench/metrics_cost.cpp
+tests_bench_metrics_cost_LDADD = $(CORE_LDADD)
