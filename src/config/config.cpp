@@ -1304,7 +1304,7 @@ void Loader::load_ip_list(const toml::node& node, std::string_view name, policy:
 void Loader::load_ip_list_file(const toml::table& t, std::string_view key, policy::IpList* out) {
     const auto path = get_path(t, key, "connection_filtering", true);
     if (!path) return;
-    config_.ranges_files.push_back(*path);
+    config_.ip_list_files.push_back(*path);
     std::vector<std::string> lines;
     if (!read_lines(*path, &lines)) {
         error(*t.get(key), "connection_filtering." + std::string(key) + ": cannot read " + *path);

@@ -40,6 +40,9 @@ struct Config {
     // Every connector's remote_ip_ranges_file: who may relay is decided by
     // them, so the daemon checks their permissions like the config's own.
     std::vector<std::string> ranges_files;
+    // [connection_filtering] ip_allow_file and ip_block_file: they decide
+    // who is refused or never checked, so they are checked the same way.
+    std::vector<std::string> ip_list_files;
 };
 
 struct ConfigError {

@@ -81,6 +81,7 @@ Loaded load(const std::string& path, MissingFile missing) {
     for (auto& warning : cfg->warnings) loaded.warnings.push_back(warning);
     if (!loaded.embedded) check_permissions(path, "configuration", loaded.warnings);
     for (auto& ranges : cfg->ranges_files) check_permissions(ranges, "remote_ip_ranges_file", loaded.warnings);
+    for (auto& list : cfg->ip_list_files) check_permissions(list, "connection_filtering IP list", loaded.warnings);
     check_permissions(cfg->milter.sender_login_map, "sender_login_map", loaded.warnings);
     check_permissions(cfg->dns.static_zone, "static_zone", loaded.warnings);
     // The DNSSEC root key decides which answers are authentic, and the public
