@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -301,9 +302,34 @@ TEST_F(MetricsTest, EveryMetricTheGrafanaDashboardQueriesIsInARealScrape) {
     std::string filtering = kConnectors;
     const std::string key = "max_message_size = 1000\n";
     filtering.replace(filtering.find(key), key.size(), key + "connection_filtering = true\n");
-    ASSERT_NO_FATAL_FAILURE(
-        start(filtering, "\n[[block_list_provider]]\nname = \"Bench List\"\nlookup_domain = \"bl.example\"\n"));
+    // The relay device's mail is signed (an Ed25519 key made here), so
+    // that the DKIM signing panel has signatures to show.
+    const std::string key_file = (dir_.path() / "contoso.key").string();
+    const auto made = run_command({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key_file}, 30s);
+    ASSERT_TRUE(made.exited && made.exit_code == 0) << made.output;
+    ASSERT_EQ(::chmod(key_file.c_str(), 0600), 0);
+    const std::string relay_key = "tarpit_interval = 0\n";
+    const auto relay = filtering.rfind(relay_key);
+    filtering.replace(relay, relay_key.size(), relay_key + "dkim_sign = true\n");
+    ASSERT_NO_FATAL_FAILURE(start(filtering, "\n[[block_list_provider]]\nname = \"Bench List\"\nlookup_domain = "
+                                             "\"bl.example\"\n\n[dkim_signing]\n[[dkim_signing.key]]\nname = \"ed\"\n"
+                                             "domain = \"contoso.com\"\nselector = \"s1\"\nprivate_key = \"" +
+                                                 key_file + "\"\n[[dkim_signing.rule]]\npattern = \"*@contoso.com\"\n"
+                                                       "keys = [\"ed\"]\n"));
     ASSERT_NO_FATAL_FAILURE(process_some_mail(socket_spec()));
+    {
+        SmtpClient device;
+        device.ip = "10.1.1.1";
+        device.name = "[10.1.1.1]";
+        Mta mta(socket_spec(), device);
+        ASSERT_TRUE(mta.connect().proceeds());
+        SimpleMessage m;
+        m.from = "<scanner@contoso.com>";
+        m.recipients = {"<someone@outside.example>"};
+        m.headers[0] = {"From", "Scanner <scanner@contoso.com>"};
+        const auto r = mta.send(m);
+        ASSERT_TRUE(r.proceeds()) << describe(r);
+    }
     std::string why;
     const auto body = metrics::http_get(url(), 5s, &why);
     ASSERT_TRUE(body) << why;
