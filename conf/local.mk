@@ -17,3 +17,17 @@ endif
 conf/connector-milter.service: $(srcdir)/conf/connector-milter.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) conf && \
 	sed -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/conf/connector-milter.service.in >$@.tmp && mv $@.tmp $@
+
+# DMARC aggregate reports (issue 17): the daily timer and service, and a cron
+# example for hosts without systemd.
+dist_examples_DATA += conf/connector-milter-report.cron conf/connector-milter-report.timer
+EXTRA_DIST += conf/connector-milter-report.service.in
+CLEANFILES += conf/connector-milter-report.service
+if INSTALL_SYSTEMD_UNIT
+systemdsystemunit_DATA += conf/connector-milter-report.service conf/connector-milter-report.timer
+else
+noinst_DATA += conf/connector-milter-report.service
+endif
+conf/connector-milter-report.service: $(srcdir)/conf/connector-milter-report.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/conf/connector-milter-report.service.in >$@.tmp && mv $@.tmp $@

@@ -14,3 +14,8 @@ EXTRA_DIST += tests/macro_lists.test
 # explain --offline shows connection filtering (issue 19).
 TESTS += tests/explain_block_list.test
 EXTRA_DIST += tests/explain_block_list.test
+# DMARC aggregate reports (issue 17): reports built from a database of
+# evaluations validate against the RFC 9990 schema and are read back by an
+# independent reader.
+TESTS += tests/report/report_files.test
+EXTRA_DIST += tests/report/report_files.test tests/report/check_reports.py

@@ -238,6 +238,12 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
     }
     v.policy_domain = policy_domain;
     const DmarcRecord rec = dns.fetch(policy_domain).record;
+    v.rua = rec.rua;
+    v.fo = rec.fo;
+    v.strict_dkim = rec.strict_dkim;
+    v.strict_spf = rec.strict_spf;
+    v.psd = rec.psd;
+    v.discovery = psl_mode ? DmarcDiscovery::PublicSuffixList : DmarcDiscovery::TreeWalk;
     // Plain values instead of std::optional copies (g++ 12 warns falsely
     // about optional<enum> copies, GCC bug 80635).
     DmarcPolicy p = rec.p.value_or(DmarcPolicy::None);
@@ -298,15 +304,22 @@ DmarcVerdict DmarcEvaluator::evaluate(const DmarcInput& input, dns::Budget& budg
         const Alignment a = aligned(sig.domain, rec.strict_dkim);
         if (a == Alignment::Yes) {
             passed_by = "DKIM d=" + sig.domain + " aligned";
+            v.dkim_aligned = true;
             break;
         }
         if (a == Alignment::Unknown) unknown = true;
     }
     // Section 4.4.2: the SPF-Authenticated Identifier (MAIL FROM domain).
-    if (passed_by.empty() && input.spf_result == SpfResult::Pass && !input.spf_domain.empty()) {
+    // An aggregate report states SPF's alignment too (RFC 9990
+    // policy_evaluated/spf), so with rua= it is tested after a DKIM pass.
+    const bool dkim_passed = !passed_by.empty();
+    if ((!dkim_passed || !rec.rua.empty()) && input.spf_result == SpfResult::Pass && !input.spf_domain.empty()) {
         const Alignment a = aligned(input.spf_domain, rec.strict_spf);
-        if (a == Alignment::Yes) passed_by = "SPF " + input.spf_domain + " aligned";
-        if (a == Alignment::Unknown) unknown = true;
+        if (a == Alignment::Yes) {
+            v.spf_aligned = true;
+            if (!dkim_passed) passed_by = "SPF " + input.spf_domain + " aligned";
+        }
+        if (a == Alignment::Unknown && !dkim_passed) unknown = true;
     }
 
     // Which of p / sp / np applies (section 4.10.1).

@@ -53,6 +53,20 @@ struct DmarcVerdict {
     bool fail_only_due_to_temperror = false;
     std::string from_domain, policy_domain, organizational_domain;
     std::string reason;
+
+    // What an aggregate report (RFC 9990 section 3) needs of the record
+    // that applied; set whenever a record was found.
+    std::string rua;                 // as published; "" = no aggregate reports asked
+    std::string fo;                  // as published, "" when absent
+    bool strict_dkim = false;        // adkim=s
+    bool strict_spf = false;         // aspf=s
+    char psd = 'u';                  // psd=y|n|u
+    DmarcDiscovery discovery = DmarcDiscovery::TreeWalk;  // how the record was found
+    // The Identifier Alignment tests (section 4.4) as the report's
+    // policy_evaluated states them. With rua= both are evaluated even when
+    // DKIM alone already passed.
+    bool dkim_aligned = false;
+    bool spf_aligned = false;
 };
 
 class DmarcEvaluator {

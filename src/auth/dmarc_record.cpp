@@ -83,7 +83,7 @@ std::optional<DmarcRecord> parse_dmarc_record(std::string_view text) {
     DmarcRecord rec;
     bool first = true;
     bool seen_p = false, seen_sp = false, seen_np = false, seen_t = false, seen_adkim = false,
-         seen_aspf = false, seen_psd = false, seen_rua = false;
+         seen_aspf = false, seen_psd = false, seen_rua = false, seen_fo = false;
     std::size_t pos = 0;
     while (pos <= text.size()) {
         const auto semi = text.find(';', pos);
@@ -138,8 +138,13 @@ std::optional<DmarcRecord> parse_dmarc_record(std::string_view text) {
             if (seen_rua) continue;
             seen_rua = true;
             rec.has_valid_rua = has_uri(value);
+            rec.rua = std::string(value);
+        } else if (util::ascii_iequals(name, "fo")) {
+            if (seen_fo) continue;
+            seen_fo = true;
+            rec.fo = std::string(value);
         }
-        // pct, rf, ri (removed by RFC 9989), ruf, fo and unknown tags: ignored.
+        // pct, rf, ri (removed by RFC 9989), ruf and unknown tags: ignored.
     }
     if (first) return std::nullopt;
     return rec;

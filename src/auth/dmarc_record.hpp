@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace auth {
@@ -21,6 +22,9 @@ struct DmarcRecord {
     bool strict_spf = false;   // aspf=s
     char psd = 'u';            // psd=y|n|u
     bool has_valid_rua = false;  // rua= holds at least one URI-looking entry
+    // The rua= value as published, for aggregate reports (RFC 9990); "" when absent.
+    std::string rua;
+    std::string fo;  // fo= as published (reported in policy_published), "" when absent
 };
 
 // Parses one TXT string. Returns nullopt when it is not a DMARC record at

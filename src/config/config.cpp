@@ -160,6 +160,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dmarc", "quarantine_action"},
     {"dmarc", "defer_on_temperror"},
     {"dmarc", "bad_from_action"},
+    {"dmarc", "reports"},
 
     {"block_list_provider", "name"},
     {"block_list_provider", "lookup_domain"},
@@ -184,6 +185,19 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connection_filtering", "ip_block_response"},
     {"connection_filtering", "tempfail_response"},
     {"metrics", "listen"},
+
+    {"dmarc.reports", "enabled"},
+    {"dmarc.reports", "database"},
+    {"dmarc.reports", "retention_days"},
+    {"dmarc.reports", "queue_limit"},
+    {"dmarc.reports", "org_name"},
+    {"dmarc.reports", "contact"},
+    {"dmarc.reports", "extra_contact_info"},
+    {"dmarc.reports", "submitter"},
+    {"dmarc.reports", "from"},
+    {"dmarc.reports", "sender_command"},
+    {"dmarc.reports", "suppress"},
+    {"dmarc.reports", "max_report_size"},
 };
 
 using std::chrono::milliseconds;
@@ -384,6 +398,7 @@ private:
     std::optional<std::string> read_table(const toml::node& where, std::string_view what, const std::string& path);
     void read_key_table(const toml::node& where, std::string spec);
     void read_signing_table(const toml::node& where, std::string spec);
+    void load_dmarc_reports(const toml::node& node);
     const toml::table* as_section(const toml::node& node, std::string_view name);
     const toml::array* as_table_array(const toml::node& node, std::string_view name);
 
@@ -1476,6 +1491,51 @@ void Loader::load_dmarc(const toml::node& node) {
     if (const auto a = get_action(*t, "quarantine_action", "dmarc")) d.quarantine_action = *a;
     if (const auto b = get_bool(*t, "defer_on_temperror", "dmarc")) d.defer_on_temperror = *b;
     if (const auto a = get_action(*t, "bad_from_action", "dmarc")) d.bad_from_action = *a;
+    if (const toml::node* n = t->get("reports")) load_dmarc_reports(*n);
+}
+
+// [dmarc.reports]: RFC 9990 aggregate reports. Only the database matters
+// to the daemon; the rest is read by `connector-milter report`.
+void Loader::load_dmarc_reports(const toml::node& node) {
+    const toml::table* t = as_section(node, "dmarc.reports");
+    if (t == nullptr) return;
+    check_keys(*t, "dmarc.reports", "[dmarc.reports]");
+    DmarcReportSettings& r = config_.dmarc.reports;
+    r.enabled = true;
+    if (const auto b = get_bool(*t, "enabled", "dmarc.reports")) r.enabled = *b;
+    if (const auto path = get_path(*t, "database", "dmarc.reports", false)) r.database = *path;
+    if (const auto n = get_count(*t, "retention_days", "dmarc.reports", 1, 3650, false))
+        r.retention_days = static_cast<std::uint32_t>(**n);
+    if (const auto n = get_count(*t, "queue_limit", "dmarc.reports", 1, 1'000'000, false))
+        r.queue_limit = static_cast<std::uint32_t>(**n);
+    // Values that end up in mail header fields and the XML: one line each.
+    auto one_line = [&](std::string_view key, std::string* out) {
+        const auto v = get_string(*t, key, "dmarc.reports");
+        if (!v) return;
+        if (v->find_first_of("\r\n") != std::string::npos || v->empty())
+            error(*t->get(key), "dmarc.reports." + std::string(key) + ": must be one non-empty line");
+        else
+            *out = *v;
+    };
+    one_line("org_name", &r.org_name);
+    one_line("contact", &r.contact);
+    one_line("extra_contact_info", &r.extra_contact_info);
+    one_line("submitter", &r.submitter);
+    one_line("from", &r.from);
+    one_line("sender_command", &r.sender_command);
+    for (const char* key : {"contact", "from"}) {
+        const std::string& v = std::string_view(key) == "contact" ? r.contact : r.from;
+        if (!v.empty() && (v.find('@') == std::string::npos || v.find_first_of(" <>\"") != std::string::npos))
+            error(*t->get(key), "dmarc.reports." + std::string(key) + ": \"" + v + "\" is not a plain address (local@domain)");
+    }
+    if (const auto list = get_string_array(*t, "suppress", "dmarc.reports"))
+        for (const auto& [text, where] : *list) r.suppress.push_back(util::ascii_lower(text));
+    if (const auto size = get_size(*t, "max_report_size", "dmarc.reports", false)) r.max_report_size = **size;
+    if (r.submitter.empty()) r.submitter = local_host_name();
+    if (r.submitter.empty()) r.submitter = "localhost";
+    if (r.org_name.empty()) r.org_name = r.submitter;
+    if (r.contact.empty()) r.contact = "postmaster@" + r.submitter;
+    if (r.from.empty()) r.from = r.contact;
 }
 
 // ---- [metrics] ---------------------------------------------------------

@@ -101,9 +101,27 @@ using DkimSigningSettings = auth::DkimSignOptions;
 
 using DmarcDiscovery = auth::DmarcDiscovery;
 
+// [dmarc.reports]: recording of DMARC evaluations and the aggregate
+// reports (RFC 9990) `connector-milter report` builds from them.
+struct DmarcReportSettings {
+    bool enabled = false;  // true when the section is present, unless enabled = false
+    std::string database = "/var/lib/connector-milter/dmarc.sqlite";
+    std::uint32_t retention_days = 31;    // evaluations older than this are removed
+    std::uint32_t queue_limit = 10000;    // evaluations waiting for the writer thread
+    std::string org_name;                 // report_metadata/org_name; default: submitter
+    std::string contact;                  // report_metadata/email; default: postmaster@submitter
+    std::string extra_contact_info;       // report_metadata/extra_contact_info; "" = none
+    std::string submitter;                // the receiver domain (Subject, filename, Report-ID); default: host name
+    std::string from;                     // From: and envelope sender of reports; default: contact
+    std::string sender_command = "/usr/sbin/sendmail -t";  // gets the report mail on stdin
+    std::vector<std::string> suppress;    // destinations (address or domain) never sent a report
+    std::uint64_t max_report_size = 10ull * 1024 * 1024;  // compressed attachment bytes per mail; larger: split
+};
+
 // [dmarc]: the evaluator's options, whether it runs, and what its verdicts
 // lead to.
 struct DmarcSettings : auth::DmarcOptions {
+    DmarcReportSettings reports;
     bool enabled = true;
     Action reject_action = Action::Reject;   // what p=reject leads to: Reject, Quarantine, Header (report only), Accept
     Action quarantine_action = Action::Quarantine;  // what p=quarantine leads to

@@ -5,6 +5,8 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/explain.cpp \
 	src/daemon/status.cpp \
 	src/daemon/dkim_keys.cpp \
+	src/daemon/dmarc_recording.cpp src/daemon/dmarc_recording.hpp \
+	src/report/command.cpp src/report/command.hpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/log/log.cpp src/log/log.hpp \
 	src/daemon/descriptors.cpp src/daemon/descriptors.hpp \
@@ -24,4 +26,5 @@ connector_milter_SOURCES = src/main.cpp \
 	src/milter/counters.cpp src/milter/counters.hpp \
 	src/milter/listener.cpp src/milter/listener.hpp \
 	src/milter/engine.cpp src/milter/engine.hpp
-connector_milter_LDADD = libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(PROMETHEUS_LIBS) $(CIVETWEB_LIBS) $(SYSTEMD_LIBS)
+connector_milter_LDADD = libreport.a libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(PROMETHEUS_LIBS) $(CIVETWEB_LIBS) $(SYSTEMD_LIBS) \
+	$(ZLIB_LIBS)

@@ -8,9 +8,11 @@
 #include "auth/dmarc.hpp"
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
+#include "state/dmarc_evaluation.hpp"
 #include "policy/address.hpp"
 #include "session/auth_decisions.hpp"
 #include "session/counters.hpp"
+#include "session/dmarc_report_record.hpp"
 #include "session/session.hpp"
 #include "session/session_message.hpp"
 #include "util/ascii.hpp"
@@ -161,6 +163,23 @@ Outcome Session::authenticate_message() {
                              ? " dis=" + std::string(auth::dmarc_policy_name(v.disposition))
                              : "");
             const DmarcDecision decision = decide_dmarc(cfg.dmarc, v, from.domain);
+            // RFC 9990: every evaluation under a record that asks for
+            // aggregate reports is recorded, whatever it leads to.
+            if (runtime_->dmarc_reports && !v.rua.empty() && !v.policy_domain.empty() &&
+                !is_own_report(m.sender.address(), cfg.dmarc.reports.from)) {
+                EvaluationFacts facts;
+                facts.reporter = runtime_->authserv_id;
+                if (connect_.client) facts.source_ip = connect_.client->to_string();
+                facts.envelope_from = m.sender.null_path ? std::string() : domain_of(m.sender);
+                if (!m.recipients.empty()) facts.envelope_to = m.recipients.front().domain;
+                facts.spf_checked = m.sender.null_path ? (m.spf_helo.has_value() || spf != nullptr) : spf != nullptr;
+                facts.spf_scope_helo = m.sender.null_path;
+                if (m.sender.null_path) facts.helo = helo_;
+                facts.spf_domain = in.spf_domain;
+                facts.spf_result = in.spf_result;
+                facts.dkim = dkim;
+                runtime_->dmarc_reports->record(dmarc_evaluation(facts, v, decision));
+            }
             switch (decision.action) {
                 case DmarcAction::Defer:
                     return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::DmarcTempError),

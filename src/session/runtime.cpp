@@ -7,6 +7,7 @@
 #include "dns/resolver.hpp"
 #include "session/counters.hpp"
 #include "dns/static_zone.hpp"
+#include "state/dmarc_evaluation.hpp"
 
 namespace session {
 
@@ -23,7 +24,8 @@ const ConnectorCounters* Runtime::counters(const policy::Connector* connector) c
 }
 
 RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
-                           std::shared_ptr<dns::Resolver> resolver) {
+                           std::shared_ptr<dns::Resolver> resolver,
+                           std::shared_ptr<state::EvaluationSink> dmarc_reports) {
     RuntimeBuild build;
     auto runtime = std::make_shared<Runtime>();
     // The loader fills it in (config::local_host_name() when not set).
@@ -68,6 +70,7 @@ RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
     runtime->connector_counters[&local] = std::make_shared<const ConnectorCounters>(local.name);
     for (const auto& p : config->connection_filter.providers)
         runtime->block_list_counters[&p] = std::make_shared<const BlockListCounters>(p.name);
+    if (runtime->dmarc) runtime->dmarc_reports = std::move(dmarc_reports);
     runtime->resolver = std::move(resolver);
     runtime->config = std::move(config);
     build.runtime = std::move(runtime);

@@ -13,6 +13,7 @@
 
 namespace dns { class Resolver; }
 namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; class DkimSigner; }
+namespace state { class EvaluationSink; }
 
 namespace session {
 
@@ -49,6 +50,9 @@ struct Runtime {
     // whether a message already carries our valid signature.
     std::shared_ptr<const auth::DkimSigner> signer;
     std::shared_ptr<const auth::DkimVerifier> own_signatures;
+    // Where DMARC evaluations for aggregate reports go ([dmarc.reports]);
+    // null when reports are off. The daemon wires it (it outlives reloads).
+    std::shared_ptr<state::EvaluationSink> dmarc_reports;
     ~Runtime();
 };
 
@@ -66,6 +70,8 @@ struct RuntimeBuild {
 // The resolver (libunbound's context and threads, or a static zone) is the
 // caller's wiring: daemon/ builds it from the config's [dns] settings
 // (dns::make_resolver), tests pass their own. A null resolver is an error.
-RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config, std::shared_ptr<dns::Resolver> resolver);
+// `dmarc_reports` (may be null) becomes Runtime::dmarc_reports.
+RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config, std::shared_ptr<dns::Resolver> resolver,
+                           std::shared_ptr<state::EvaluationSink> dmarc_reports = nullptr);
 
 }  // namespace session

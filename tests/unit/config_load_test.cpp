@@ -983,3 +983,35 @@ TEST(ConfigErrors, UnknownQuarantineFallbackIsAnErrorAtItsLine) {
     expect_one_error(load(std::string("[milter]\n\nquarantine_fallback = \"quarantine\"\n") + kMinimalConnector),
                      "t.conf:3", "quarantine_fallback");
 }
+
+// [dmarc.reports] (issue 17): present means on; defaults derive from the
+// submitter; addresses must be plain.
+TEST(ConfigValues, DmarcReportsSectionTurnsRecordingOnWithDerivedDefaults) {
+    const std::string text = std::string(config_test::kMinimalConnector) +
+                             "[dmarc.reports]\nsubmitter = \"mx.example.net\"\nsuppress = [\"Example.ORG\"]\n"
+                             "max_report_size = \"1MB\"\n";
+    const auto r = config::load_string(text, "t.conf");
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    const auto& rep = r.config->dmarc.reports;
+    EXPECT_TRUE(rep.enabled);
+    EXPECT_EQ(rep.database, "/var/lib/connector-milter/dmarc.sqlite");
+    EXPECT_EQ(rep.org_name, "mx.example.net");
+    EXPECT_EQ(rep.contact, "postmaster@mx.example.net");
+    EXPECT_EQ(rep.from, "postmaster@mx.example.net");
+    EXPECT_EQ(rep.sender_command, "/usr/sbin/sendmail -t");
+    ASSERT_EQ(rep.suppress.size(), 1u);
+    EXPECT_EQ(rep.suppress[0], "example.org");
+    EXPECT_EQ(rep.max_report_size, 1024u * 1024);
+    const auto off = config::load_string(std::string(config_test::kMinimalConnector), "t.conf");
+    ASSERT_TRUE(off.config);
+    EXPECT_FALSE(off.config->dmarc.reports.enabled);
+}
+
+TEST(ConfigErrors, DmarcReportsContactThatIsNotAPlainAddressIsAnErrorAtItsLine) {
+    const std::string text = std::string(config_test::kMinimalConnector) +
+                             "[dmarc.reports]\ncontact = \"Reports <r@example.net>\"\n";
+    const auto r = config::load_string(text, "t.conf");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].message.find("dmarc.reports.contact"), std::string::npos) << r.errors[0].message;
+    EXPECT_GT(r.errors[0].line, 0);
+}

@@ -149,6 +149,40 @@ TEST_F(DmarcTest, AlignedDkimPassAtDomainWithRecordPassesWithOneQuery) {
     EXPECT_EQ(dns->questions(), 1u);
 }
 
+// RFC 9990 policy_evaluated states both alignment results: with rua= the
+// SPF alignment is evaluated even after an aligned DKIM pass, and what an
+// aggregate report needs of the record comes with the verdict.
+TEST_F(DmarcTest, WithRuaBothAlignmentsAndThePublishedTagsComeWithTheVerdict) {
+    dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject; rua=mailto:d@example.com!10m; fo=1; aspf=s; psd=n");
+    const auto v = run(input("example.com", {dkim("pass", "example.com")}, "example.com", "pass"));
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
+    EXPECT_TRUE(v.dkim_aligned);
+    EXPECT_TRUE(v.spf_aligned);
+    EXPECT_EQ(v.rua, "mailto:d@example.com!10m");
+    EXPECT_EQ(v.fo, "1");
+    EXPECT_TRUE(v.strict_spf);
+    EXPECT_FALSE(v.strict_dkim);
+    EXPECT_EQ(v.psd, 'n');
+    EXPECT_EQ(v.discovery, auth::DmarcDiscovery::TreeWalk);
+}
+
+TEST_F(DmarcTest, WithoutRuaAnAlignedDkimPassIsEnoughAndSpfIsNotEvaluated) {
+    dns->add_txt("_dmarc.example.com", "v=DMARC1; p=reject");
+    const auto v = run(input("example.com", {dkim("pass", "example.com")}, "mail.example.com", "pass"));
+    EXPECT_EQ(v.result, auth::DmarcResult::Pass);
+    EXPECT_TRUE(v.dkim_aligned);
+    EXPECT_FALSE(v.spf_aligned);
+    EXPECT_EQ(dns->questions(), 1u);
+}
+
+TEST_F(DmarcTest, AnUnalignedSpfPassIsReportedAsSpfAlignmentFail) {
+    dns->add_txt("_dmarc.example.com", "v=DMARC1; p=none; rua=mailto:d@example.com");
+    const auto v = run(input("example.com", {dkim("fail", "example.com")}, "other.example", "pass"));
+    EXPECT_EQ(v.result, auth::DmarcResult::Fail);
+    EXPECT_FALSE(v.dkim_aligned);
+    EXPECT_FALSE(v.spf_aligned);
+}
+
 TEST_F(DmarcTest, NoRecordAnywhereGivesNone) {
     const auto v = run(input("mail.example.com", {dkim("fail", "example.com")}));
     EXPECT_EQ(v.result, auth::DmarcResult::None);

@@ -158,3 +158,13 @@ tests_unit_dkim_sign_test_SOURCES = tests/unit/dkim_sign_test.cpp tests/unit/con
 tests_unit_dkim_sign_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_dkim_sign_test_LDADD = $(UNIT_TEST_LIBS)
 endif
+
+# DMARC aggregate reports (issue 17): src/report, src/state and what a
+# session records.
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/report_test
+TESTS += tests/unit/report_test
+tests_unit_report_test_SOURCES = tests/unit/report_test.cpp tests/unit/state_report_test.cpp
+tests_unit_report_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_report_test_LDADD = libreport.a $(UNIT_TEST_LIBS) $(ZLIB_LIBS)
+endif

@@ -14,6 +14,7 @@
 #include "dns/make_resolver.hpp"
 #include "session/auth_decisions.hpp"
 #include "session/session.hpp"
+#include "state/dmarc_evaluation.hpp"
 
 namespace {
 
@@ -37,6 +38,8 @@ tempspf.example.      IN TIMEOUT
 _dmarc.tempspf.example. IN TXT "v=DMARC1; p=quarantine"
 quar.example.         IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
 _dmarc.quar.example.  IN TXT "v=DMARC1; p=quarantine"
+rua.example.          IN TXT "v=spf1 ip4:192.0.2.0/24 ~all"
+_dmarc.rua.example.   IN TXT "v=DMARC1; p=reject; sp=none; adkim=s; rua=mailto:d@rua.example"
 )zone";
 
 std::string write_zone() {
@@ -475,6 +478,46 @@ TEST_F(Fixture, DmarcRejectReplyNamesAnInternationalisedDomainByItsALabel) {
     ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reason;
     EXPECT_EQ(d.eom.verdict.action, policy::Verdict::Action::Reject) << d.eom.verdict.reason;
     EXPECT_EQ(d.eom.verdict.reply.to_string(), "550 5.7.1 Rejected by DMARC policy for xn--bcher-kva.example");
+}
+
+// RFC 9990: an evaluation under a record with rua= is handed to the
+// runtime's recorder with what the aggregate report states; one without
+// rua= is not.
+struct CollectingSink final : state::EvaluationSink {
+    void record(state::DmarcEvaluation e) override { got.push_back(std::move(e)); }
+    std::vector<state::DmarcEvaluation> got;
+};
+
+TEST_F(Fixture, DmarcEvaluationUnderARecordWithRuaIsRecordedForTheAggregateReport) {
+    auto sink = std::make_shared<CollectingSink>();
+    auto loaded = runtime->config;
+    std::vector<dns::ZoneError> zone_errors;
+    runtime = session::build_runtime(loaded, dns::make_resolver(loaded->dns, zone_errors), sink).runtime;
+    ASSERT_TRUE(runtime);
+    deliver(*this, "198.51.100.7", "a@soft.example", {{"From", " boss@soft.example"}});
+    EXPECT_TRUE(sink->got.empty()) << "soft.example publishes no rua=";
+    auto d = deliver(*this, "198.51.100.7", "a@rua.example", {{"From", " boss@rua.example"}});
+    EXPECT_EQ(d.eom.verdict.action, policy::Verdict::Action::Reject);
+    ASSERT_EQ(sink->got.size(), 1u);
+    const auto& e = sink->got[0];
+    EXPECT_EQ(e.reporter, "mx.example.com");
+    EXPECT_EQ(e.policy_domain, "rua.example");
+    EXPECT_EQ(e.rua, "mailto:d@rua.example");
+    EXPECT_EQ(e.source_ip, "198.51.100.7");
+    EXPECT_EQ(e.header_from, "rua.example");
+    EXPECT_EQ(e.envelope_from, "rua.example");
+    EXPECT_EQ(e.envelope_to, "example.com");
+    EXPECT_EQ(e.spf_domain, "rua.example");
+    EXPECT_EQ(e.spf_scope, "mfrom");
+    EXPECT_EQ(e.spf_result, "softfail");
+    EXPECT_TRUE(e.dkim.empty());
+    EXPECT_EQ(e.p, "reject");
+    EXPECT_EQ(e.sp, "none");
+    EXPECT_EQ(e.adkim, 's');
+    EXPECT_EQ(e.discovery, "treewalk");
+    EXPECT_EQ(e.dmarc_result, "fail");
+    EXPECT_EQ(e.disposition, "reject");
+    EXPECT_EQ(e.reason_type, "");
 }
 
 TEST_F(Fixture, DmarcNonePolicyFailureIsOnlyReported) {
