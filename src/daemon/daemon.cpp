@@ -44,6 +44,7 @@
 #include "config.h"
 #include "daemon/spf_log.hpp"
 #include "daemon/config_loader.hpp"
+#include "daemon/dmarc_recording.hpp"
 #include "daemon/descriptors.hpp"
 #include "daemon/service_manager.hpp"
 #include "log/log.hpp"
@@ -216,6 +217,9 @@ void remove_runtime_files() {
     while (registry.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     log_stopped(registry.active_sessions());
+    // The process ends with _exit(): what the DMARC report recorder still
+    // holds is stored first (a bounded wait).
+    flush_dmarc_recorder(std::chrono::seconds(5));
     remove_runtime_files();
     std::fflush(nullptr);
 #if CM_LEAK_CHECK
