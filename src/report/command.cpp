@@ -278,10 +278,12 @@ int run_report(int argc, char** argv) {
         return 1;
     }
     const auto& config = *loaded.runtime->config;
-    if (!config.dmarc.reports.enabled) {
-        std::fprintf(stderr, "connector-milter report: [dmarc.reports] is not enabled in %s\n",
-                     opt.config_path.c_str());
-        return 1;
+    if (!config.dmarc.reports.enabled || !config.dmarc.enabled) {
+        // Not an error: the packaged daily timer runs whether or not the
+        // administrator turned reports on.
+        std::fprintf(stderr, "connector-milter report: [dmarc.reports] is not enabled in %s: nothing to report\n",
+                     loaded.embedded ? "the embedded default policy" : opt.config_path.c_str());
+        return 0;
     }
     std::string error;
     auto store = state::open_sqlite_store(config.dmarc.reports.database, &error, 30'000);
