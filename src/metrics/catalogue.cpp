@@ -74,6 +74,10 @@ Catalogue make(Registry& r) {
                              const double loaded = g_config_loaded.load();
                              return loaded > 0 ? seconds_since_epoch() - loaded : 0.0;
                          }),
+        r.counter(named("dmarc_report_records_total"),
+                  "DMARC evaluations for aggregate reports: stored, lost to a full queue (queue_full) or to a "
+                  "failing report store (store_error)",
+                  {"result"}),
     };
     c.work_queue_full.with({});  // shown from the start, at 0
     c.build_info.with({PACKAGE_VERSION}).set(1);
@@ -90,6 +94,7 @@ Catalogue make(Registry& r) {
     c.worker_pool_queued.with({});
     for (const char* result : {"ok", "failed"}) c.config_reloads.with({result});
     c.config_loaded_timestamp.with({});
+    for (const char* result : {"stored", "queue_full", "store_error"}) c.dmarc_report_records.with({result});
     return c;
 }
 

@@ -75,6 +75,9 @@ struct Catalogue {
     CounterFamily& config_reloads;
     GaugeFamily& config_loaded_timestamp;
     ComputedGauge& config_age;
+    // DMARC evaluations for aggregate reports (state/report_recorder):
+    // stored, or lost because the queue was full or the store failed.
+    CounterFamily& dmarc_report_records;
 };
 
 Registry& registry();

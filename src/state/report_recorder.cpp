@@ -2,9 +2,25 @@
 
 #include <vector>
 
+#include "metrics/catalogue.hpp"
+
 namespace state {
 
 namespace {
+
+// metrics: dmarc_report_records_total{result}, resolved once.
+struct RecordCounters {
+    metrics::Counter& stored;
+    metrics::Counter& queue_full;
+    metrics::Counter& store_error;
+};
+
+const RecordCounters& record_counters() {
+    static const RecordCounters c{metrics::catalogue().dmarc_report_records.with({"stored"}),
+                                  metrics::catalogue().dmarc_report_records.with({"queue_full"}),
+                                  metrics::catalogue().dmarc_report_records.with({"store_error"})};
+    return c;
+}
 
 std::int64_t now_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -42,6 +58,7 @@ void ReportRecorder::record(DmarcEvaluation evaluation) {
     }
     if (full) {
         const auto n = ++dropped_full_;
+        record_counters().queue_full.inc();
         std::lock_guard lock(mutex_);
         note_loss("the queue is full (" + std::to_string(options_.queue_limit) +
                       " waiting; the database is slow or unavailable)",
@@ -114,8 +131,10 @@ void ReportRecorder::run() {
         lock.lock();
         if (ok) {
             stored_ += batch.size();
+            record_counters().stored.inc(batch.size());
         } else if (!batch.empty()) {
             const auto n = (dropped_error_ += batch.size());
+            record_counters().store_error.inc(batch.size());
             note_loss("cannot store: " + error, n, &last_error_log_);
             // A failed database connection may be stuck (e.g. a corrupt
             // file replaced meanwhile): open it afresh next time.

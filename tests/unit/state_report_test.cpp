@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "session/dmarc_report_record.hpp"
+#include "metrics/catalogue.hpp"
 #include "state/report_recorder.hpp"
 #include "state/report_store.hpp"
 
@@ -170,6 +171,8 @@ TEST(ReportRecorder, EvaluationsReachTheStoreFromTheWriterThread) {
 }
 
 TEST(ReportRecorder, AnUnopenableDatabaseLosesEvaluationsNotTime) {
+    auto& lost = metrics::catalogue().dmarc_report_records.with({"store_error"});
+    const auto lost_before = lost.value();
     std::vector<std::string> logged;
     std::mutex log_mutex;
     state::ReportRecorder recorder(
@@ -184,6 +187,8 @@ TEST(ReportRecorder, AnUnopenableDatabaseLosesEvaluationsNotTime) {
     ASSERT_TRUE(recorder.flush(std::chrono::seconds(10)));
     EXPECT_EQ(recorder.counters().stored, 0u);
     EXPECT_EQ(recorder.counters().dropped_store_error, 50u);
+    // And in metrics (issue 18): dmarc_report_records_total{result="store_error"}.
+    EXPECT_EQ(lost.value() - lost_before, 50u);
     std::lock_guard lock(log_mutex);
     ASSERT_EQ(logged.size(), 1u);  // one line per interval, not one per evaluation
     EXPECT_NE(logged[0].find("mail flow is not affected"), std::string::npos);
