@@ -19,3 +19,9 @@ libauth_a_SOURCES += \
 	src/auth/crlf.hpp \
 	src/auth/dkim_sign_options.hpp src/auth/dkim_sign_table.cpp \
 	src/auth/dkim_signer.cpp src/auth/dkim_signer.hpp
+# ARC verification (RFC 8617) on RFC 6376 canonicalization and OpenSSL
+libauth_a_SOURCES += \
+	src/auth/arc.cpp src/auth/arc.hpp \
+	src/auth/canonicalization.cpp src/auth/canonicalization.hpp \
+	src/auth/dkim_key_record.cpp src/auth/dkim_key_record.hpp \
+	src/auth/tag_list.cpp src/auth/tag_list.hpp

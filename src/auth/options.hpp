@@ -13,6 +13,12 @@ struct DkimOptions {
     std::uint32_t min_rsa_bits = 1024;   // RFC 8301
 };
 
+// [arc]: the ARC verifier keeps DKIM's RFC 8301 key rule (config/ copies
+// [dkim] min_rsa_bits here).
+struct ArcOptions {
+    std::uint32_t min_rsa_bits = 1024;
+};
+
 enum class DmarcDiscovery : std::uint8_t { TreeWalk, PublicSuffixList };
 
 struct DmarcOptions {

@@ -58,6 +58,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"", "ip_block"},
     {"", "connection_filtering"},
     {"", "metrics"},
+    {"", "arc"},
 
     {"milter", "socket"},
     {"milter", "socket_mode"},
@@ -152,6 +153,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dkim_signing.key", "private_key"},
     {"dkim_signing.rule", "pattern"},
     {"dkim_signing.rule", "keys"},
+    {"arc", "enabled"},
 
     {"dmarc", "enabled"},
     {"dmarc", "discovery"},
@@ -382,6 +384,7 @@ private:
     void load_dns(const toml::node& node);
     void load_spf(const toml::node& node);
     void load_dkim(const toml::node& node);
+    void load_arc(const toml::node& node);
     void load_dmarc(const toml::node& node);
     // Connection filtering: [[block_list_provider]], [[ip_allow]], [[ip_block]].
     void load_block_list_providers(const toml::node& node);
@@ -1474,6 +1477,13 @@ void Loader::load_dkim(const toml::node& node) {
         k.min_rsa_bits = static_cast<std::uint32_t>(**n);
 }
 
+void Loader::load_arc(const toml::node& node) {
+    const toml::table* t = as_section(node, "arc");
+    if (t == nullptr) return;
+    check_keys(*t, "arc", "[arc]");
+    if (const auto b = get_bool(*t, "enabled", "arc")) config_.arc.enabled = *b;
+}
+
 void Loader::load_dmarc(const toml::node& node) {
     const toml::table* t = as_section(node, "dmarc");
     if (t == nullptr) return;
@@ -1801,6 +1811,9 @@ LoadResult Loader::run(std::string_view text) {
     if (const toml::node* n = root.get("dns")) load_dns(*n);
     if (const toml::node* n = root.get("spf")) load_spf(*n);
     if (const toml::node* n = root.get("dkim")) load_dkim(*n);
+    if (const toml::node* n = root.get("arc")) load_arc(*n);
+    // RFC 8301 applies to ARC keys as to DKIM keys: one minimum for both.
+    config_.arc.min_rsa_bits = config_.dkim.min_rsa_bits;
     if (const toml::node* n = root.get("dmarc")) load_dmarc(*n);
     // Before the connectors, which name providers.
     if (const toml::node* n = root.get("block_list_provider")) load_block_list_providers(*n);

@@ -26,6 +26,7 @@ struct Config {
     DnsSettings dns;
     SpfSettings spf;
     DkimSettings dkim;
+    ArcSettings arc;
     DmarcSettings dmarc;
     // [[block_list_provider]], [[ip_allow]], [[ip_block]], [connection_filtering]
     policy::ConnectionFilter connection_filter;

@@ -98,6 +98,12 @@ struct DkimSettings : auth::DkimOptions {
 
 // [dkim_signing]: keys (parsed at load), the signing table and how to sign.
 using DkimSigningSettings = auth::DkimSignOptions;
+// [arc]: whether ARC chains (RFC 8617) are verified. ARC runs with DKIM
+// (it verifies DKIM-style signatures): where the connector or the session's
+// rights leave DKIM out, ARC is left out too. min_rsa_bits is [dkim]'s.
+struct ArcSettings : auth::ArcOptions {
+    bool enabled = true;
+};
 
 using DmarcDiscovery = auth::DmarcDiscovery;
 

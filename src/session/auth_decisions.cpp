@@ -30,6 +30,20 @@ std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::Ses
     return {};
 }
 
+auth::AuthResult arc_result(const auth::ArcVerdict& v, const std::optional<policy::IpAddress>& client) {
+    auth::AuthResult r;
+    r.method = "arc";
+    r.result = std::string(auth::arc_result_name(v.result));
+    if (v.result == auth::ArcResult::None) return r;
+    r.comment = "i=" + std::to_string(v.instances);
+    if (v.result == auth::ArcResult::Pass && !v.sets.empty()) r.comment += " as.d=" + v.sets.back().seal_domain;
+    if (v.result == auth::ArcResult::Fail) r.reason = v.reason;
+    if (client) r.properties.emplace_back("smtp.remote-ip", client->to_string());
+    if (v.result == auth::ArcResult::Pass && v.oldest_pass > 0)
+        r.properties.emplace_back("header.oldest-pass", std::to_string(v.oldest_pass));
+    return r;
+}
+
 auth::DmarcResult dmarc_reported_result(const auth::DmarcVerdict& v) {
     if (v.result == auth::DmarcResult::Fail && v.fail_only_due_to_temperror) return auth::DmarcResult::TempError;
     return v.result;

@@ -9,10 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/arc.hpp"
 #include "auth/authres.hpp"
 #include "auth/dmarc.hpp"
 #include "auth/spf.hpp"
 #include "config/settings.hpp"
+#include "policy/ip_address.hpp"
 #include "policy/message_checks.hpp"
 #include "policy/replies.hpp"
 #include "policy/session_rights.hpp"
@@ -34,6 +36,15 @@ std::optional<auth::AuthResult> smtp_auth_result(const policy::SessionRights& ri
 // local submission (a bare "none"; the log line says why).
 std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::SessionRights& rights,
                                 std::string_view connector_name);
+
+// The arc resinfo (RFC 8617 section 10.1, the "arc" method of the RFC 8601
+// registry): arc=pass|fail|none; a comment with the newest instance and its
+// sealer ("i=2 as.d=lists.example"); for a fail, the reason; and
+// smtp.remote-ip, the address of the client that handed us the sealed
+// message (section 10 suggests recording it, as the next sealer's AAR
+// would); header.oldest-pass when older message signatures no longer
+// validate (section 5.2 step 5).
+auth::AuthResult arc_result(const auth::ArcVerdict& v, const std::optional<policy::IpAddress>& client);
 
 // The DMARC result as written in the header. A fail that an SPF or DKIM
 // temperror may have caused (an aligned identifier had a temperror) is

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "auth/arc.hpp"
 #include "auth/authres.hpp"
 #include "auth/dkim.hpp"
 #include "auth/dmarc.hpp"
@@ -119,6 +120,18 @@ Outcome Session::authenticate_message() {
             results.push_back(std::move(r));
             summary_ += " dkim=" + std::string(auth::dkim_result_name(sig.result)) + "(" + sig.domain + ")";
         }
+    }
+    // ARC (RFC 8617), verified with DKIM; DMARC's queries stay reserved.
+    std::optional<auth::ArcVerdict> arc;
+    if (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc) {
+        arc.emplace();  // a message without header fields: none
+        if (m.arc)
+            m.with_budget(
+                runtime_->now, [&] { arc = m.arc->finish(m.budget); },
+                m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
+        results.push_back(arc_result(*arc, connect_.client));
+        summary_ += " arc=" + std::string(auth::arc_result_name(arc->result));
+        if (arc->result == auth::ArcResult::Fail) summary_ += " (" + arc->reason + ")";
     }
     // DMARC.
     if (m.checks.runs(policy::MessageCheck::Dmarc)) {

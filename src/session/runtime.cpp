@@ -1,5 +1,6 @@
 #include "session/runtime.hpp"
 
+#include "auth/arc.hpp"
 #include "auth/dkim.hpp"
 #include "auth/dkim_signer.hpp"
 #include "auth/dmarc.hpp"
@@ -40,6 +41,8 @@ RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
     try {
         if (config->spf.enabled) runtime->spf = std::make_shared<auth::SpfChecker>(resolver);
         if (config->dkim.enabled) runtime->dkim = std::make_shared<auth::DkimVerifier>(resolver, config->dkim);
+        if (config->dkim.enabled && config->arc.enabled)
+            runtime->arc = std::make_shared<auth::ArcVerifier>(resolver, config->arc);
         if (config->dmarc.enabled) runtime->dmarc = std::make_shared<auth::DmarcEvaluator>(resolver, config->dmarc);
         if (config->dkim_signing.configured()) {
             runtime->signer = std::make_shared<auth::DkimSigner>(config->dkim_signing);

@@ -12,7 +12,7 @@
 #include "policy/limits.hpp"
 
 namespace dns { class Resolver; }
-namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; class DkimSigner; }
+namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; class DkimSigner; class ArcVerifier; }
 namespace state { class EvaluationSink; }
 
 namespace session {
@@ -50,9 +50,8 @@ struct Runtime {
     // whether a message already carries our valid signature.
     std::shared_ptr<const auth::DkimSigner> signer;
     std::shared_ptr<const auth::DkimVerifier> own_signatures;
-    // Where DMARC evaluations for aggregate reports go ([dmarc.reports]);
-    // null when reports are off. The daemon wires it (it outlives reloads).
-    std::shared_ptr<state::EvaluationSink> dmarc_reports;
+    std::shared_ptr<const auth::ArcVerifier> arc;  // null: [arc] or [dkim] disabled
+namespace state { class EvaluationSink; }
     ~Runtime();
 };
 

@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "auth/arc.hpp"
 #include "auth/authres.hpp"
 #include "auth/dkim.hpp"
 #include "auth/dmarc.hpp"
@@ -291,6 +292,7 @@ policy::Verdict Session::check_spf() {
     // What DKIM (one key per verified signature) and DMARC need later.
     const std::uint32_t reserve =
         (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
+        (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc ? auth::kArcReservedQueries : 0) +
         (m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
     m.with_budget(runtime_->now,
         [&] {
@@ -395,6 +397,8 @@ Outcome Session::on_header(std::string_view name, std::string_view value) {
     if (message_->checks.runs(policy::MessageCheck::Dkim)) {
         if (!message_->dkim) message_->dkim = runtime_->dkim->start(queue_id_);
         if (message_->dkim) message_->dkim->header(name, value);
+        if (!message_->arc && runtime_->arc) message_->arc = runtime_->arc->start();
+        if (message_->arc) message_->arc->header(name, value);
     }
     return {};
 }
@@ -416,6 +420,7 @@ Outcome Session::refuse_message(policy::Verdict verdict, std::string_view stage)
     message_->sign_headers = {};
     message_->signer.reset();
     message_->own_check.reset();
+    message_->arc.reset();
     Outcome again = outcome;
     again.tarpit = false;  // the client waited once
     message_->refused = std::move(again);
@@ -427,6 +432,7 @@ Outcome Session::on_end_of_headers() {
     if (!connector_ || !message_) return {};
     if (message_->refused) return *message_->refused;
     if (message_->dkim) message_->dkim->end_of_headers();  // no key is fetched before finish()
+    if (message_->arc) message_->arc->end_of_headers();
     const auto& cfg = *runtime_->config;
     // The sender check applies to the From: header as well as the envelope
     // (Exchange checks both).
@@ -468,6 +474,7 @@ Outcome Session::on_body(std::string_view chunk) {
     if (!verdict.ok()) return refuse_message(std::move(verdict), "BODY");
     if (message_->dkim) message_->dkim->body(chunk);
     sign_body(chunk);
+    if (message_->arc) message_->arc->body(chunk);
     return {};
 }
 

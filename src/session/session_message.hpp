@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/arc.hpp"
 #include "auth/dkim.hpp"
 #include "auth/dkim_signer.hpp"
 #include "auth/spf.hpp"
@@ -66,6 +67,9 @@ struct Session::Message {
     std::optional<auth::SpfVerdict> spf_mailfrom;
     std::optional<auth::SpfVerdict> spf_helo;
     std::unique_ptr<auth::DkimVerifier::Message> dkim;
+    // ARC runs where DKIM runs (config::ArcSettings); it keeps its own copy
+    // of the header fields only while the message carries ARC fields.
+    std::unique_ptr<auth::ArcVerifier::Message> arc;
     std::string quarantine_reason;    // set by a check whose action is quarantine
     policy::Reply quarantine_refusal; // that check's reply, for quarantine_fallback = reject
     policy::ReasonClass quarantine_class = policy::ReasonClass::None;

@@ -27,6 +27,17 @@ inline std::string read_file(const std::string& path) {
     return s.str();
 }
 
+// Every LF preceded by CR (for test data written with LF line ends).
+inline std::string lf_to_crlf(std::string_view lf) {
+    std::string out;
+    out.reserve(lf.size() + lf.size() / 32);
+    for (char c : lf) {
+        if (c == '\n') out += '\r';
+        out += c;
+    }
+    return out;
+}
+
 inline RawMessage split_message(std::string_view text) {
     RawMessage m;
     std::size_t pos = 0;

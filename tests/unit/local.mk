@@ -68,7 +68,7 @@ tests_unit_spf_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_spf_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
 
 # The openspf RFC 7208 suite (needs python3-yaml to read the YAML).
-tests_unit_spf_suite_SOURCES = tests/unit/spf_suite.cpp
+tests_unit_spf_suite_SOURCES = tests/unit/spf_suite.cpp tests/unit/suite_lines.hpp
 tests_unit_spf_suite_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_spf_suite_LDADD = libauth.a libdns.a $(METRICS_LIBS) libpolicy.a $(SPF2_LIBS) $(IDN2_LIBS) $(GTEST_LIBS)
 endif
@@ -146,6 +146,16 @@ TESTS += tests/unit/metrics_test
 tests_unit_metrics_test_SOURCES = tests/unit/metrics_test.cpp
 tests_unit_metrics_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_metrics_test_LDADD = libmetricsread.a $(UNIT_TEST_LIBS) $(CIVETWEB_LIBS)
+# ARC (RFC 8617): the ValiMail validation suite replay and unit tests of
+# src/auth/arc* (GoogleTest).
+EXTRA_DIST += tests/unit/arc_suite_yaml2lines.py
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/arc_test
+TESTS += tests/unit/arc_test
+tests_unit_arc_test_SOURCES = tests/unit/arc_suite.cpp tests/unit/arc_test.cpp tests/unit/dkim_message_io.hpp tests/unit/suite_lines.hpp \
+	tests/unit/dkim_fake_resolver.hpp
+tests_unit_arc_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_arc_test_LDADD = $(UNIT_TEST_LIBS)
 endif
 
 # DKIM signing (issue 15): tables, keys, the signer against python3-dkim and

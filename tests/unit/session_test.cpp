@@ -873,14 +873,16 @@ TEST_F(Fixture, ConnectorThatRunsOnlyDkimReportsDkimAndNamesTheChecksItLeftOut) 
     ASSERT_TRUE(d.mail.verdict.ok()) << d.mail.verdict.reply.to_string();
     ASSERT_TRUE(d.eom.verdict.ok()) << d.eom.verdict.reply.to_string();
     EXPECT_EQ(header_value(d.eom),
-              "mx.example.com (spf, dmarc not checked on connector \"DKIM Relay\"); dkim=none");
+              "mx.example.com (spf, dmarc not checked on connector \"DKIM Relay\"); dkim=none; arc=none");
     EXPECT_EQ(independent_parse_error(folded_header_value(d.eom)), "");
     // Our own parser reads the note as the header's comment.
     const auto parsed = auth::parse_authentication_results(folded_header_value(d.eom));
     ASSERT_TRUE(parsed.has_value());
     EXPECT_EQ(parsed->note, "spf, dmarc not checked on connector \"DKIM Relay\"");
-    ASSERT_EQ(parsed->results.size(), 1u);
+    // ARC runs with DKIM (RFC 8617 verification of DKIM-style signatures).
+    ASSERT_EQ(parsed->results.size(), 2u);
     EXPECT_EQ(parsed->results[0].method, "dkim");
+    EXPECT_EQ(parsed->results[1].method, "arc");
 }
 
 // RFC 8601 section 2.7.4: "auth" is about SMTP AUTH. A device that got

@@ -22,6 +22,8 @@
 
 #include <gtest/gtest.h>
 
+#include "suite_lines.hpp"
+
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -44,22 +46,6 @@ const std::map<std::string, std::string> kKnownGaps = {
      "section 7.3's own example does"},
 };
 
-std::vector<std::string> split_fields(const std::string& line) {
-    std::vector<std::string> fields(1);
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (c == '\t') {
-            fields.emplace_back();
-        } else if (c == '\\' && i + 1 < line.size()) {
-            const char e = line[++i];
-            fields.back().push_back(e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e);
-        } else {
-            fields.back().push_back(c);
-        }
-    }
-    return fields;
-}
-
 struct SuiteCase {
     std::string scenario;
     std::string name;
@@ -75,39 +61,14 @@ struct Scenario {
     std::vector<SuiteCase> cases;
 };
 
-std::string script_path() {
-    if (const char* top = std::getenv("TOP_SRCDIR"); top && *top)
-        return std::string(top) + "/tests/unit/spf_suite_yaml2lines.py";
-    std::string here = __FILE__;
-    return here.substr(0, here.rfind('/') + 1) + "spf_suite_yaml2lines.py";
-}
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
 std::optional<std::vector<Scenario>> load_suite(const std::string& yaml, std::string& why) {
-    const std::string command = "python3 " + shell_quote(script_path()) + " " + shell_quote(yaml);
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-    if (!pipe) {
-        why = "cannot run " + command;
-        return std::nullopt;
-    }
-    std::string text;
-    char buf[4096];
-    while (const std::size_t n = std::fread(buf, 1, sizeof buf, pipe.get())) text.append(buf, n);
-    const int status = pclose(pipe.release());
-    if (status != 0) {
-        why = "'" + command + "' failed (needs python3 and python3-yaml); exit status " + std::to_string(status);
-        return std::nullopt;
-    }
+    const auto text = testing_suite::run_converter(testing_suite::script_path("spf_suite_yaml2lines.py", __FILE__), yaml, why);
+    if (!text) return std::nullopt;
     std::vector<Scenario> scenarios;
-    std::istringstream in(text);
+    std::istringstream in(*text);
     std::string line;
     while (std::getline(in, line)) {
-        const auto f = split_fields(line);
+        const auto f = testing_suite::split_fields(line);
         if (f[0] == "S") {
             scenarios.push_back(Scenario{f.size() > 1 ? f[1] : "", {}, {}});
         } else if (f[0] == "Z" && !scenarios.empty() && f.size() >= 3) {

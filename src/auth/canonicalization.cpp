@@ -1,0 +1,171 @@
+#include "auth/canonicalization.hpp"
+
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+#include "util/ascii.hpp"
+
+namespace auth {
+
+namespace {
+
+constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+}  // namespace
+
+std::optional<Canon> parse_canon(std::string_view word) {
+    if (word == "simple") return Canon::Simple;
+    if (word == "relaxed") return Canon::Relaxed;
+    return std::nullopt;
+}
+
+void canonicalize_header(Canon canon, std::string_view name, std::string_view value, std::string& out) {
+    if (canon == Canon::Simple) {
+        // Section 3.4.1: the field exactly as it is, "name:value" CRLF.
+        out.append(name);
+        out += ':';
+        out.append(value);
+        out += "\r\n";
+        return;
+    }
+    // Section 3.4.2: lower-case name; unfold; every WSP run to one SP; no
+    // WSP at the end of the value, nor around the colon.
+    while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+    for (char c : name) out += util::ascii_lower(c);
+    out += ':';
+    bool wsp = false, started = false;
+    for (char c : value) {
+        if (c == '\r' || c == '\n') continue;  // unfold: CRLF goes, the WSP after it stays
+        if (is_wsp(c)) {
+            wsp = true;
+            continue;
+        }
+        if (wsp && started) out += ' ';
+        wsp = false;
+        started = true;
+        out += c;
+    }
+    out += "\r\n";
+}
+
+struct BodyHasher::Hash {
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx;
+    std::optional<std::uint64_t> limit;
+    std::uint64_t hashed = 0;
+    std::string digest;
+};
+
+BodyHasher::BodyHasher(Canon canon) : canon_(canon) {}
+BodyHasher::~BodyHasher() = default;
+
+bool BodyHasher::has_limit(std::optional<std::uint64_t> limit) const {
+    for (const auto& h : hashes_)
+        if (h->limit == limit) return true;
+    return false;
+}
+
+std::size_t BodyHasher::add_limit(std::optional<std::uint64_t> limit) {
+    for (std::size_t i = 0; i < hashes_.size(); ++i)
+        if (hashes_[i]->limit == limit) return i;
+    auto h = std::make_unique<Hash>();
+    h->ctx.reset(EVP_MD_CTX_new());
+    if (!h->ctx || EVP_DigestInit_ex(h->ctx.get(), EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 not available");
+    h->limit = limit;
+    hashes_.push_back(std::move(h));
+    return hashes_.size() - 1;
+}
+
+void BodyHasher::emit(std::string_view canonical) {
+    length_ += canonical.size();
+    for (auto& h : hashes_) {
+        std::string_view part = canonical;
+        if (h->limit) {
+            if (h->hashed >= *h->limit) continue;
+            if (part.size() > *h->limit - h->hashed) part = part.substr(0, *h->limit - h->hashed);
+        }
+        EVP_DigestUpdate(h->ctx.get(), part.data(), part.size());
+        h->hashed += part.size();
+    }
+}
+
+// One content byte of the current line (a CR not followed by LF is content).
+void BodyHasher::content(char c) {
+    if (canon_ == Canon::Relaxed && is_wsp(c)) {
+        // Written as one SP if more content follows on this line; a line
+        // of WSP only is an empty line (section 3.4.4).
+        pending_wsp_ = true;
+        return;
+    }
+    if (!line_has_content_) {
+        // Empty lines are written only once content follows them: those at
+        // the end of the body are dropped (sections 3.4.3 and 3.4.4).
+        for (; pending_empty_lines_ > 0; --pending_empty_lines_) out_ += "\r\n";
+        line_has_content_ = true;
+    }
+    if (pending_wsp_) out_ += ' ';
+    pending_wsp_ = false;
+    out_ += c;
+}
+
+void BodyHasher::end_line() {
+    pending_wsp_ = false;  // relaxed: WSP at the end of a line goes
+    if (line_has_content_) {
+        out_ += "\r\n";
+        line_has_content_ = false;
+    } else {
+        ++pending_empty_lines_;
+    }
+}
+
+void BodyHasher::body(std::string_view chunk) {
+    if (finished_) return;
+    out_.clear();
+    for (char c : chunk) {
+        if (prev_cr_) {
+            prev_cr_ = false;
+            if (c == '\n') {
+                end_line();
+                continue;
+            }
+            content('\r');
+        }
+        if (c == '\r') {
+            prev_cr_ = true;
+        } else if (c == '\n') {
+            end_line();  // a bare LF: the MTA's line end
+        } else {
+            content(c);
+        }
+    }
+    emit(out_);
+}
+
+void BodyHasher::finish() {
+    if (finished_) return;
+    out_.clear();
+    if (prev_cr_) content('\r');
+    prev_cr_ = false;
+    // A last line without CRLF gets one (sections 3.4.3 and 3.4.4).
+    if (line_has_content_) end_line();
+    // Section 3.4.3: a "simple" empty body is one CRLF; "relaxed" leaves
+    // it empty (RFC 6376 erratum 1384 agrees with section 3.4.4).
+    if (canon_ == Canon::Simple && length_ == 0 && out_.empty()) out_ = "\r\n";
+    emit(out_);
+    finished_ = true;
+    for (auto& h : hashes_) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        EVP_DigestFinal_ex(h->ctx.get(), md, &len);
+        h->digest.assign(reinterpret_cast<const char*>(md), len);
+    }
+}
+
+const std::string& BodyHasher::digest(std::size_t index) const { return hashes_.at(index)->digest; }
+
+}  // namespace auth

@@ -1,0 +1,306 @@
+// Unit tests of the ARC verifier (src/auth/arc*, tag_list, canonicalization,
+// dkim_key_record) and of the arc resinfo (session/auth_decisions): a chain
+// sealed by dkimpy 1.1.4 (python3-dkim, arc_sign with the ValiMail signing
+// suite's 1024-bit key) broken one field at a time.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "auth/arc.hpp"
+#include "auth/authres.hpp"
+#include "auth/canonicalization.hpp"
+#include "auth/tag_list.hpp"
+#include "dkim_fake_resolver.hpp"
+#include "dkim_message_io.hpp"
+#include "session/auth_decisions.hpp"
+
+namespace {
+
+// arc_sign(..., b"dummy", b"example.org", <arc-draft-sign-tests.yml key>,
+// b"lists.example.org", include_headers=[from, to, subject, date,
+// message-id], timestamp=1500000000), LF line ends here.
+const std::string kChain = R"EML(ARC-Seal: i=1; cv=none; a=rsa-sha256; d=example.org; s=dummy;
+ t=1500000000;
+ b=QFQZbYA5zeqnb4nfM/RZhAMGsAlWDdEyID9qYUjELYw8zUw8gopyXVFew7VGJ5dErd8VG
+ 4ISylGd7inVDqYsvkmi+90n/d28vYWYe9eZr1XKEdxTwlPrKEcfiL3DKc9CX12vA0b5d3cb
+ 9EG5udVXRJ8ctW/bY5bKVFhx7DzF8hY=
+ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed;
+ d=example.org; s=dummy; t=1500000000; h=from : to : subject : date :
+ message-id; bh=KWSe46TZKCcDbH4klJPo+tjk5LWJnVRlP5pvjXFZYLQ=;
+ b=2vRyJVmhRJ27twZ6HhF6mv0F4K2fM4joCilwnFm6zA8mXGK9ABeUmYcYB/snpyeaUvovp
+ U4y5GqQqDdGzspEpnG0qLCgefGikI1iO47WJw86ChtVa7Peq+lONYpmfAZjeKDKybDs7d4x
+ zFs4ogIOj4BdlPOz0uKHLSCtigzQlk0=
+ARC-Authentication-Results: i=1; lists.example.org; arc=none;
+  spf=pass smtp.mfrom=jqd@d1.example;
+  dkim=pass header.i=@d1.example;
+  dmarc=pass header.from=d1.example
+From: John Q Doe <jqd@d1.example>
+To: arc@dmarc.example
+Subject: Example 1
+Date: Thu, 14 Jan 2015 15:00:01 -0800
+Message-ID: <54B84785.1060301@d1.example>
+
+Hey gang,
+This is a test message.
+--J.
+)EML";
+
+const std::string kKey =
+    "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/"
+    "J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+"
+    "2kryOTIKT+l/K4w3QIDAQAB";
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return text;
+}
+
+struct ArcRun {
+    std::shared_ptr<testing_dns::FakeResolver> dns = std::make_shared<testing_dns::FakeResolver>();
+    auth::ArcOptions options;
+    ArcRun() { dns->add_txt("dummy._domainkey.example.org", kKey); }
+    auth::ArcVerdict verify(const std::string& message_lf, std::size_t chunk = 4096,
+                            dns::Budget budget = dns::Budget::unlimited()) {
+        const auth::ArcVerifier verifier(dns, options);
+        const auto raw = testing_dkim::split_message(testing_dkim::lf_to_crlf(message_lf));
+        auto m = verifier.start();
+        for (const auto& [n, v] : raw.headers) m->header(n, v);
+        m->end_of_headers();
+        for (std::size_t i = 0; i < raw.body.size(); i += chunk) m->body(std::string_view(raw.body).substr(i, chunk));
+        return m->finish(budget);
+    }
+};
+
+TEST(ArcTagList, RepeatedTagEmptyTagSpecAndBadNamesAreRefused) {
+    EXPECT_FALSE(auth::parse_tag_list("a=1; a=2"));
+    EXPECT_FALSE(auth::parse_tag_list("a=1;; b=2"));
+    EXPECT_FALSE(auth::parse_tag_list("1a=1"));
+    EXPECT_FALSE(auth::parse_tag_list("a 1=1"));
+    EXPECT_FALSE(auth::parse_tag_list("a"));
+    const auto ok = auth::parse_tag_list(" a = x y ;\r\n\tb=;");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->get("a").value_or("?"), "x y");
+    EXPECT_EQ(ok->get("b").value_or("?"), "");
+    EXPECT_FALSE(ok->get("c"));
+}
+
+TEST(ArcTagList, Base64IsStrict) {
+    EXPECT_EQ(auth::decode_base64("aGk=").value_or("?"), "hi");
+    EXPECT_EQ(auth::decode_base64(" aG\r\n\tk= ").value_or("?"), "hi");
+    EXPECT_FALSE(auth::decode_base64("aGk"));
+    EXPECT_FALSE(auth::decode_base64("a=Gk"));
+    EXPECT_FALSE(auth::decode_base64("aG!="));
+}
+
+// RFC 6376 section 3.4.6 example.
+TEST(ArcCanonicalization, RelaxedAndSimpleFollowTheRfc6376Example) {
+    std::string h;
+    auth::canonicalize_header(auth::Canon::Relaxed, "A", " X", h);
+    auth::canonicalize_header(auth::Canon::Relaxed, "B ", " Y\t\r\n\tZ  ", h);
+    EXPECT_EQ(h, "a:X\r\nb:Y Z\r\n");
+    std::string s;
+    auth::canonicalize_header(auth::Canon::Simple, "B ", " Y\t\r\n\tZ  ", s);
+    EXPECT_EQ(s, "B : Y\t\r\n\tZ  \r\n");
+}
+
+std::string body_digest(auth::Canon canon, const std::string& body, std::size_t chunk) {
+    auth::BodyHasher h(canon);
+    const auto i = h.add_limit(std::nullopt);
+    for (std::size_t at = 0; at < body.size(); at += chunk) h.body(std::string_view(body).substr(at, chunk));
+    h.finish();
+    return h.digest(i);
+}
+
+std::string sha256(const std::string& data) {
+    auth::BodyHasher h(auth::Canon::Simple);  // simple keeps a body that ends in one CRLF as it is
+    const auto i = h.add_limit(std::nullopt);
+    h.body(data);
+    h.finish();
+    return h.digest(i);
+}
+
+TEST(ArcCanonicalization, BodiesFollowTheRfc6376ExampleInAnyChunking) {
+    const std::string body = " C \r\nD \t E\r\n\r\n\r\n";
+    for (std::size_t chunk : {1u, 2u, 3u, 100u}) {
+        EXPECT_EQ(body_digest(auth::Canon::Relaxed, body, chunk), sha256(" C\r\nD E\r\n")) << chunk;
+        EXPECT_EQ(body_digest(auth::Canon::Simple, body, chunk), sha256(" C \r\nD \t E\r\n")) << chunk;
+    }
+    // Bare LF line ends are the MTA's CRLF.
+    EXPECT_EQ(body_digest(auth::Canon::Relaxed, " C \nD \t E\n\n", 1), sha256(" C\r\nD E\r\n"));
+}
+
+TEST(ArcCanonicalization, EmptyBodyIsOneCrlfSimpleAndNothingRelaxed) {
+    auth::BodyHasher relaxed(auth::Canon::Relaxed);
+    const auto i = relaxed.add_limit(std::nullopt);
+    relaxed.body("\r\n \r\n");
+    relaxed.finish();
+    EXPECT_EQ(relaxed.canonical_length(), 0u);
+    EXPECT_EQ(body_digest(auth::Canon::Simple, "", 1), sha256("\r\n"));
+    (void)i;
+}
+
+TEST(ArcChain, ASealedMessagePassesWithItsSealerAndAar) {
+    ArcRun r;
+    const auto v = r.verify(kChain);
+    EXPECT_EQ(v.result, auth::ArcResult::Pass) << v.reason;
+    EXPECT_EQ(v.instances, 1u);
+    EXPECT_EQ(v.oldest_pass, 0u);
+    ASSERT_EQ(v.sets.size(), 1u);
+    EXPECT_EQ(v.sets[0].seal_domain, "example.org");
+    EXPECT_EQ(v.sets[0].cv, "none");
+    EXPECT_EQ(v.sets[0].authentication_results.substr(0, 18), "lists.example.org;");
+    // One key record for the seal and the message signature.
+    EXPECT_EQ(r.dns->questions(), 1u);
+}
+
+TEST(ArcChain, BodyFedOneByteAtATimeGivesTheSameVerdict) {
+    ArcRun r;
+    EXPECT_EQ(r.verify(kChain, 1).result, auth::ArcResult::Pass);
+}
+
+TEST(ArcChain, MessageWithoutArcFieldsIsNone) {
+    ArcRun r;
+    const auto v = r.verify("From: a@b.example\nSubject: x\n\nbody\n");
+    EXPECT_EQ(v.result, auth::ArcResult::None);
+    EXPECT_EQ(r.dns->questions(), 0u);
+}
+
+struct Broken {
+    const char* what;
+    std::string from, to;
+    const char* reason;  // a part of the expected reason
+};
+
+TEST(ArcChain, AChainBrokenInAnyFieldFails) {
+    const std::vector<Broken> cases = {
+        {"signed header changed", "Subject: Example 1", "Subject: Example 2", "ARC-Message-Signature 1: signature"},
+        {"body changed", "This is a test message.", "This is a changed message.", "body hash"},
+        {"AAR changed (sealed by the AS)", "spf=pass smtp.mfrom", "spf=fail smtp.mfrom", "ARC-Seal 1: signature"},
+        {"AAR instance wrong", "ARC-Authentication-Results: i=1;", "ARC-Authentication-Results: i=2;", "incomplete"},
+        {"AAR without i=", "ARC-Authentication-Results: i=1;", "ARC-Authentication-Results:", "valid i="},
+        {"AMS instance zero", "ARC-Message-Signature: i=1;", "ARC-Message-Signature: i=0;", "valid i="},
+        {"AS instance 51", "ARC-Seal: i=1;", "ARC-Seal: i=51;", "valid i="},
+        {"AS cv=pass on instance 1", "cv=none", "cv=pass", "cv=pass, not none"},
+        {"AS cv=fail", "cv=none", "cv=fail", "cv=fail"},
+        {"AS cv missing", "cv=none; ", "", "cv=(missing)"},
+        {"AS a=rsa-sha1", "ARC-Seal: i=1; cv=none; a=rsa-sha256", "ARC-Seal: i=1; cv=none; a=rsa-sha1", "RFC 8301"},
+        {"AMS a=rsa-sha1", "ARC-Message-Signature: i=1; a=rsa-sha256", "ARC-Message-Signature: i=1; a=rsa-sha1",
+         "RFC 8301"},
+        {"AMS unknown algorithm", "ARC-Message-Signature: i=1; a=rsa-sha256", "ARC-Message-Signature: i=1; a=rsa-md5",
+         "unknown algorithm"},
+        {"AS d= changed", "ARC-Seal: i=1; cv=none; a=rsa-sha256; d=example.org",
+         "ARC-Seal: i=1; cv=none; a=rsa-sha256; d=example.net", "no key"},
+        {"AMS s= changed", "d=example.org; s=dummy; t=1500000000; h=", "d=example.org; s=other; t=1500000000; h=",
+         "no key"},
+        {"AMS bh= changed", "bh=KWSe46", "bh=AWSe46", "body hash"},
+        {"AMS bh= not base64", "bh=KWSe46", "bh=!WSe46", "bh= is not base64"},
+        {"AS b= changed", "b=QFQZbYA5", "b=AFQZbYA5", "ARC-Seal 1: signature"},
+        {"AS h= present", "ARC-Seal: i=1; cv=none;", "ARC-Seal: i=1; h=from; cv=none;", "h= in ARC-Seal"},
+        {"AMS h= signs ARC-Seal", "h=from : to", "h=arc-seal : from : to", "ARC-Seal"},
+        {"AMS t= not a number", "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed;\n d=example.org; s=dummy; t=1500000000",
+         "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed;\n d=example.org; s=dummy; t=15x", "bad t="},
+        {"AMS c= unknown", "c=relaxed/relaxed", "c=relaxed/loose", "bad c="},
+        {"AMS tag repeated", "ARC-Message-Signature: i=1;", "ARC-Message-Signature: i=1; i=1;", "does not parse"},
+        {"AS set duplicated", "ARC-Seal: i=1;", "ARC-Seal: i=1; cv=none; a=rsa-sha256; d=x; s=y; b=AAAA\nARC-Seal: i=1;",
+         "two ARC-Seal"},
+    };
+    for (const auto& c : cases) {
+        ArcRun r;
+        const auto v = r.verify(replaced(kChain, c.from, c.to));
+        EXPECT_EQ(v.result, auth::ArcResult::Fail) << c.what;
+        EXPECT_NE(v.reason.find(c.reason), std::string::npos) << c.what << ": " << v.reason;
+        EXPECT_FALSE(v.temporary) << c.what;
+        EXPECT_TRUE(v.sets.empty()) << c.what;
+    }
+}
+
+TEST(ArcChain, SetMissingOrGapFails) {
+    ArcRun r;
+    // Instance 2 without instance 1.
+    std::string gap = kChain;
+    for (const char* f : {"ARC-Seal: i=1;", "ARC-Message-Signature: i=1;", "ARC-Authentication-Results: i=1;"}) {
+        std::string to = f;
+        to.replace(to.find("i=1"), 3, "i=2");
+        gap = replaced(gap, f, to);
+    }
+    const auto v = r.verify(gap);
+    EXPECT_EQ(v.result, auth::ArcResult::Fail);
+    EXPECT_NE(v.reason.find("set 1 is incomplete"), std::string::npos) << v.reason;
+}
+
+TEST(ArcChain, KeyUnderTheRfc8301MinimumFails) {
+    ArcRun r;
+    r.options.min_rsa_bits = 2048;
+    const auto v = r.verify(kChain);
+    EXPECT_EQ(v.result, auth::ArcResult::Fail);
+    EXPECT_NE(v.reason.find("1024 bits"), std::string::npos) << v.reason;
+}
+
+TEST(ArcChain, KeyLookupTimeoutFailsAsTemporary) {
+    ArcRun r;
+    r.dns->add_failure("dummy._domainkey.example.org", dns::Status::Timeout);
+    const auto v = r.verify(kChain);
+    EXPECT_EQ(v.result, auth::ArcResult::Fail);
+    EXPECT_TRUE(v.temporary) << v.reason;
+}
+
+TEST(ArcChain, ExhaustedDnsBudgetFailsAsTemporaryWithoutAsking) {
+    ArcRun r;
+    const auto v = r.verify(kChain, 4096, dns::Budget(0, std::chrono::milliseconds(1000)));
+    EXPECT_EQ(v.result, auth::ArcResult::Fail);
+    EXPECT_TRUE(v.temporary);
+    EXPECT_EQ(r.dns->questions(), 0u);
+}
+
+TEST(ArcChain, RevokedAndBrokenKeysFail) {
+    for (const char* key : {"v=DKIM1; k=rsa; p=", "v=DKIM1; k=rsa; p=AAAA", "v=DKIM2; p=AAAA", "k=dsa; p=AAAA",
+                            "v=DKIM1; s=tlsrpt; p=AAAA"}) {
+        ArcRun r;
+        r.dns = std::make_shared<testing_dns::FakeResolver>();
+        r.dns->add_txt("dummy._domainkey.example.org", key);
+        const auto v = r.verify(kChain);
+        EXPECT_EQ(v.result, auth::ArcResult::Fail) << key;
+        EXPECT_FALSE(v.temporary) << key;
+    }
+}
+
+// The header: RFC 8617 section 10 suggests smtp.remote-ip; an IPv6 address
+// is not an RFC 2045 token and must be quoted to parse.
+TEST(ArcResinfo, PassCarriesSealerRemoteIpAndParsesWithPythonAuthres) {
+    ArcRun r;
+    const auto v = r.verify(kChain);
+    const auto res = session::arc_result(v, policy::IpAddress::parse("2001:db8::25"));
+    const std::string value = auth::format_authentication_results("mx.example", {res});
+    EXPECT_EQ(value, "mx.example; arc=pass (i=1 as.d=example.org) smtp.remote-ip=\"2001:db8::25\"");
+    const auto parsed = auth::parse_authentication_results(value);
+    ASSERT_TRUE(parsed);
+    ASSERT_EQ(parsed->results.size(), 1u);
+    EXPECT_EQ(parsed->results[0].properties.at(0).second, "2001:db8::25");
+    const std::string command = "/usr/bin/python3 -c 'import sys, authres; "
+                                "h = authres.AuthenticationResultsHeader.parse(sys.argv[1]); "
+                                "print(h.results[0].method, h.results[0].result, h.results[0].properties[0].value)' "
+                                "'Authentication-Results: " + value + "' 2>&1";
+    std::string out;
+    FILE* p = popen(command.c_str(), "r");
+    ASSERT_TRUE(p);
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    EXPECT_EQ(pclose(p), 0) << out;
+    EXPECT_EQ(out, "arc pass 2001:db8::25\n");
+}
+
+TEST(ArcResinfo, FailCarriesTheReasonAndNoneIsBare) {
+    auth::ArcVerdict fail;
+    fail.result = auth::ArcResult::Fail;
+    fail.instances = 2;
+    fail.reason = "ARC-Seal 2: signature did not verify";
+    EXPECT_EQ(auth::format_authentication_results("mx", {session::arc_result(fail, policy::IpAddress::parse("192.0.2.1"))}),
+              "mx; arc=fail (i=2) reason=\"ARC-Seal 2: signature did not verify\" smtp.remote-ip=192.0.2.1");
+    EXPECT_EQ(auth::format_authentication_results("mx", {session::arc_result(auth::ArcVerdict{}, std::nullopt)}),
+              "mx; arc=none");
+}
+
+}  // namespace
