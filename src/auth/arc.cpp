@@ -49,12 +49,15 @@ constexpr std::size_t kMaxArcFields = 3 * kArcMaxSets;
 // Distinct body lengths (l=) hashed per canonicalization; an AMS asking for
 // yet another one does not validate (a bound on hashing work).
 constexpr std::size_t kMaxBodyLimits = 4;
+// Header octets kept before the first ARC field (State::headers).
+constexpr std::size_t kMaxBytesBeforeArc = 64 * 1024;
 // Parsed keys kept across messages (dkim_key_record.hpp).
 constexpr std::size_t kKeyCacheSize = 1024;
 
 struct RawHeader {
     std::string name;
     std::string value;  // after the colon, folds as CRLF, no final line end
+    bool dropped = false;  // value not kept (kMaxBytesBeforeArc)
 };
 
 std::optional<Kind> arc_kind(std::string_view name) {
@@ -179,7 +182,13 @@ struct ArcVerifier::Shared {
 
 struct ArcVerifier::Message::State {
     std::shared_ptr<const Shared> shared;
+    // Every header field in order. Before the first ARC field is seen the
+    // values are kept only up to kMaxBytesBeforeArc in all (a message
+    // without ARC fields must not cost a second copy of a large header
+    // block: libopendkim already holds one); beyond that only the name is
+    // kept, and an AMS that signs such a field fails.
     std::vector<RawHeader> headers;
+    std::size_t bytes_before_arc = 0;
     std::size_t arc_fields = 0;
     bool eoh_done = false, finished = false;
 
@@ -236,6 +245,16 @@ void ArcVerifier::Message::header(std::string_view name, std::string_view value)
     State& st = *state_;
     if (st.eoh_done) return;
     if (arc_kind(name)) ++st.arc_fields;
+    if (st.arc_fields == 0) {
+        st.bytes_before_arc += name.size() + value.size();
+        if (st.bytes_before_arc > kMaxBytesBeforeArc) {
+            RawHeader h;
+            h.name = std::string(name);
+            h.dropped = true;
+            st.headers.push_back(std::move(h));
+            return;
+        }
+    }
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.remove_suffix(1);
     RawHeader h;
     h.name = std::string(name);
@@ -254,6 +273,7 @@ void ArcVerifier::Message::end_of_headers() {
     st.eoh_done = true;
     if (st.arc_fields == 0) {
         st.headers.clear();  // nothing to verify: keep nothing
+        st.headers.shrink_to_fit();
         return;
     }
     st.plan();
@@ -498,11 +518,17 @@ bool ArcVerifier::Message::State::verify_ams(std::uint32_t instance, dns::Budget
             const std::string key = util::ascii_lower(name);
             auto it = next_from_bottom.try_emplace(key, headers.size()).first;
             std::size_t i = it->second;
-            while (i > 0) {
+            bool found = false;
+            while (i > 0 && !found) {
                 --i;
                 if (util::ascii_iequals(headers[i].name, name)) {
+                    if (headers[i].dropped) {
+                        why = "h= signs a " + std::string(name) + " field beyond the " +
+                              std::to_string(kMaxBytesBeforeArc / 1024) + " KiB kept above the ARC fields";
+                        return false;
+                    }
                     canonicalize_header(header_canon, headers[i].name, headers[i].value, data);
-                    break;
+                    found = true;
                 }
             }
             // The next instance of this name is searched above this one

@@ -12,6 +12,15 @@
 
 namespace auth {
 
+std::string_view dmarc_override_name(DmarcOverride o) {
+    switch (o) {
+    case DmarcOverride::TrustedForwarder: return "trusted_forwarder";
+    case DmarcOverride::LocalPolicy: return "local_policy";
+    case DmarcOverride::None: break;
+    }
+    return "";
+}
+
 std::string_view dmarc_result_name(DmarcResult result) {
     switch (result) {
     case DmarcResult::Pass: return "pass";

@@ -38,6 +38,13 @@ enum class DmarcResult : std::uint8_t { Pass, Fail, None, TempError, PermError }
 // "pass", "fail", ...: the RFC 8601 keyword, for headers and logs.
 std::string_view dmarc_result_name(DmarcResult result);
 
+// Why the receiver did not apply the policy the result called for: the
+// RFC 9990 (and RFC 7489 Appendix C) PolicyOverrideType values this
+// product uses.
+enum class DmarcOverride : std::uint8_t { None, TrustedForwarder, LocalPolicy };
+// "trusted_forwarder", "local_policy" ("" for None): the report's words.
+std::string_view dmarc_override_name(DmarcOverride o);
+
 struct DmarcVerdict {
     DmarcResult result = DmarcResult::None;
     // As published in the record that applied ("" when absent); `policy`
@@ -67,6 +74,12 @@ struct DmarcVerdict {
     // DKIM alone already passed.
     bool dkim_aligned = false;
     bool spf_aligned = false;
+    // Set by the session after evaluation when local policy delivered a
+    // fail with disposition none (trusted forwarder, trusted ARC sealer);
+    // `override_comment` says which (for the header and the aggregate
+    // report's reason comment).
+    DmarcOverride override_reason = DmarcOverride::None;
+    std::string override_comment;
 };
 
 class DmarcEvaluator {

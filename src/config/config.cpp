@@ -86,6 +86,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"connector", "bindings"},
     {"connector", "remote_ip_ranges"},
     {"connector", "remote_ip_ranges_file"},
+    {"connector", "trusted_forwarders"},
     {"connector", "permission_groups"},
     {"connector", "auth_mechanisms"},
     {"connector", "require_tls"},
@@ -154,6 +155,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dkim_signing.rule", "pattern"},
     {"dkim_signing.rule", "keys"},
     {"arc", "enabled"},
+    {"arc", "trusted_arc_sealers"},
 
     {"dmarc", "enabled"},
     {"dmarc", "discovery"},
@@ -979,6 +981,13 @@ std::optional<policy::Connector> Loader::load_connector(const toml::table& t) {
             c.tarpit_interval = *d;
         }
     }
+    if (const auto ranges = get_string_array(t, "trusted_forwarders", where)) {
+        for (const auto& [text, node] : *ranges) {
+            std::string why;
+            if (auto r = policy::IpRange::parse(text, &why)) c.trusted_forwarders.push_back(*r);
+            else error(*node, "connector.trusted_forwarders: " + explain(text, why, "not an IP range"));
+        }
+    }
     if (const auto checks = get_string_array(t, "checks", where)) {
         c.checks = policy::CheckSet();
         for (const auto& [text, node] : *checks) {
@@ -1482,6 +1491,14 @@ void Loader::load_arc(const toml::node& node) {
     if (t == nullptr) return;
     check_keys(*t, "arc", "[arc]");
     if (const auto b = get_bool(*t, "enabled", "arc")) config_.arc.enabled = *b;
+    if (const auto sealers = get_string_array(*t, "trusted_arc_sealers", "arc")) {
+        for (const auto& [text, item] : *sealers) {
+            const std::string domain = util::dns_name_key(text);
+            if (domain.empty() || domain.find_first_of(" \t;:@/") != std::string::npos)
+                error(*item, "arc.trusted_arc_sealers: \"" + text + "\" is not a domain name");
+            else config_.arc.trusted_arc_sealers.push_back(domain);
+        }
+    }
 }
 
 void Loader::load_dmarc(const toml::node& node) {

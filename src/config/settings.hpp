@@ -103,6 +103,11 @@ using DkimSigningSettings = auth::DkimSignOptions;
 // rights leave DKIM out, ARC is left out too. min_rsa_bits is [dkim]'s.
 struct ArcSettings : auth::ArcOptions {
     bool enabled = true;
+    // Sealers (ARC-Seal d=, lower case) whose ARC-Authentication-Results
+    // are believed: a DMARC fail whose chain passes and whose trusted
+    // sealer saw dmarc=pass for the same author domain is delivered with
+    // disposition none (reason local_policy, RFC 9990).
+    std::vector<std::string> trusted_arc_sealers;
 };
 
 using DmarcDiscovery = auth::DmarcDiscovery;

@@ -39,6 +39,11 @@ struct Connector {
 
     std::vector<Binding> bindings;
     std::vector<IpRange> remote_ranges;
+    // Mailing lists and forwarding services whose mail may fail DMARC only
+    // because forwarding broke SPF and DKIM: a DMARC fail from these
+    // addresses is delivered with disposition none (reason
+    // trusted_forwarder, RFC 9990 PolicyOverrideType).
+    std::vector<IpRange> trusted_forwarders;
     std::vector<PermissionGroup> permission_groups;
     std::uint32_t auth_mechanisms = static_cast<std::uint32_t>(AuthMechanism::Tls) |
                                     static_cast<std::uint32_t>(AuthMechanism::BasicAuth) |

@@ -1,5 +1,9 @@
 #include "session/auth_decisions.hpp"
 
+#include <algorithm>
+
+#include "util/ascii.hpp"
+
 namespace session {
 
 std::optional<auth::AuthResult> smtp_auth_result(const policy::SessionRights& rights, bool show_login) {
@@ -44,6 +48,49 @@ auth::AuthResult arc_result(const auth::ArcVerdict& v, const std::optional<polic
     return r;
 }
 
+namespace {
+
+// The first dmarc=pass for `author_domain` in an ARC-Authentication-Results
+// payload.
+bool aar_shows_dmarc_pass(const std::string& payload, const std::string& author_domain) {
+    const auto parsed = auth::parse_authentication_results(payload);
+    if (!parsed) return false;
+    for (const auto& r : parsed->results) {
+        if (r.method != "dmarc" || !util::ascii_iequals(r.result, "pass")) continue;
+        bool same_author = true;
+        for (const auto& [name, value] : r.properties)
+            if (name == "header.from") same_author = util::dns_name_key(value) == util::dns_name_key(author_domain);
+        if (same_author) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool apply_dmarc_override(auth::DmarcVerdict& v, const std::optional<auth::ArcVerdict>& arc,
+                          const std::vector<std::string>& trusted_sealers, bool from_trusted_forwarder) {
+    if (v.result != auth::DmarcResult::Fail || v.fail_only_due_to_temperror ||
+        v.disposition == auth::DmarcPolicy::None)
+        return false;
+    if (from_trusted_forwarder) {
+        v.override_reason = auth::DmarcOverride::TrustedForwarder;
+        v.override_comment = "client is a trusted forwarder";
+    } else if (arc && arc->result == auth::ArcResult::Pass) {
+        for (auto set = arc->sets.rbegin(); set != arc->sets.rend(); ++set) {
+            const std::string sealer = util::dns_name_key(set->seal_domain);
+            if (std::find(trusted_sealers.begin(), trusted_sealers.end(), sealer) == trusted_sealers.end()) continue;
+            if (!aar_shows_dmarc_pass(set->authentication_results, v.from_domain)) continue;
+            v.override_reason = auth::DmarcOverride::LocalPolicy;
+            v.override_comment = "arc=pass, trusted sealer " + sealer + " (i=" + std::to_string(set->instance) +
+                                 ") saw dmarc=pass";
+            break;
+        }
+    }
+    if (v.override_reason == auth::DmarcOverride::None) return false;
+    v.disposition = auth::DmarcPolicy::None;
+    return true;
+}
+
 auth::DmarcResult dmarc_reported_result(const auth::DmarcVerdict& v) {
     if (v.result == auth::DmarcResult::Fail && v.fail_only_due_to_temperror) return auth::DmarcResult::TempError;
     return v.result;
@@ -57,6 +104,12 @@ auth::AuthResult dmarc_result(const auth::DmarcVerdict& v, std::string_view auth
         r.comment = "p=" + v.policy;
         if (!v.subdomain_policy.empty()) r.comment += " sp=" + v.subdomain_policy;
         r.comment += " dis=" + std::string(auth::dmarc_policy_name(v.disposition));
+    }
+    if (v.override_reason != auth::DmarcOverride::None) {
+        // RFC 8601 section 2.3 "policy" ptype: what the receiver applied
+        // instead, and why in the reason.
+        r.reason = "policy overridden: " + v.override_comment;
+        r.properties.emplace_back("policy.override", std::string(auth::dmarc_override_name(v.override_reason)));
     }
     r.properties.emplace_back("header.from", v.from_domain.empty() ? std::string(author_domain) : v.from_domain);
     return r;

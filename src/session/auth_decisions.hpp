@@ -46,6 +46,19 @@ std::string skipped_checks_note(const policy::CheckPlan& plan, const policy::Ses
 // validate (section 5.2 step 5).
 auth::AuthResult arc_result(const auth::ArcVerdict& v, const std::optional<policy::IpAddress>& client);
 
+// Local policy over a DMARC fail (RFC 9989 section 5.3 and RFC 7489 section
+// 6.7 let the receiver deviate; RFC 8617 section 7.2 is ARC's use case):
+// when the fail has a disposition other than none and
+// - the client is one of the connector's trusted_forwarders, or
+// - the ARC chain passes and a seal by one of `trusted_sealers` (the newest
+//   such set) carries ARC-Authentication-Results with dmarc=pass for the
+//   same author domain (header.from, when it names one),
+// the disposition becomes none, and override_reason/override_comment say
+// why (trusted_forwarder / local_policy). A temperror-caused fail is left
+// alone (the sender retries). Returns whether it overrode.
+bool apply_dmarc_override(auth::DmarcVerdict& v, const std::optional<auth::ArcVerdict>& arc,
+                          const std::vector<std::string>& trusted_sealers, bool from_trusted_forwarder);
+
 // The DMARC result as written in the header. A fail that an SPF or DKIM
 // temperror may have caused (an aligned identifier had a temperror) is
 // "temperror": the evaluation did not reach a final result and a later

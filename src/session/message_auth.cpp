@@ -169,11 +169,21 @@ Outcome Session::authenticate_message() {
             in.dkim = dkim;
             auth::DmarcVerdict v;
             m.with_budget(runtime_->now, [&] { v = runtime_->dmarc->evaluate(in, m.budget); });
+            const auto& forwarders = connector_->trusted_forwarders;
+            const bool trusted_forwarder =
+                connect_.client && std::any_of(forwarders.begin(), forwarders.end(), [&](const policy::IpRange& r) {
+                    return r.contains(*connect_.client);
+                });
+            apply_dmarc_override(v, arc, cfg.arc.trusted_arc_sealers, trusted_forwarder);
             results.push_back(dmarc_result(v, from.domain));
             count_dmarc_result(dmarc_reported_result(v));
             summary_ += " dmarc=" + std::string(auth::dmarc_result_name(dmarc_reported_result(v))) +
                         (v.result == auth::DmarcResult::Fail
                              ? " dis=" + std::string(auth::dmarc_policy_name(v.disposition))
+                             : "") +
+                        (v.override_reason != auth::DmarcOverride::None
+                             ? " override=" + std::string(auth::dmarc_override_name(v.override_reason)) + " (" +
+                                   v.override_comment + ")"
                              : "");
             const DmarcDecision decision = decide_dmarc(cfg.dmarc, v, from.domain);
             // RFC 9990: every evaluation under a record that asks for

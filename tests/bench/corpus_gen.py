@@ -6,7 +6,13 @@ their SPF, DKIM and DMARC checks pass, in the forms each filter reads.
 Run at bench time; the private keys are generated with openssl into the
 output folder and never committed.
 
-  corpus_gen.py --out DIR [--messages N] [--domains D] [--seed S]
+  corpus_gen.py --out DIR [--messages N] [--domains D] [--seed S] [--arc-every K]
+
+Every K-th message (default 5: a fifth of the corpus, issue 19) is also
+forwarded: after its DKIM signatures, a mailing list (lists.forward.test,
+2048-bit RSA) adds one ARC set (RFC 8617, dkimpy's arc_sign) whose
+ARC-Authentication-Results say SPF, DKIM and DMARC passed. OpenDKIM
+ignores ARC fields; connector-milter verifies the chain.
 
 Writes into DIR:
   keys/                    private keys (PEM) and raw ed25519 seeds
@@ -40,6 +46,8 @@ WORDS = ("the quarterly report attached shows revenue growth across all "
          "budget allocation and the product roadmap for next year thanks "
          "regards invoice shipment order tracking customer account update "
          "schedule confirm availability conference room agenda minutes").split()
+
+FORWARDER = "lists.forward.test"
 
 SIGNED_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id",
                   b"mime-version", b"content-type", b"reply-to", b"cc"]
@@ -142,6 +150,7 @@ def main():
     ap.add_argument("--messages", type=int, default=400)
     ap.add_argument("--domains", type=int, default=8)
     ap.add_argument("--seed", type=int, default=6)
+    ap.add_argument("--arc-every", type=int, default=5)
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -166,8 +175,11 @@ def main():
         records.append(("r2048._domainkey." + d, rsa_txt))
         records.append(("ed._domainkey." + d, ed_txt))
 
+    forwarder_pem, forwarder_txt, _, _ = make_keys(keydir, FORWARDER)
+    records.append(("arc._domainkey." + FORWARDER, forwarder_txt))
+
     manifest = []
-    stats = {"rsa": 0, "ed25519": 0, "both": 0}
+    stats = {"rsa": 0, "ed25519": 0, "both": 0, "arc": 0}
     for n in range(args.messages):
         d = domains[n % len(domains)]
         sender, rcpt, ip, helo, msg = message(rng, n, d, rng.randint(5, 30),
@@ -184,9 +196,21 @@ def main():
                              canonicalize=(b"relaxed", b"relaxed"), include_headers=SIGNED_HEADERS,
                              linesep=b"\r\n") + sigs
         stats[kind] += 1
+        signed = sigs + msg
+        if args.arc_every > 0 and n % args.arc_every == args.arc_every - 1:
+            # The list's own verdicts, which its AAR carries (RFC 8617
+            # section 4.1.1); the Authentication-Results itself is not kept.
+            ar = ("Authentication-Results: %s; arc=none; spf=pass smtp.mailfrom=%s;\r\n"
+                  " dkim=pass header.d=%s; dmarc=pass header.from=%s\r\n" % (FORWARDER, d, d, d)).encode()
+            arc_set = dkim.arc_sign(ar + signed, b"arc", FORWARDER.encode(), forwarder_pem, FORWARDER.encode(),
+                                    include_headers=SIGNED_HEADERS, timestamp=1796000000)
+            if len(arc_set) != 3:
+                sys.exit("arc_sign made no ARC set for message %d" % n)
+            signed = b"".join(arc_set) + signed
+            stats["arc"] += 1
         name = "%05d.eml" % n
         with open(os.path.join(corpus, name), "wb") as f:
-            f.write(sigs + msg)
+            f.write(signed)
         manifest.append("\t".join([name, ip, helo, "<%s>" % sender, "<%s>" % rcpt]))
     with open(os.path.join(corpus, "manifest.tsv"), "w") as f:
         f.write("\n".join(manifest) + "\n")
@@ -200,8 +224,8 @@ def main():
             if "._domainkey." in name:
                 f.write("%s %s\n" % (name, value))
     sizes = [os.path.getsize(os.path.join(corpus, m.split("\t")[0])) for m in manifest]
-    print("corpus: %d messages (%d rsa-sha256, %d ed25519-sha256, %d both), %d domains, "
-          "%d-%d bytes, mean %d" % (len(manifest), stats["rsa"], stats["ed25519"], stats["both"],
+    print("corpus: %d messages (%d rsa-sha256, %d ed25519-sha256, %d both; %d ARC-sealed), %d domains, "
+          "%d-%d bytes, mean %d" % (len(manifest), stats["rsa"], stats["ed25519"], stats["both"], stats["arc"],
                                     len(domains), min(sizes), max(sizes), sum(sizes) // len(sizes)))
 
 

@@ -38,3 +38,9 @@ tests_bench_null_native_LDADD = $(connector_milter_LDADD)
 noinst_PROGRAMS += tests/bench/metrics_cost
 tests_bench_metrics_cost_SOURCES = tests/bench/metrics_cost.cpp
 tests_bench_metrics_cost_LDADD = $(CORE_LDADD)
+
+# CPU per message for ARC verification on the corpus's ARC-sealed share
+# (issue 19): tests/bench/arc_cpu CORPUS_DIR after corpus_gen.py.
+noinst_PROGRAMS += tests/bench/arc_cpu
+tests_bench_arc_cpu_SOURCES = tests/bench/arc_cpu.cpp
+tests_bench_arc_cpu_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)

@@ -8,6 +8,7 @@ EXTRA_DIST += \
 	tests/e2e/fetch-sendmail \
 	tests/e2e/e2e.conf.in \
 	tests/e2e/e2e.zone \
+	tests/e2e/arc-sealer.pem \
 	tests/e2e/sendmail.mc.in \
 	tests/e2e/lib/common.sh \
 	tests/e2e/lib/postfix.sh \

@@ -304,3 +304,77 @@ TEST(ArcResinfo, FailCarriesTheReasonAndNoneIsBare) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ArcChain, FieldsAddedAboveTheNewestSetAreNotSignedAndLeaveThePass) {
+    ArcRun r;
+    const auto v = r.verify("Received: from forwarder.example by mx.example\nSubject: added later\n" + kChain);
+    EXPECT_EQ(v.result, auth::ArcResult::Pass) << v.reason;
+}
+
+// The DMARC override (P2): a fail with p=reject from author d1.example.
+auth::DmarcVerdict rejected_fail() {
+    auth::DmarcVerdict v;
+    v.result = auth::DmarcResult::Fail;
+    v.policy = "reject";
+    v.disposition = auth::DmarcPolicy::Reject;
+    v.from_domain = "d1.example";
+    return v;
+}
+
+auth::ArcVerdict passing_chain() {
+    ArcRun r;
+    return r.verify(kChain);  // sealed by example.org, AAR dmarc=pass header.from=d1.example
+}
+
+TEST(DmarcOverride, TrustedSealerWhoseAarSawDmarcPassTurnsTheDispositionToNone) {
+    auto v = rejected_fail();
+    EXPECT_TRUE(session::apply_dmarc_override(v, passing_chain(), {"example.org"}, false));
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::None);
+    EXPECT_EQ(v.override_reason, auth::DmarcOverride::LocalPolicy);
+    EXPECT_EQ(auth::dmarc_override_name(v.override_reason), "local_policy");
+    EXPECT_NE(v.override_comment.find("example.org (i=1)"), std::string::npos) << v.override_comment;
+    const auto res = session::dmarc_result(v, "d1.example");
+    const std::string value = auth::format_authentication_results("mx", {res});
+    EXPECT_NE(value.find("policy.override=local_policy"), std::string::npos) << value;
+    EXPECT_NE(value.find("dis=none"), std::string::npos) << value;
+}
+
+TEST(DmarcOverride, UntrustedSealerLeavesTheFail) {
+    auto v = rejected_fail();
+    EXPECT_FALSE(session::apply_dmarc_override(v, passing_chain(), {"lists.example"}, false));
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::Reject);
+    EXPECT_EQ(v.override_reason, auth::DmarcOverride::None);
+}
+
+TEST(DmarcOverride, FailedChainOrOtherAuthorDomainLeavesTheFail) {
+    auto broken = passing_chain();
+    broken.result = auth::ArcResult::Fail;
+    auto v = rejected_fail();
+    EXPECT_FALSE(session::apply_dmarc_override(v, broken, {"example.org"}, false));
+    auto other = rejected_fail();
+    other.from_domain = "bank.example";  // the AAR's dmarc=pass is for d1.example
+    EXPECT_FALSE(session::apply_dmarc_override(other, passing_chain(), {"example.org"}, false));
+    EXPECT_FALSE(session::apply_dmarc_override(other, std::nullopt, {"example.org"}, false));
+}
+
+TEST(DmarcOverride, TrustedForwarderRangeOverridesWithTrustedForwarder) {
+    auto v = rejected_fail();
+    EXPECT_TRUE(session::apply_dmarc_override(v, std::nullopt, {}, true));
+    EXPECT_EQ(v.override_reason, auth::DmarcOverride::TrustedForwarder);
+    EXPECT_EQ(auth::dmarc_override_name(v.override_reason), "trusted_forwarder");
+    EXPECT_EQ(v.disposition, auth::DmarcPolicy::None);
+}
+
+TEST(DmarcOverride, PolicyNoneAndTemperrorFailsAreNotOverridden) {
+    auto none = rejected_fail();
+    none.disposition = auth::DmarcPolicy::None;
+    EXPECT_FALSE(session::apply_dmarc_override(none, passing_chain(), {"example.org"}, true));
+    auto temp = rejected_fail();
+    temp.fail_only_due_to_temperror = true;
+    EXPECT_FALSE(session::apply_dmarc_override(temp, passing_chain(), {"example.org"}, true));
+    EXPECT_EQ(temp.override_reason, auth::DmarcOverride::None);
+}
+
+}  // namespace

@@ -146,6 +146,8 @@ TESTS += tests/unit/metrics_test
 tests_unit_metrics_test_SOURCES = tests/unit/metrics_test.cpp
 tests_unit_metrics_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_metrics_test_LDADD = libmetricsread.a $(UNIT_TEST_LIBS) $(CIVETWEB_LIBS)
+endif
+
 # ARC (RFC 8617): the ValiMail validation suite replay and unit tests of
 # src/auth/arc* (GoogleTest).
 EXTRA_DIST += tests/unit/arc_suite_yaml2lines.py
