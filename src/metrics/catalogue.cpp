@@ -44,6 +44,8 @@ Catalogue make(Registry& r) {
                   ShowZero::No),
         r.counter(named("dmarc_results_total"), "DMARC results (RFC 7489) per message evaluated", {"result"},
                   ShowZero::No),
+        r.counter(named("arc_results_total"), "ARC chain results (RFC 8617) per message verified: none, pass, fail",
+                  {"result"}, ShowZero::No),
         r.counter(named("dnsbl_results_total"),
                   "DNS block list answers (RFC 5782) per provider and result: listed, unlisted, failed",
                   {"provider", "result"}),

@@ -36,6 +36,8 @@ struct Catalogue {
     CounterFamily& spf_results;
     CounterFamily& dkim_results;
     CounterFamily& dmarc_results;
+    // ARC chain results (RFC 8617: none, pass, fail) per message verified.
+    CounterFamily& arc_results;
     // DNS block list answers per provider x result (listed, unlisted,
     // failed), one per provider asked, when a session first reads them.
     CounterFamily& dnsbl_results;

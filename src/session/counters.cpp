@@ -37,6 +37,7 @@ std::array<metrics::Counter*, N> per_result(metrics::CounterFamily& family, cons
 constexpr std::size_t kSpfResults = 7;    // auth::SpfResult
 constexpr std::size_t kDkimResults = 6;   // auth::DkimResult
 constexpr std::size_t kDmarcResults = 5;  // auth::DmarcResult
+constexpr std::size_t kArcResults = 3;    // auth::ArcResult
 
 struct CheckCounters {
     std::array<metrics::Counter*, kSpfResults> spf_mailfrom, spf_helo;
@@ -45,6 +46,7 @@ struct CheckCounters {
     std::array<metrics::Counter*, kDmarcResults> dmarc;
     // [algorithm: rsa, ed25519, none][made, failed]
     std::array<std::array<metrics::Counter*, 2>, 3> signatures{};
+    std::array<metrics::Counter*, kArcResults> arc;
 };
 
 // Made once, on first use (a thread-safe static): afterwards every count is
@@ -63,6 +65,7 @@ const CheckCounters& check_counters() {
             made.signatures[a][0] = &cat.dkim_signatures.with({algorithms[a], "made"});
             made.signatures[a][1] = &cat.dkim_signatures.with({algorithms[a], "failed"});
         }
+        made.arc = per_result<auth::ArcResult, kArcResults>(cat.arc_results, "", auth::arc_result_name);
         return made;
     }();
     return c;
@@ -166,6 +169,7 @@ void BlockListCounters::count(auth::BlockListOutcome outcome) const {
 void count_dkim_none() { check_counters().dkim_none->inc(); }
 
 void count_dmarc_result(auth::DmarcResult result) { count_in(check_counters().dmarc, result); }
+void count_arc_result(auth::ArcResult result) { count_in(check_counters().arc, result); }
 
 void count_dkim_signature(std::string_view algorithm, bool made) {
     const std::size_t a = algorithm == "rsa-sha256" ? 0 : algorithm == "ed25519-sha256" ? 1 : 2;

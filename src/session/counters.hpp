@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/arc.hpp"
 #include "auth/dkim.hpp"
 #include "auth/dnsbl.hpp"
 #include "auth/dmarc.hpp"
@@ -87,5 +88,6 @@ void count_dmarc_result(auth::DmarcResult result);
 // A DKIM signature made (or not): `algorithm` "rsa-sha256",
 // "ed25519-sha256", or empty when no key could be chosen.
 void count_dkim_signature(std::string_view algorithm, bool made);
+void count_arc_result(auth::ArcResult result);
 
 }  // namespace session

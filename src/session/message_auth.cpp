@@ -130,6 +130,7 @@ Outcome Session::authenticate_message() {
                 runtime_->now, [&] { arc = m.arc->finish(m.budget); },
                 m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
         results.push_back(arc_result(*arc, connect_.client));
+        count_arc_result(arc->result);
         summary_ += " arc=" + std::string(auth::arc_result_name(arc->result));
         if (arc->result == auth::ArcResult::Fail) summary_ += " (" + arc->reason + ")";
     }

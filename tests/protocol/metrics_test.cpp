@@ -133,6 +133,9 @@ TEST_F(MetricsTest, AnAcceptedMessageCountsItsStagesAndItsCheckResults) {
     EXPECT_EQ(delta(now, counter("dkim_results_total")), 1);
     EXPECT_EQ(delta(now, counter("dmarc_results_total"), {{"result", "none"}}), 1);
     EXPECT_EQ(delta(now, counter("dmarc_results_total")), 1);
+    // No ARC field: one chain result, none (ARC runs with DKIM).
+    EXPECT_EQ(delta(now, counter("arc_results_total"), {{"result", "none"}}), 1);
+    EXPECT_EQ(delta(now, counter("arc_results_total")), 1);
 }
 
 TEST_F(MetricsTest, RefusalsAreCountedPerReasonClassAndConnector) {
