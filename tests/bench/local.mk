@@ -43,4 +43,4 @@ tests_bench_metrics_cost_LDADD = $(CORE_LDADD)
 # (issue 19): tests/bench/arc_cpu CORPUS_DIR after corpus_gen.py.
 noinst_PROGRAMS += tests/bench/arc_cpu
 tests_bench_arc_cpu_SOURCES = tests/bench/arc_cpu.cpp
-tests_bench_arc_cpu_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENDKIM_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+tests_bench_arc_cpu_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)

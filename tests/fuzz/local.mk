@@ -31,7 +31,7 @@ tests_fuzz_fuzz_dmarc_record_LDADD = libauth.a
 
 tests_fuzz_fuzz_arc_SOURCES = tests/fuzz/fuzz_arc.cpp tests/fuzz/fuzz_common.hpp
 tests_fuzz_fuzz_arc_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_arc_LDADD = libauth.a libdns.a $(UNBOUND_LIBS) $(OPENSSL_LIBS)
+tests_fuzz_fuzz_arc_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENSSL_LIBS)
 
 tests_fuzz_fuzz_spf_record_SOURCES = tests/fuzz/fuzz_spf_record.cpp
 tests_fuzz_fuzz_spf_record_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
