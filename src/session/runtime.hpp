@@ -50,8 +50,10 @@ struct Runtime {
     // whether a message already carries our valid signature.
     std::shared_ptr<const auth::DkimSigner> signer;
     std::shared_ptr<const auth::DkimVerifier> own_signatures;
+    // Where DMARC evaluations for aggregate reports go ([dmarc.reports]);
+    // null when reports are off. The daemon wires it (it outlives reloads).
+    std::shared_ptr<state::EvaluationSink> dmarc_reports;
     std::shared_ptr<const auth::ArcVerifier> arc;  // null: [arc] or [dkim] disabled
-namespace state { class EvaluationSink; }
     ~Runtime();
 };
 
