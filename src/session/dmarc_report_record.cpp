@@ -74,6 +74,14 @@ state::DmarcEvaluation dmarc_evaluation(const EvaluationFacts& facts, const auth
             break;
     }
     if (v.result != auth::DmarcResult::Fail) return e;
+    // A trusted forwarder or trusted ARC sealer already lowered the
+    // disposition to none (apply_dmarc_override): the report says which,
+    // in RFC 9990's words, rather than nothing.
+    if (v.override_reason != auth::DmarcOverride::None) {
+        e.reason_type = std::string(auth::dmarc_override_name(v.override_reason));
+        e.reason_comment = v.override_comment;
+        return e;
+    }
     if (v.testing && v.applied_policy != asked && e.disposition == asked) {
         e.reason_type = "policy_test_mode";
         e.reason_comment = "t=y: " + v.applied_policy + " applied as " + asked;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "session/auth_decisions.hpp"
 #include "session/dmarc_report_record.hpp"
 #include "metrics/catalogue.hpp"
 #include "state/report_recorder.hpp"
@@ -283,6 +284,24 @@ TEST(SessionDmarcRecord, ALocalActionOtherThanThePolicysIsALocalPolicyOverride) 
     const auto e = session::dmarc_evaluation({}, failing_verdict(auth::DmarcPolicy::Reject), {});
     EXPECT_EQ(e.disposition, "none");
     EXPECT_EQ(e.reason_type, "local_policy");
+}
+
+TEST(SessionDmarcRecord, AnArcOrForwarderOverrideIsReportedWithItsReason) {
+    auto v = failing_verdict(auth::DmarcPolicy::Reject);
+    // As message_auth leaves the verdict after apply_dmarc_override.
+    ASSERT_TRUE(session::apply_dmarc_override(v, std::nullopt, {}, true));
+    auto e = session::dmarc_evaluation({}, v, {});
+    EXPECT_EQ(e.disposition, "none");
+    EXPECT_EQ(e.reason_type, "trusted_forwarder");
+    EXPECT_EQ(e.reason_comment, "client is a trusted forwarder");
+
+    v = failing_verdict(auth::DmarcPolicy::Reject);
+    v.override_reason = auth::DmarcOverride::LocalPolicy;
+    v.override_comment = "arc=pass, trusted sealer lists.example (i=1) saw dmarc=pass";
+    v.disposition = auth::DmarcPolicy::None;
+    e = session::dmarc_evaluation({}, v, {});
+    EXPECT_EQ(e.reason_type, "local_policy");
+    EXPECT_EQ(e.reason_comment, v.override_comment);
 }
 
 TEST(SessionDmarcRecord, TestingModeLoweringIsPolicyTestMode) {
