@@ -59,6 +59,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"", "connection_filtering"},
     {"", "metrics"},
     {"", "arc"},
+    {"", "cluster"},
 
     {"milter", "socket"},
     {"milter", "socket_mode"},
@@ -202,6 +203,14 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dmarc.reports", "sender_command"},
     {"dmarc.reports", "suppress"},
     {"dmarc.reports", "max_report_size"},
+    {"cluster", "redis"},
+    {"cluster", "password_file"},
+    {"cluster", "key_prefix"},
+    {"cluster", "timeout"},
+    {"cluster", "reconnect_interval"},
+    {"cluster", "lease_renewal"},
+    {"cluster", "lease_time"},
+    {"cluster", "on_unavailable"},
 };
 
 using std::chrono::milliseconds;
@@ -404,6 +413,7 @@ private:
     void read_key_table(const toml::node& where, std::string spec);
     void read_signing_table(const toml::node& where, std::string spec);
     void load_dmarc_reports(const toml::node& node);
+    void load_cluster(const toml::node& node);
     const toml::table* as_section(const toml::node& node, std::string_view name);
     const toml::array* as_table_array(const toml::node& node, std::string_view name);
 
@@ -1811,6 +1821,132 @@ void Loader::load_dkim_signing(const toml::node& node) {
         error(*t, "[dkim_signing]: keys but no signing table (signing_table or [[dkim_signing.rule]])");
 }
 
+// ---- [cluster] ---------------------------------------------------------
+
+namespace {
+
+// "redis://HOST[:PORT][/DB]" (HOST may be "[v6]") or "unix:/PATH". False
+// with `why` when the text is neither.
+bool parse_redis_address(std::string_view text, ClusterSettings* c, std::string* why) {
+    constexpr std::string_view kUnix = "unix:";
+    constexpr std::string_view kRedis = "redis://";
+    if (text.substr(0, kUnix.size()) == kUnix) {
+        const std::string_view path = text.substr(kUnix.size());
+        if (path.empty() || path.front() != '/') {
+            *why = "a unix socket needs an absolute path (unix:/run/redis/redis.sock)";
+            return false;
+        }
+        c->unix_path = std::string(path);
+        return true;
+    }
+    if (text.substr(0, kRedis.size()) != kRedis) {
+        *why = "use redis://HOST:PORT/DB or unix:/PATH";
+        return false;
+    }
+    std::string_view rest = text.substr(kRedis.size());
+    const auto slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    if (slash != std::string_view::npos) {
+        const std::string_view db = rest.substr(slash + 1);
+        std::uint32_t n = 0;
+        const auto [ptr, ec] = std::from_chars(db.data(), db.data() + db.size(), n);
+        if (db.empty() || ec != std::errc() || ptr != db.data() + db.size() || n > 100'000) {
+            *why = "the database after '/' must be a number";
+            return false;
+        }
+        c->database = n;
+    }
+    if (authority.find('@') != std::string_view::npos) {
+        // A password in the URL would sit in a file many can read.
+        *why = "no user or password in the address: use cluster.password_file";
+        return false;
+    }
+    std::string_view host = authority;
+    std::string_view port;
+    if (!authority.empty() && authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            *why = "unterminated [IPv6 address]";
+            return false;
+        }
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                *why = "expected :PORT after the [IPv6 address]";
+                return false;
+            }
+            port = after.substr(1);
+        }
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty()) {
+        *why = "no host";
+        return false;
+    }
+    if (!port.empty() || authority.find(':') != std::string_view::npos) {
+        unsigned p = 0;
+        const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+        if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p < 1 || p > 65535) {
+            *why = "the port must be a number from 1 to 65535";
+            return false;
+        }
+        c->port = static_cast<std::uint16_t>(p);
+    }
+    c->host = std::string(host);
+    return true;
+}
+
+}  // namespace
+
+void Loader::load_cluster(const toml::node& node) {
+    const toml::table* t = as_section(node, "cluster");
+    if (t == nullptr) return;
+    check_keys(*t, "cluster", "[cluster]");
+    ClusterSettings& c = config_.cluster;
+    c.enabled = true;
+    if (const auto text = get_string(*t, "redis", "cluster")) {
+        std::string why;
+        if (parse_redis_address(*text, &c, &why)) c.redis = *text;
+        else error(*t->get("redis"), "cluster.redis: \"" + *text + "\": " + why);
+    } else if (t->get("redis") == nullptr) {
+        error(node, "[cluster] needs redis = \"redis://HOST:PORT/DB\" or \"unix:/PATH\"");
+    }
+    // Read by the daemon at start, before it gives up root: the file may
+    // be readable by root only, and a reload need not read it again.
+    if (const auto path = get_path(*t, "password_file", "cluster", false)) c.password_file = *path;
+    if (const auto prefix = get_string(*t, "key_prefix", "cluster")) {
+        const bool printable = std::all_of(prefix->begin(), prefix->end(), [](char ch) {
+            const auto u = static_cast<unsigned char>(ch);
+            return u > 0x20 && u < 0x7f;
+        });
+        if (!printable || prefix->size() > 200)
+            error(*t->get("key_prefix"), "cluster.key_prefix: up to 200 printable characters without blanks");
+        else c.key_prefix = *prefix;
+    }
+    if (const auto v = get_duration(*t, "timeout", "cluster", milliseconds(1), milliseconds(5'000))) c.timeout = *v;
+    if (const auto v = get_duration(*t, "reconnect_interval", "cluster", milliseconds(10), milliseconds(600'000)))
+        c.reconnect_interval = *v;
+    if (const auto v = get_duration(*t, "lease_renewal", "cluster", milliseconds(50), milliseconds(3'600'000)))
+        c.lease_renewal = *v;
+    if (const auto v = get_duration(*t, "lease_time", "cluster", milliseconds(100), milliseconds(7'200'000))) {
+        c.lease_time = *v;
+        if (c.lease_time <= c.lease_renewal)
+            error(*t->get("lease_time"), "cluster.lease_time must be longer than cluster.lease_renewal (" +
+                                             std::to_string(c.lease_renewal.count()) + "ms)");
+    } else if (t->get("lease_time") == nullptr) {
+        c.lease_time = c.lease_renewal * 2;
+    }
+    if (const auto text = get_string(*t, "on_unavailable", "cluster")) {
+        const std::string v = util::ascii_lower(*text);
+        if (v == "local") c.on_unavailable = ClusterSettings::OnUnavailable::Local;
+        else if (v == "tempfail") c.on_unavailable = ClusterSettings::OnUnavailable::TempFail;
+        else error(*t->get("on_unavailable"), "cluster.on_unavailable: \"" + *text + "\": use local or tempfail");
+    }
+}
+
 LoadResult Loader::run(std::string_view text) {
     LoadResult result;
     toml::table root;
@@ -1839,6 +1975,7 @@ LoadResult Loader::run(std::string_view text) {
     if (const toml::node* n = root.get("ip_block")) load_ip_list(*n, "ip_block", &config_.connection_filter.block);
     if (const toml::node* n = root.get("metrics")) load_metrics(*n);
     if (const toml::node* n = root.get("dkim_signing")) load_dkim_signing(*n);
+    if (const toml::node* n = root.get("cluster")) load_cluster(*n);
     const toml::node* connectors = root.get("connector");
     if (connectors != nullptr) load_connectors(*connectors);
     else error(0, "no [[connector]] is defined: at least one is required");

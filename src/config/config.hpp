@@ -32,6 +32,7 @@ struct Config {
     policy::ConnectionFilter connection_filter;
     MetricsSettings metrics;
     DkimSigningSettings dkim_signing;
+    ClusterSettings cluster;
     // What loading found out that the administrator should see in the log
     // (accepted domains discovered from the MTA, ignored settings).
     std::vector<std::string> notes;

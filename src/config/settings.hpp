@@ -75,6 +75,38 @@ struct MetricsSettings {
     std::string listen;
 };
 
+// [cluster]: connection and rate limits shared with other hosts through
+// Redis (src/state/). Absent: every counter stays in this process. Read at
+// start only; a reload keeps the running connection to Redis.
+struct ClusterSettings {
+    bool enabled = false;             // the section is present
+    // "redis://HOST:PORT/DB" (HOST may be [v6]; PORT 6379 and DB 0 by
+    // default) or "unix:/path/to/redis.sock".
+    std::string redis;
+    std::string host;                 // from redis: TCP host, or
+    std::uint16_t port = 6379;
+    std::string unix_path;            // a unix socket
+    std::uint32_t database = 0;
+    std::string password;             // read from password_file; never logged
+    std::string password_file;
+    std::string key_prefix = "connector-milter:";
+    // Each call to Redis (connecting included) gives up after this long:
+    // well below the MTA's milter timeouts ([milter] mta_command_timeout).
+    std::chrono::milliseconds timeout{250};
+    // After a failure, the next connection attempt waits this long; calls
+    // in between take the on_unavailable path at once.
+    std::chrono::milliseconds reconnect_interval{1000};
+    // Every open session is a lease in Redis that this host renews each
+    // lease_renewal; a lease not renewed for lease_time (default twice the
+    // renewal period) no longer counts: a host that dies stops counting.
+    std::chrono::milliseconds lease_renewal{10'000};
+    std::chrono::milliseconds lease_time{20'000};
+    // Redis cannot be asked: Local counts on this host's own counters (and
+    // says so in the log); TempFail refuses with 451 4.3.0.
+    enum class OnUnavailable : std::uint8_t { Local, TempFail };
+    OnUnavailable on_unavailable = OnUnavailable::Local;
+};
+
 // [dns]: the resolver's own options type.
 using DnsSettings = dns::Options;
 

@@ -42,6 +42,7 @@
 #include <thread>
 
 #include "config.h"
+#include "daemon/cluster.hpp"
 #include "daemon/spf_log.hpp"
 #include "daemon/config_loader.hpp"
 #include "daemon/dmarc_recording.hpp"
@@ -96,6 +97,8 @@ std::string g_config_path;
 // already (no -c, no default file). A policy read from a file is never
 // replaced by another one because the file went missing.
 std::atomic<bool> g_reload_may_embed{false};
+// [cluster] redis at start: the store is not rebuilt on reload.
+std::string g_cluster_redis;
 
 void log_findings(const Loaded& loaded) {
     for (auto& w : loaded.warnings) daemon_log::warning(w);
@@ -144,6 +147,8 @@ void reload() {
     metrics::catalogue().config_reloads.with({"ok"}).inc();
     metrics::config_loaded_now();
     g_reload_may_embed = loaded.embedded;
+    if (loaded.runtime->config->cluster.redis != g_cluster_redis)
+        daemon_log::warning("reload: [cluster] changed; where limits are counted changes at the next restart only");
     daemon_log::info("reloaded " + policy_source(loaded) + ": " + policy_summary(loaded) +
                      "; new connections use it, sessions in flight keep theirs");
     g_policy_status = policy_source(loaded) + " (" + policy_summary(loaded) + ", reloaded at " + time_of_day() + ")";
@@ -491,6 +496,19 @@ int run_daemon(int argc, char** argv) {
     std::optional<User> user;
     if (!opt.user.empty() && !(user = find_user(opt.user))) return 1;
     const auto& milter_settings = loaded.runtime->config->milter;
+    const auto& cluster = loaded.runtime->config->cluster;
+    g_cluster_redis = cluster.redis;
+    // Before privileges are dropped: the file may be root's alone.
+    std::string cluster_password;
+    if (cluster.enabled) {
+        std::string why;
+        const auto password = read_cluster_password(cluster, &why);
+        if (!password) {
+            daemon_log::error(why);
+            return 1;
+        }
+        cluster_password = *password;
+    }
     const std::string socket = opt.socket.empty() ? milter_settings.socket : opt.socket;
     std::string socket_error;
     const auto spec = config::parse_socket_spec(socket, &socket_error);
@@ -574,6 +592,18 @@ int run_daemon(int argc, char** argv) {
     }
 
     g_socket_path = path;
+    // After the fork and the privilege drop: the store runs a thread.
+    if (cluster.enabled) {
+        try {
+            milter::Registry::instance().shared()->limits =
+                make_cluster_store(cluster, std::move(cluster_password), false);
+        } catch (const std::exception& e) {
+            daemon_log::error(std::string("[cluster]: ") + e.what());
+            remove_pidfile();
+            return 1;
+        }
+    }
+    daemon_log::info(describe_cluster(cluster));
     const std::string listening = std::string("connector-milter ") + PACKAGE_VERSION + " listening on " + socket +
                                   " with " + policy_source(loaded) + " (" + policy_summary(loaded) +
                                   ", authserv-id " + loaded.runtime->authserv_id;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/cluster.hpp"
 #include "daemon/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "dns/make_resolver.hpp"
@@ -186,7 +187,17 @@ int run_explain(int argc, char** argv) {
         std::printf("connection:    local %s, client %s\n\n", local_text.c_str(), facts.client->to_string().c_str());
 
     std::vector<std::string> log_lines;
-    session::Session s(loaded.runtime, std::make_shared<session::Shared>(),
+    // With [cluster], the farm's current counts, read from Redis without
+    // counting this imaginary session.
+    auto shared = std::make_shared<session::Shared>();
+    const auto& cluster = loaded.runtime->config->cluster;
+    if (cluster.enabled) {
+        std::string why;
+        const auto password = read_cluster_password(cluster, &why);
+        if (!password) std::printf("  warning: %s: limits shown against this process's own (empty) counters\n", why.c_str());
+        else shared->limits = make_cluster_store(cluster, *password, true);
+    }
+    session::Session s(loaded.runtime, shared,
                        [&](std::string_view line) { log_lines.emplace_back(line); });
     auto connect = s.on_connect(facts);
 
@@ -198,6 +209,7 @@ int run_explain(int argc, char** argv) {
     bool all_ok = print_stage("CONNECT", connect);
     if (!connect.verdict.ok()) return 1;
     std::printf("%-28s %s\n", "connector", ("\"" + s.connector()->name + "\" (" + s.connector()->origin + ")").c_str());
+    std::printf("%-28s %s\n", "connection limits", s.connection_limits().c_str());
 
     session::SecurityFacts security;
     security.identity.tls = tls;
@@ -227,6 +239,7 @@ int run_explain(int argc, char** argv) {
     if (!size.empty()) mail_args.push_back("SIZE=" + size);
     auto mail = s.on_mail(mail_args, security, std::chrono::steady_clock::now());
     all_ok = print_stage("MAIL FROM:<" + from + ">", mail) && all_ok;
+    if (!s.rate_limit().empty()) std::printf("%-28s %s\n", "message rate limit", s.rate_limit().c_str());
     if (!mail.verdict.ok()) return 1;
     bool any_rcpt = false;
     for (const auto& r : rcpts) {

@@ -7,6 +7,7 @@ connector_milter_SOURCES = src/main.cpp \
 	src/daemon/dkim_keys.cpp \
 	src/daemon/dmarc_recording.cpp src/daemon/dmarc_recording.hpp \
 	src/report/command.cpp src/report/command.hpp \
+	src/daemon/cluster.cpp src/daemon/cluster.hpp \
 	src/daemon/config_loader.cpp src/daemon/config_loader.hpp \
 	src/log/log.cpp src/log/log.hpp \
 	src/daemon/descriptors.cpp src/daemon/descriptors.hpp \

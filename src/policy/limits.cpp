@@ -28,26 +28,47 @@ constexpr auto kWindow = std::chrono::minutes(1);
 
 }  // namespace
 
-bool ConnectionTracker::open(const Connector& connector, std::string_view source) {
+std::string_view limit_name(ConnectionLimit limit) {
+    switch (limit) {
+        case ConnectionLimit::None: break;
+        case ConnectionLimit::Total: return "max_inbound_connection";
+        case ConnectionLimit::PerSource: return "max_inbound_connection_per_source";
+        case ConnectionLimit::PercentagePerSource: return "max_inbound_connection_percentage_per_source";
+    }
+    return "none";
+}
+
+std::optional<std::uint64_t> percentage_share(const Connector& connector) {
+    if (!connector.max_inbound_connection_percentage_per_source || !connector.max_inbound_connection)
+        return std::nullopt;
+    return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(*connector.max_inbound_connection) *
+                                          *connector.max_inbound_connection_percentage_per_source / 100);
+}
+
+ConnectionLimit exceeded_limit(const Connector& connector, const ConnectionCounts& counts) {
+    if (connector.max_inbound_connection && counts.total + 1 > *connector.max_inbound_connection)
+        return ConnectionLimit::Total;
+    if (connector.max_inbound_connection_per_source &&
+        counts.from_source + 1 > *connector.max_inbound_connection_per_source)
+        return ConnectionLimit::PerSource;
+    if (const auto share = percentage_share(connector); share && counts.from_source + 1 > *share)
+        return ConnectionLimit::PercentagePerSource;
+    return ConnectionLimit::None;
+}
+
+bool ConnectionTracker::open(const Connector& connector, std::string_view source, ConnectionCounts* counts,
+                             ConnectionLimit* refused_by) {
     const std::lock_guard lock(mutex_);
     const std::string skey = source_key(connector.name, source);
     const auto total_it = per_connector_.find(connector.name);
-    const std::uint64_t total = total_it == per_connector_.end() ? 0 : total_it->second;
     const auto source_it = per_source_.find(skey);
-    const std::uint64_t from_source = source_it == per_source_.end() ? 0 : source_it->second;
-
-    if (connector.max_inbound_connection && total + 1 > *connector.max_inbound_connection) return false;
-    if (connector.max_inbound_connection_per_source &&
-        from_source + 1 > *connector.max_inbound_connection_per_source)
-        return false;
-    // Exchange: MaxInboundConnectionPercentagePerSource is a share of
-    // MaxInboundConnection (2% of 5000 = 100 by default); at least one.
-    if (connector.max_inbound_connection_percentage_per_source && connector.max_inbound_connection) {
-        const std::uint64_t share = std::max<std::uint64_t>(
-            1, static_cast<std::uint64_t>(*connector.max_inbound_connection) *
-                   *connector.max_inbound_connection_percentage_per_source / 100);
-        if (from_source + 1 > share) return false;
-    }
+    ConnectionCounts now;
+    now.total = total_it == per_connector_.end() ? 0 : total_it->second;
+    now.from_source = source_it == per_source_.end() ? 0 : source_it->second;
+    if (counts) *counts = now;
+    const ConnectionLimit exceeded = exceeded_limit(connector, now);
+    if (refused_by) *refused_by = exceeded;
+    if (exceeded != ConnectionLimit::None) return false;
     ++per_connector_[connector.name];
     ++per_source_[skey];
     return true;
@@ -65,7 +86,9 @@ std::uint32_t ConnectionTracker::total(std::string_view connector_name) const {
     return it == per_connector_.end() ? 0 : it->second;
 }
 
-bool RateLimiter::admit(const Connector& connector, std::string_view key, Clock::time_point now) {
+bool RateLimiter::admit(const Connector& connector, std::string_view key, Clock::time_point now,
+                        std::uint64_t* in_window_out) {
+    if (in_window_out) *in_window_out = 0;
     if (!connector.message_rate_limit) return true;
     const std::lock_guard lock(mutex_);
     const auto cutoff = now - kWindow;
@@ -87,6 +110,7 @@ bool RateLimiter::admit(const Connector& connector, std::string_view key, Clock:
         times.erase(std::remove_if(times.begin(), times.end(), stale), times.end());
     }
     const std::size_t in_window = it == windows_.end() ? 0 : it->second.size();
+    if (in_window_out) *in_window_out = in_window;
     if (in_window >= *connector.message_rate_limit) {
         if (it != windows_.end() && it->second.empty()) windows_.erase(it);
         return false;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,13 +14,36 @@
 
 namespace policy {
 
+// Which connection limit refused a connection (None: admitted).
+enum class ConnectionLimit : std::uint8_t { None, Total, PerSource, PercentagePerSource };
+// The setting's name, as in connector-milter.conf(5).
+std::string_view limit_name(ConnectionLimit limit);
+
+// Exchange: MaxInboundConnectionPercentagePerSource is a share of
+// MaxInboundConnection (2% of 5000 = 100 by default), at least one. Null
+// when either setting is unlimited.
+std::optional<std::uint64_t> percentage_share(const Connector& connector);
+
+// What one source and the connector as a whole hold before a new
+// connection is counted.
+struct ConnectionCounts {
+    std::uint64_t total = 0;
+    std::uint64_t from_source = 0;
+};
+
+// The limit a new connection would exceed with `counts` open already, in
+// the order Exchange names them: total, per source, percentage per source.
+ConnectionLimit exceeded_limit(const Connector& connector, const ConnectionCounts& counts);
+
 class ConnectionTracker {
 public:
     // Counts a new connection on `connector` from `source`. Returns false
     // (and counts nothing) when it would exceed max_inbound_connection,
     // max_inbound_connection_per_source, or the percentage of
-    // max_inbound_connection per source.
-    bool open(const Connector& connector, std::string_view source);
+    // max_inbound_connection per source. `counts` (optional) receives what
+    // was open before, `refused_by` the limit that refused.
+    bool open(const Connector& connector, std::string_view source, ConnectionCounts* counts = nullptr,
+              ConnectionLimit* refused_by = nullptr);
     void close(const Connector& connector, std::string_view source);
     std::uint32_t total(std::string_view connector_name) const;
 
@@ -35,7 +59,10 @@ class RateLimiter {
 public:
     using Clock = std::chrono::steady_clock;
     // Returns true and counts the message when it is within the limit.
-    bool admit(const Connector& connector, std::string_view key, Clock::time_point now);
+    // `in_window` (optional) receives the messages counted in the minute
+    // before this one.
+    bool admit(const Connector& connector, std::string_view key, Clock::time_point now,
+               std::uint64_t* in_window = nullptr);
 
 private:
     std::mutex mutex_;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "policy/limits.hpp"
+#include "state/limit_store.hpp"
 
 namespace dns { class Resolver; }
 namespace auth { class SpfChecker; class DkimVerifier; class DmarcEvaluator; class DkimSigner; class ArcVerifier; }
@@ -58,8 +58,9 @@ struct Runtime {
 };
 
 struct Shared {
-    policy::ConnectionTracker connections;
-    policy::RateLimiter rates;
+    // Connection counts and rate windows: this process's own, or Redis
+    // shared with other hosts ([cluster], state/redis_limit_store.hpp).
+    std::shared_ptr<state::LimitStore> limits = std::make_shared<state::LocalLimitStore>();
 };
 
 struct RuntimeBuild {

@@ -163,21 +163,35 @@ Outcome Session::on_connect(const ConnectFacts& facts) {
     }
     rights_ = policy::resolve_session_rights(*connector_, {}, cfg.certificate_map);
     connection_source_ = facts.client->to_string();
-    if (!shared_->connections.open(*connector_, connection_source_)) {
-        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::TooManyConnections),
-                                              "connection limit of the connector reached for " +
-                                                  connection_source_,
-                                              policy::ReasonClass::Connections),
-                      "CONNECT");
-    }
-    counted_connection_ = true;
+    if (auto refused = count_connection(connection_source_)) return std::move(*refused);
     start_connection_filtering();
     if (counters_) counters_->session_opened();
     policy::Verdict accepted;
-    accepted.reason = "connector chosen";
+    accepted.reason = "connector chosen; " + connection_limits_;
     if (!filter_note_.empty()) accepted.reason += "; connection filtering: " + filter_note_;
     log_line("CONNECT", accepted);
     return continued("CONNECT");
+}
+
+std::optional<Outcome> Session::count_connection(std::string_view who) {
+    const state::LimitCheck check = shared_->limits->open_connection(*connector_, connection_source_, &lease_);
+    connection_limits_ = "connections: " + check.describe();
+    switch (check.outcome) {
+        case state::LimitCheck::Outcome::Admitted: return std::nullopt;
+        case state::LimitCheck::Outcome::OverLimit:
+            return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::TooManyConnections),
+                                                  "connection limit of the connector reached for " +
+                                                      std::string(who) + ": " + check.describe(),
+                                                  policy::ReasonClass::Connections),
+                          "CONNECT");
+        case state::LimitCheck::Outcome::Unavailable: break;
+    }
+    // [cluster] on_unavailable = tempfail: nothing is admitted unchecked.
+    return finish(policy::Verdict::refuse(policy::internal_error_reply(),
+                                          "shared connection limits cannot be checked: " + check.error +
+                                              " (cluster.on_unavailable = tempfail)",
+                                          policy::ReasonClass::Internal),
+                  "CONNECT");
 }
 
 // A program on this machine handed the mail to the MTA: the connector bound
@@ -191,16 +205,11 @@ Outcome Session::connect_local() {
     if (runtime_->counters(connector_)) counters_ = runtime_->counters(connector_);
     rights_ = policy::resolve_session_rights(*connector_, {}, cfg.certificate_map);
     connection_source_ = "local";
-    if (!shared_->connections.open(*connector_, connection_source_)) {
-        return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::TooManyConnections),
-                                              "connection limit of the connector reached for local submissions",
-                                              policy::ReasonClass::Connections),
-                      "CONNECT");
-    }
-    counted_connection_ = true;
+    if (auto refused = count_connection("local submissions")) return std::move(*refused);
     if (counters_) counters_->session_opened();
     policy::Verdict accepted;
-    accepted.reason = "local submission: " + std::string(policy::describe(local_)) + "; connector chosen";
+    accepted.reason = "local submission: " + std::string(policy::describe(local_)) + "; connector chosen; " +
+                      connection_limits_;
     log_line("CONNECT", accepted);
     return continued("CONNECT");
 }
@@ -217,6 +226,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
                          std::chrono::steady_clock::time_point now) {
     const StageTimer timer(runtime_->metrics_now, CountedStage::Mail);
     reset_message();
+    rate_limit_.clear();
     if (!connector_) {
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
                                               "no connector", policy::ReasonClass::Connector),
@@ -245,12 +255,21 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
                 break;
             case policy::RateSource::All: key = "*"; break;
         }
-        if (!shared_->rates.admit(*connector_, key, now)) {
+        const state::LimitCheck check = shared_->limits->admit_message(*connector_, key, now);
+        if (check.outcome == state::LimitCheck::Outcome::OverLimit) {
             return finish(policy::Verdict::refuse(connector_->replies.get(policy::ReplyId::RateLimited),
-                                                  "message rate limit reached for " + key,
+                                                  "message rate limit reached for " + key + ": " + check.describe(),
                                                   policy::ReasonClass::Rate),
                           "MAIL");
         }
+        if (check.outcome == state::LimitCheck::Outcome::Unavailable) {
+            return finish(policy::Verdict::refuse(policy::internal_error_reply(),
+                                                  "shared message rate limit cannot be checked for " + key + ": " +
+                                                      check.error + " (cluster.on_unavailable = tempfail)",
+                                                  policy::ReasonClass::Internal),
+                          "MAIL");
+        }
+        rate_limit_ = "rate of " + key + ": " + check.describe();
     }
     message_ = std::make_unique<Message>(cfg.dns);
     message_->sender = std::move(*parsed.path);
@@ -513,6 +532,7 @@ Outcome Session::on_end_of_message() {
     policy::Verdict accepted;
     accepted.reason = "accepted: " + util::count_of(message_->recipients.size(), "recipient") + ", " +
                       util::count_of(message_->size, "octet") + summary_;
+    if (!rate_limit_.empty()) accepted.reason += "; " + rate_limit_;
     log_line("EOM", accepted);
     reset_message();
     count("EOM", outcome);
@@ -563,9 +583,8 @@ void Session::on_abort() { reset_message(); }
 
 void Session::on_close() {
     reset_message();
-    if (counted_connection_ && connector_) {
-        shared_->connections.close(*connector_, connection_source_);
-        counted_connection_ = false;
+    if (lease_.id != 0 && connector_) {
+        shared_->limits->close_connection(*connector_, connection_source_, lease_);
         if (counters_) counters_->session_closed();
     }
 }

@@ -130,6 +130,10 @@ public:
     std::vector<auth::BlockListResult> block_list_results() {
         return block_lists_ ? block_lists_->results() : std::vector<auth::BlockListResult>{};
     }
+    // The connection limit checked at connect and the message rate limit
+    // checked at the last MAIL: "LIMIT=N: C counted (STORE)".
+    const std::string& connection_limits() const { return connection_limits_; }
+    const std::string& rate_limit() const { return rate_limit_; }
 
 private:
     struct Message;
@@ -144,6 +148,8 @@ private:
     Outcome refuse_message(policy::Verdict verdict, std::string_view stage);
     void log_line(std::string_view stage, const policy::Verdict& verdict);
     void resolve_rights(const SecurityFacts& security);
+    // The connection limits for a new session: nullopt when admitted.
+    std::optional<Outcome> count_connection(std::string_view who);
     void reset_message();
     policy::Verdict check_spf();
     Outcome authenticate_message();
@@ -167,10 +173,13 @@ private:
     policy::Selection selection_;
     const policy::Connector* connector_ = nullptr;
     policy::LocalSubmission local_ = policy::LocalSubmission::No;
-    bool counted_connection_ = false;
     // The counters of the session's connector, from the runtime; those of
     // "(none)" until a connector takes the session. Null: not counted.
     const ConnectorCounters* counters_ = nullptr;
+    state::ConnectionLease lease_;  // the counted connection
+    // The limits checked, with store and count, for the log and `explain`.
+    std::string connection_limits_;
+    std::string rate_limit_;  // the current message's
     std::string connection_source_;
     policy::SessionRights rights_;
     bool tls_ = false;

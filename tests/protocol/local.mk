@@ -49,6 +49,21 @@ tests_protocol_lifecycle_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_
 EXTRA_tests_protocol_lifecycle_test_DEPENDENCIES = connector-milter$(EXEEXT)
 endif
 
+# [cluster] (issue 16): two daemons sharing a real redis-server that the
+# test starts on a loopback port; on both engines.
+if HAVE_GTEST
+check_PROGRAMS += tests/protocol/cluster_test
+TESTS += tests/protocol/cluster_test tests/protocol/cluster_libmilter.test
+tests_protocol_cluster_test_SOURCES = \
+	tests/protocol/daemon_fixture.cpp tests/protocol/daemon_fixture.hpp \
+	tests/protocol/cluster_test.cpp
+tests_protocol_cluster_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_protocol_cluster_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_protocol_cluster_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+EXTRA_tests_protocol_cluster_test_DEPENDENCIES = connector-milter$(EXEEXT)
+endif
+EXTRA_DIST += tests/protocol/cluster_libmilter.test
+
 # Differential test (issue 14): the same suites on the libmilter engine.
 if HAVE_GTEST
 TESTS += tests/protocol/protocol_libmilter.test tests/protocol/lifecycle_libmilter.test

@@ -1015,3 +1015,62 @@ TEST(ConfigErrors, DmarcReportsContactThatIsNotAPlainAddressIsAnErrorAtItsLine) 
     EXPECT_NE(r.errors[0].message.find("dmarc.reports.contact"), std::string::npos) << r.errors[0].message;
     EXPECT_GT(r.errors[0].line, 0);
 }
+
+// ---------------------------------------------------------------- [cluster]
+
+TEST(ConfigValues, WithoutClusterSectionLimitsStayInProcess) {
+    const auto r = load(kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_FALSE(r.config->cluster.enabled);
+}
+
+TEST(ConfigValues, ClusterRedisAddressAndSettingsAreRead) {
+    const auto r = load(std::string("[cluster]\nredis = \"redis://[2001:db8::7]:6380/4\"\n"
+                                    "key_prefix = \"farm1:\"\ntimeout = \"100ms\"\nlease_renewal = \"5s\"\n"
+                                    "on_unavailable = \"tempfail\"\n") +
+                        kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    const auto& c = r.config->cluster;
+    EXPECT_TRUE(c.enabled);
+    EXPECT_EQ(c.host, "2001:db8::7");
+    EXPECT_EQ(c.port, 6380);
+    EXPECT_EQ(c.database, 4u);
+    EXPECT_EQ(c.key_prefix, "farm1:");
+    EXPECT_EQ(c.timeout, std::chrono::milliseconds(100));
+    EXPECT_EQ(c.lease_renewal, std::chrono::milliseconds(5000));
+    EXPECT_EQ(c.lease_time, std::chrono::milliseconds(10000)) << "default: twice the renewal period";
+    EXPECT_EQ(c.on_unavailable, config::ClusterSettings::OnUnavailable::TempFail);
+}
+
+TEST(ConfigValues, ClusterDefaultsToPort6379Database0AndLocalFallback) {
+    const auto r = load(std::string("[cluster]\nredis = \"redis://redis.example\"\n") + kMinimalConnector);
+    ASSERT_NE(r.config, nullptr) << join_errors(r);
+    EXPECT_EQ(r.config->cluster.host, "redis.example");
+    EXPECT_EQ(r.config->cluster.port, 6379);
+    EXPECT_EQ(r.config->cluster.database, 0u);
+    EXPECT_EQ(r.config->cluster.on_unavailable, config::ClusterSettings::OnUnavailable::Local);
+    const auto u = load(std::string("[cluster]\nredis = \"unix:/run/redis/redis.sock\"\n") + kMinimalConnector);
+    ASSERT_NE(u.config, nullptr) << join_errors(u);
+    EXPECT_EQ(u.config->cluster.unix_path, "/run/redis/redis.sock");
+}
+
+TEST(ConfigErrors, ClusterAddressWithPasswordOrBadPortIsAnErrorAtItsLine) {
+    expect_one_error(load(std::string("[cluster]\nredis = \"redis://:secret@10.0.0.20\"\n") + kMinimalConnector),
+                     "t.conf:2", "password_file");
+    expect_one_error(load(std::string("[cluster]\nredis = \"redis://10.0.0.20:99999\"\n") + kMinimalConnector),
+                     "t.conf:2", "port");
+    expect_one_error(load(std::string("[cluster]\nredis = \"http://10.0.0.20\"\n") + kMinimalConnector),
+                     "t.conf:2", "redis://");
+    expect_one_error(load(std::string("[cluster]\nkey_prefix = \"x\"\n") + kMinimalConnector), "t.conf:1",
+                     "needs redis");
+}
+
+TEST(ConfigErrors, ClusterLeaseTimeNotLongerThanRenewalIsAnErrorAtItsLine) {
+    expect_one_error(load(std::string("[cluster]\nredis = \"redis://127.0.0.1\"\nlease_renewal = \"10s\"\n"
+                                      "lease_time = \"10s\"\n") +
+                          kMinimalConnector),
+                     "t.conf:4", "lease_time");
+    expect_one_error(load(std::string("[cluster]\nredis = \"redis://127.0.0.1\"\non_unavailable = \"accept\"\n") +
+                          kMinimalConnector),
+                     "t.conf:3", "on_unavailable");
+}

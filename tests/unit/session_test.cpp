@@ -256,7 +256,10 @@ TEST_F(Fixture, AcceptedConnectInTheJsonFormatSaysNoqueueAndContinue) {
     auto s = open("192.0.2.1", 25, "198.51.100.7");
     ASSERT_FALSE(log.empty());
     EXPECT_EQ(log.front().rfind("{\"queue_id\":\"NOQUEUE\",\"stage\":\"CONNECT\",", 0), 0u) << log.front();
-    EXPECT_NE(log.front().find(",\"action\":\"continue\",\"reason\":\"connector chosen\"}"), std::string::npos)
+    // The reason names the connection limit checked, its count and store.
+    EXPECT_NE(log.front().find(",\"action\":\"continue\",\"reason\":\"connector chosen; connections: "
+                               "max_inbound_connection_per_source=20: 0 counted (local)\"}"),
+              std::string::npos)
         << log.front();
 }
 
