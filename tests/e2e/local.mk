@@ -41,3 +41,8 @@ EXTRA_DIST += tests/e2e/replies.test tests/e2e/lib/replies.sh
 # Postfix + connector-milter pair; submission, anonymous inbound, sendmail command.
 TESTS += tests/e2e/dkim_signing.test
 EXTRA_DIST += tests/e2e/dkim_signing.test
+# DMARC aggregate reports end to end (issue 17): mail through Postfix from
+# several client addresses, `connector-milter report` through Postfix's own
+# sendmail, the delivered report read back record by record.
+TESTS += tests/e2e/dmarc_reports.test
+EXTRA_DIST += tests/e2e/dmarc_reports.test
