@@ -73,10 +73,10 @@ cluster_bench() {
     local rounds=${BENCH_CLUSTER_ROUNDS:-7} messages=${BENCH_CLUSTER_MESSAGES:-2560}
     local concurrency=${BENCH_CLUSTER_SESSIONS:-2 16 64} renewal=${BENCH_CLUSTER_RENEWAL:-250ms}
     local variants=${BENCH_CLUSTER_VARIANTS:-local redis redis-renew}
-    command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
+    if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
         echo "cluster figure: redis-server and redis-cli are needed (apt-get install redis-server)" >&2
         return 1
-    }
+    fi
     mkdir -p "$W/redis"
     start redis-server "inet:$CLUSTER_REDIS_PORT@127.0.0.1" redis-server --port "$CLUSTER_REDIS_PORT" \
         --bind 127.0.0.1 --dir "$W/redis" --save "" --appendonly no --daemonize no || return 1
@@ -105,9 +105,9 @@ cluster_bench() {
     echo "== cluster: $rounds alternating rounds of $messages messages ($PER_CONNECTION per session)" \
          "at $concurrency concurrent sessions on two daemons; variants: $variants;" \
          "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    local r c load_before
+    local c load_before
     load_before=$(cut -d' ' -f1 /proc/loadavg)
-    for r in $(seq 1 "$rounds"); do
+    for _ in $(seq 1 "$rounds"); do
         for c in $concurrency; do
             for v in $variants; do
                 cluster_load "$v-$c" "$c" "$messages" "${A_PID[$v]}" "${B_PID[$v]}" "${A_SPEC[$v]}" "${B_SPEC[$v]}"
