@@ -132,13 +132,25 @@ void ReportRecorder::run() {
         if (ok) {
             stored_ += batch.size();
             record_counters().stored.inc(batch.size());
+            if (lost_since_stored_ != 0 && !batch.empty()) {
+                if (log_)
+                    log_("DMARC report recording: storing again after " + std::to_string(lost_since_stored_) +
+                         " evaluations lost to store errors");
+                lost_since_stored_ = 0;
+                last_error_log_.clear();
+            }
         } else if (!batch.empty()) {
             const auto n = (dropped_error_ += batch.size());
             record_counters().store_error.inc(batch.size());
-            note_loss("cannot store: " + error, n, &last_error_log_);
+            lost_since_stored_ += batch.size();
+            if (last_error_log_.size() >= kMaxLoggedCauses && !last_error_log_.count(error)) last_error_log_.clear();
+            note_loss("cannot store: " + error, n, &last_error_log_[error]);
             // A failed database connection may be stuck (e.g. a corrupt
-            // file replaced meanwhile): open it afresh next time.
-            if (store && error.find("locked") == std::string::npos && error.find("busy") == std::string::npos) {
+            // file replaced meanwhile): open it afresh next time. Not for
+            // a lock or a full disk (SQLite rolled back, the connection is
+            // sound): a reopen would only add a second cause to the log.
+            if (store && error.find("locked") == std::string::npos && error.find("busy") == std::string::npos &&
+                error.find("full") == std::string::npos) {
                 lock.unlock();
                 store.reset();
                 lock.lock();

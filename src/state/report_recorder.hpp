@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -70,7 +71,15 @@ private:
     std::once_flag started_;
     std::thread writer_;
     std::atomic<std::uint64_t> stored_{0}, dropped_full_{0}, dropped_error_{0};
-    std::chrono::steady_clock::time_point last_full_log_{}, last_error_log_{};
+    std::chrono::steady_clock::time_point last_full_log_{};
+    // Per cause of a store error (SQLite's message: "database or disk is
+    // full", "database is locked", ...), so that a second cause within the
+    // interval is still said once; at most kMaxLoggedCauses kept.
+    static constexpr std::size_t kMaxLoggedCauses = 16;
+    std::map<std::string, std::chrono::steady_clock::time_point> last_error_log_;
+    // Evaluations lost to store errors since the last stored batch: a
+    // batch stored after losses says that recording resumed.
+    std::uint64_t lost_since_stored_ = 0;
 };
 
 }  // namespace state

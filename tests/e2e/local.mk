@@ -45,4 +45,9 @@ EXTRA_DIST += tests/e2e/dkim_signing.test
 # several client addresses, `connector-milter report` through Postfix's own
 # sendmail, the delivered report read back record by record.
 TESTS += tests/e2e/dmarc_reports.test
-EXTRA_DIST += tests/e2e/dmarc_reports.test
+EXTRA_DIST += tests/e2e/dmarc_reports.test tests/e2e/lib/xclient.sh tests/e2e/lib/xclient_send.py
+# DMARC report recording on a full tmpfs and behind a lock held by another
+# process, while Postfix sends mail: verdicts unchanged, losses counted in
+# /metrics and logged once, recording resumes.
+TESTS += tests/e2e/dmarc_recording_faults.test
+EXTRA_DIST += tests/e2e/dmarc_recording_faults.test

@@ -226,21 +226,77 @@ TEST(ReportRecorder, ALockedDatabaseDropsBatchesAndRecoversWhenUnlocked) {
     EXPECT_GE(recorder.counters().stored, 1u);
 }
 
+// A store that only appends (the recorder's tests need nothing else).
+class AppendOnlyStore : public state::ReportStore {
+public:
+    bool scan(std::int64_t, std::int64_t, const std::function<void(const state::DmarcEvaluation&)>&,
+              std::string*) override {
+        return true;
+    }
+    bool prune(std::int64_t, std::uint64_t*, std::string*) override { return true; }
+};
+
+// A store whose appends fail with the script's errors in turn ("" stores);
+// the script goes on across reopens.
+class ScriptedStore final : public AppendOnlyStore {
+public:
+    ScriptedStore(const std::vector<std::string>& errors, std::size_t& next) : errors_(errors), next_(next) {}
+    bool append(const std::vector<state::DmarcEvaluation>&, std::string* error) override {
+        const std::string e = next_ < errors_.size() ? errors_[next_++] : std::string();
+        if (e.empty()) return true;
+        *error = e;
+        return false;
+    }
+
+private:
+    const std::vector<std::string>& errors_;
+    std::size_t& next_;
+};
+
+// A full disk and then a lock within one log interval: each cause is said
+// once (the administrator learns of both), however many batches fail, and
+// one line says when storing works again.
+TEST(ReportRecorder, EachCauseOfLossIsLoggedOnceAndTheRecoveryToo) {
+    const std::vector<std::string> script{"database or disk is full", "database or disk is full",
+                                          "database is locked",       "database is locked",
+                                          "database is locked",       "",
+                                          ""};
+    std::size_t next = 0;
+    std::vector<std::string> logged;
+    std::mutex log_mutex;
+    state::RecorderOptions options;
+    options.batch_limit = 1;
+    state::ReportRecorder recorder([&](std::string*) { return std::make_unique<ScriptedStore>(script, next); },
+                                   options, [&](std::string_view line) {
+                                       std::lock_guard lock(log_mutex);
+                                       logged.emplace_back(line);
+                                   });
+    for (std::size_t i = 0; i < script.size(); ++i) {
+        recorder.record(sample("a.example", 1000 + static_cast<int>(i)));
+        ASSERT_TRUE(recorder.flush(std::chrono::seconds(10)));
+        // After a full disk the store is reopened, at most once a second.
+        if (i == 0 || i == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    }
+    EXPECT_EQ(recorder.counters().dropped_store_error, 5u);
+    EXPECT_EQ(recorder.counters().stored, 2u);
+    std::lock_guard lock(log_mutex);
+    ASSERT_EQ(logged.size(), 3u);
+    EXPECT_NE(logged[0].find("cannot store: database or disk is full; 1 lost so far"), std::string::npos)
+        << logged[0];
+    EXPECT_NE(logged[1].find("cannot store: database is locked; 3 lost so far"), std::string::npos) << logged[1];
+    EXPECT_NE(logged[2].find("storing again after 5 evaluations lost"), std::string::npos) << logged[2];
+}
+
 TEST(ReportRecorder, AFullQueueDropsAndCountsInsteadOfWaiting) {
     std::mutex gate;
     std::unique_lock hold(gate);  // the store blocks until released
-    class SlowStore final : public state::ReportStore {
+    class SlowStore final : public AppendOnlyStore {
     public:
         explicit SlowStore(std::mutex& m) : m_(m) {}
         bool append(const std::vector<state::DmarcEvaluation>&, std::string*) override {
             std::lock_guard lock(m_);
             return true;
         }
-        bool scan(std::int64_t, std::int64_t, const std::function<void(const state::DmarcEvaluation&)>&,
-                  std::string*) override {
-            return true;
-        }
-        bool prune(std::int64_t, std::uint64_t*, std::string*) override { return true; }
 
     private:
         std::mutex& m_;
