@@ -624,6 +624,9 @@ int run_daemon(int argc, char** argv) {
         hooks.stopped = log_stopped;
         const int rc = milter::run_native_engine(listen_fd, hooks);
         ::close(listen_fd);
+        // Sessions are over: the Redis client's thread ends here, before
+        // the static objects it reads are destroyed on the way out.
+        milter::Registry::instance().shared()->limits.reset();
         remove_runtime_files();
         return rc;
     }

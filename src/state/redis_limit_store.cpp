@@ -8,6 +8,10 @@ namespace state {
 
 namespace {
 
+// The scripts are never destroyed: the client's I/O thread reads them
+// (the EVAL retry after NOSCRIPT) and may still run while the process's
+// static objects are destroyed at exit.
+
 // KEYS[1]: the connector's leases, KEYS[2]: the source's leases on it.
 // ARGV: lease name, lease time (ms), max_inbound_connection,
 // max_inbound_connection_per_source, the percentage share (-1: none),
@@ -15,7 +19,7 @@ namespace {
 // Returns {refused by (0 none, 1 total, 2 per source, 3 percentage),
 // leases of the connector, leases of the source}, counted before this one.
 const RedisScript& open_script() {
-    static const RedisScript script(R"lua(
+    static const RedisScript& script = *new RedisScript(R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -43,7 +47,7 @@ return {refused, total, source}
 
 // KEYS: the two sets of a lease; ARGV[1]: its name.
 const RedisScript& close_script() {
-    static const RedisScript script(R"lua(
+    static const RedisScript& script = *new RedisScript(R"lua(
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
@@ -55,7 +59,7 @@ return 1
 // the leases' names. ZADD without XX: a lease Redis lost (a restart, or a
 // session admitted by this host's counters during an outage) counts again.
 const RedisScript& renew_script() {
-    static const RedisScript script(R"lua(
+    static const RedisScript& script = *new RedisScript(R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expiry = now + tonumber(ARGV[1])
@@ -78,7 +82,7 @@ return #ARGV - 1
 // name for this message, observe only.
 // Returns {admitted (1) or not (0), messages counted in the window before}.
 const RedisScript& rate_script() {
-    static const RedisScript script(R"lua(
+    static const RedisScript& script = *new RedisScript(R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[2])
