@@ -51,3 +51,7 @@ EXTRA_DIST += tests/e2e/dmarc_reports.test tests/e2e/lib/xclient.sh tests/e2e/li
 # /metrics and logged once, recording resumes.
 TESTS += tests/e2e/dmarc_recording_faults.test
 EXTRA_DIST += tests/e2e/dmarc_recording_faults.test
+# A DNS block list provider that fails with dns_failure = "tempfail"
+# (issue 19): Postfix passes 451 4.4.3 to the client as a deferral.
+TESTS += tests/e2e/dnsbl_tempfail.test
+EXTRA_DIST += tests/e2e/dnsbl_tempfail.test
