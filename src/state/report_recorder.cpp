@@ -50,11 +50,17 @@ void ReportRecorder::record(DmarcEvaluation evaluation) {
     // the calling thread.
     std::call_once(started_, [this] { writer_ = std::thread([this] { run(); }); });
     if (evaluation.time == 0) evaluation.time = now_seconds();
-    bool full = false;
+    bool full = false, wake = false;
     {
         std::lock_guard lock(mutex_);
-        if (queue_.size() >= options_.queue_limit) full = true;
-        else queue_.push_back(std::move(evaluation));
+        if (queue_.size() >= options_.queue_limit) {
+            full = true;
+        } else {
+            queue_.push_back(std::move(evaluation));
+            // The writer waits for a first evaluation, then (lingering) for
+            // a full batch: only those two moments need to wake it.
+            wake = queue_.size() == 1 || queue_.size() == options_.batch_limit;
+        }
     }
     if (full) {
         const auto n = ++dropped_full_;
@@ -65,7 +71,7 @@ void ReportRecorder::record(DmarcEvaluation evaluation) {
                   n, &last_full_log_);
         return;
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
 }
 
 // Called with mutex_ held; logs at most once per log_interval per kind.
@@ -85,7 +91,12 @@ ReportRecorder::Counters ReportRecorder::counters() const {
 
 bool ReportRecorder::flush(std::chrono::milliseconds limit) {
     std::unique_lock lock(mutex_);
-    return idle_.wait_for(lock, limit, [&] { return queue_.empty() && in_flight_ == 0; });
+    // The writer stops lingering: what is queued is stored now.
+    ++flushing_;
+    wake_.notify_one();
+    const bool idle = idle_.wait_for(lock, limit, [&] { return queue_.empty() && in_flight_ == 0; });
+    --flushing_;
+    return idle;
 }
 
 void ReportRecorder::run() {
@@ -97,6 +108,9 @@ void ReportRecorder::run() {
     for (;;) {
         wake_.wait_for(lock, std::chrono::minutes(1), [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_) break;
+        if (!queue_.empty() && options_.linger.count() > 0)
+            wake_.wait_for(lock, options_.linger,
+                           [&] { return stopping_ || flushing_ || queue_.size() >= options_.batch_limit; });
         batch.clear();
         while (!queue_.empty() && batch.size() < options_.batch_limit) {
             batch.push_back(std::move(queue_.front()));

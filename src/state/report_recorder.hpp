@@ -24,6 +24,10 @@ namespace state {
 struct RecorderOptions {
     std::size_t queue_limit = 10000;  // evaluations waiting for the writer; more are dropped
     std::size_t batch_limit = 512;    // evaluations per transaction
+    // How long the writer waits for more evaluations before it stores a
+    // batch smaller than batch_limit: one transaction per message would
+    // cost more CPU than the message's own DMARC evaluation (BENCHMARKS.md).
+    std::chrono::milliseconds linger{50};
     std::chrono::hours retention{24 * 31};  // older evaluations are removed (checked hourly)
     // Between two log lines about the same kind of loss.
     std::chrono::seconds log_interval{60};
@@ -68,6 +72,7 @@ private:
     std::deque<DmarcEvaluation> queue_;
     std::size_t in_flight_ = 0;  // taken by the writer, not yet stored or dropped
     bool stopping_ = false;
+    int flushing_ = 0;  // callers waiting in flush()
     std::once_flag started_;
     std::thread writer_;
     std::atomic<std::uint64_t> stored_{0}, dropped_full_{0}, dropped_error_{0};

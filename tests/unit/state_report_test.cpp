@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -285,6 +286,35 @@ TEST(ReportRecorder, EachCauseOfLossIsLoggedOnceAndTheRecoveryToo) {
         << logged[0];
     EXPECT_NE(logged[1].find("cannot store: database is locked; 3 lost so far"), std::string::npos) << logged[1];
     EXPECT_NE(logged[2].find("storing again after 5 evaluations lost"), std::string::npos) << logged[2];
+}
+
+// Evaluations that arrive one by one within the linger time share one
+// transaction: a transaction per message costs more CPU than the DMARC
+// evaluation it records (BENCHMARKS.md, "DMARC report recording").
+TEST(ReportRecorder, EvaluationsArrivingTogetherShareOneTransaction) {
+    class CountingStore final : public AppendOnlyStore {
+    public:
+        explicit CountingStore(std::atomic<int>& appends) : appends_(appends) {}
+        bool append(const std::vector<state::DmarcEvaluation>&, std::string*) override {
+            ++appends_;
+            return true;
+        }
+
+    private:
+        std::atomic<int>& appends_;
+    };
+    std::atomic<int> appends{0};
+    state::RecorderOptions options;
+    options.linger = std::chrono::seconds(30);  // flush() ends it, not the clock
+    state::ReportRecorder recorder([&](std::string*) { return std::make_unique<CountingStore>(appends); }, options,
+                                   [](std::string_view) {});
+    for (int i = 0; i < 20; ++i) {
+        recorder.record(sample("a.example", 1000 + i));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(recorder.flush(std::chrono::seconds(10)));
+    EXPECT_EQ(recorder.counters().stored, 20u);
+    EXPECT_EQ(appends.load(), 1);
 }
 
 TEST(ReportRecorder, AFullQueueDropsAndCountsInsteadOfWaiting) {
