@@ -51,7 +51,19 @@ const redisReplyObjectFunctions* g_default_functions = nullptr;
 
 RedisClient* client_of(const redisReadTask* task) { return static_cast<RedisClient*>(task->privdata); }
 
+// A reply must answer a command: hiredis 0.14 aborts the process (an
+// assert in redisProcessCallbacks) on a reply that arrives when no command
+// waits for one, unless it is an error. A server that answers twice, or
+// speaks first, is refused here instead, which ends the connection.
+bool unsolicited(const redisReadTask* task) {
+    auto* c = client_of(task);
+    if (task->parent != nullptr || c == nullptr || c->awaiting_reply()) return false;
+    c->note_refusal("a reply to no command");
+    return true;
+}
+
 void* limited_string(const redisReadTask* task, char* text, size_t size) {
+    if (unsolicited(task)) return nullptr;
     if (size > RedisClient::kMaxReplyBytes) {
         if (auto* c = client_of(task))
             c->note_refusal("a string of " + std::to_string(size) + " octets in a reply (at most " +
@@ -62,6 +74,7 @@ void* limited_string(const redisReadTask* task, char* text, size_t size) {
 }
 
 void* limited_array(const redisReadTask* task, int elements) {
+    if (unsolicited(task)) return nullptr;
     if (elements < 0 || static_cast<std::size_t>(elements) > RedisClient::kMaxElements) {
         if (auto* c = client_of(task))
             c->note_refusal("an array of " + std::to_string(elements) + " elements in a reply (at most " +
@@ -72,9 +85,13 @@ void* limited_array(const redisReadTask* task, int elements) {
 }
 
 void* forward_integer(const redisReadTask* task, long long value) {
+    if (unsolicited(task)) return nullptr;
     return g_default_functions->createInteger(task, value);
 }
-void* forward_nil(const redisReadTask* task) { return g_default_functions->createNil(task); }
+void* forward_nil(const redisReadTask* task) {
+    if (unsolicited(task)) return nullptr;
+    return g_default_functions->createNil(task);
+}
 void forward_free(void* object) { g_default_functions->freeObject(object); }
 
 redisReplyObjectFunctions g_limited_functions = {limited_string, limited_array, forward_integer, forward_nil,

@@ -7,7 +7,8 @@
 //
 // Replies are untrusted input: hiredis parses them under limits of ours (a
 // reply holds at most kMaxElements elements and kMaxReplyBytes octets,
-// nested at most 3 deep); a reply beyond them, a reply that does not come
+// nested at most 3 deep); a reply beyond them, a reply to no command (hiredis
+// would abort on it), a reply that does not come
 // within `timeout`, or a broken connection ends the connection, fails the
 // calls in flight with a reason, and the next connection is attempted
 // after `reconnect_interval`. Until then calls fail at once, without
@@ -143,6 +144,8 @@ private:
 public:
     // For the reader hooks (redis_client.cpp): the limit a reply broke.
     void note_refusal(std::string why) { reader_refusal_ = std::move(why); }
+    // Whether a command waits for its reply (a reply to none is refused).
+    bool awaiting_reply() const { return !in_flight_.empty(); }
 };
 
 }  // namespace state

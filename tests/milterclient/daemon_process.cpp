@@ -252,4 +252,13 @@ CommandResult DaemonProcess::stop(std::chrono::milliseconds grace, bool send_sig
 
 std::string DaemonProcess::log() const { return read_file(log_path_); }
 
+bool DaemonProcess::log_shows(const std::string& text, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+        if (log().find(text) != std::string::npos) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+}
+
 }  // namespace milterclient

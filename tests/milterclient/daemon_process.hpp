@@ -68,6 +68,9 @@ public:
     // (also when it had ended before).
     CommandResult stop(std::chrono::milliseconds grace, bool send_sigterm = true);
     std::string log() const;
+    // Waits (bounded) until the log holds `text`; false when `timeout`
+    // passed first.
+    bool log_shows(const std::string& text, std::chrono::milliseconds timeout) const;
     pid_t pid() const { return pid_; }
 
 private:

@@ -22,6 +22,7 @@
 #include "milterclient/daemon_process.hpp"
 #include "milterclient/milter_client.hpp"
 #include "milterclient/mta.hpp"
+#include "milterclient/redis_server.hpp"
 #include "protocol/daemon_fixture.hpp"
 
 namespace protocol_test {
@@ -36,11 +37,7 @@ constexpr const char* kTooManyConnections =
 constexpr const char* kRateLimited =
     "421 4.4.2 Message submission rate for this client has exceeded the configured limit";
 
-std::string find_redis_server() {
-    for (const char* p : {"/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"})
-        if (::access(p, X_OK) == 0) return p;
-    return "";
-}
+using milterclient::find_redis_server;
 
 SmtpClient client_at(const std::string& ip) {
     SmtpClient c;
@@ -134,12 +131,7 @@ protected:
     }
 
     bool wait_for_log(std::size_t index, const std::string& text, std::chrono::milliseconds timeout) {
-        const auto deadline = Clock::now() + timeout;
-        do {
-            if (daemons_[index]->log().find(text) != std::string::npos) return true;
-            std::this_thread::sleep_for(20ms);
-        } while (Clock::now() < deadline);
-        return false;
+        return daemons_[index]->log_shows(text, timeout);
     }
 
     TempDir dir_;

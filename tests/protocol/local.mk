@@ -6,7 +6,8 @@ noinst_LIBRARIES += libmilterclient.a
 libmilterclient_a_SOURCES = \
 	tests/milterclient/milter_client.cpp tests/milterclient/milter_client.hpp \
 	tests/milterclient/mta.cpp tests/milterclient/mta.hpp \
-	tests/milterclient/daemon_process.cpp tests/milterclient/daemon_process.hpp
+	tests/milterclient/daemon_process.cpp tests/milterclient/daemon_process.hpp \
+	tests/milterclient/redis_server.cpp tests/milterclient/redis_server.hpp
 libmilterclient_a_CPPFLAGS = $(AM_CPPFLAGS) $(MILTER_CFLAGS)
 
 if HAVE_GTEST
@@ -61,6 +62,17 @@ tests_protocol_cluster_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_cluster_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_protocol_cluster_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
 EXTRA_tests_protocol_cluster_test_DEPENDENCIES = connector-milter$(EXEEXT)
+# A fake Redis answering with wrong types, errors, huge and broken replies,
+# silence; and SCRIPT FLUSH on a real redis-server mid-run.
+check_PROGRAMS += tests/protocol/cluster_hostile_test
+TESTS += tests/protocol/cluster_hostile_test
+tests_protocol_cluster_hostile_test_SOURCES = \
+	tests/protocol/daemon_fixture.cpp tests/protocol/daemon_fixture.hpp \
+	tests/protocol/cluster_hostile_test.cpp
+tests_protocol_cluster_hostile_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_protocol_cluster_hostile_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_protocol_cluster_hostile_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+EXTRA_tests_protocol_cluster_hostile_test_DEPENDENCIES = connector-milter$(EXEEXT)
 endif
 EXTRA_DIST += tests/protocol/cluster_libmilter.test
 
