@@ -193,6 +193,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
 
     {"dmarc.reports", "enabled"},
     {"dmarc.reports", "database"},
+    {"dmarc.reports", "store"},
     {"dmarc.reports", "retention_days"},
     {"dmarc.reports", "queue_limit"},
     {"dmarc.reports", "org_name"},
@@ -1541,6 +1542,11 @@ void Loader::load_dmarc_reports(const toml::node& node) {
     r.enabled = true;
     if (const auto b = get_bool(*t, "enabled", "dmarc.reports")) r.enabled = *b;
     if (const auto path = get_path(*t, "database", "dmarc.reports", false)) r.database = *path;
+    if (const auto text = get_string(*t, "store", "dmarc.reports")) {
+        if (*text == "sqlite") r.store = DmarcReportSettings::Store::Sqlite;
+        else if (*text == "redis") r.store = DmarcReportSettings::Store::Redis;
+        else error(*t->get("store"), "dmarc.reports.store: \"" + *text + "\": use sqlite or redis");
+    }
     if (const auto n = get_count(*t, "retention_days", "dmarc.reports", 1, 3650, false))
         r.retention_days = static_cast<std::uint32_t>(**n);
     if (const auto n = get_count(*t, "queue_limit", "dmarc.reports", 1, 1'000'000, false))
@@ -1976,6 +1982,11 @@ LoadResult Loader::run(std::string_view text) {
     if (const toml::node* n = root.get("metrics")) load_metrics(*n);
     if (const toml::node* n = root.get("dkim_signing")) load_dkim_signing(*n);
     if (const toml::node* n = root.get("cluster")) load_cluster(*n);
+    // [dmarc.reports] store = "redis" counts in [cluster]'s Redis.
+    if (config_.dmarc.reports.store == DmarcReportSettings::Store::Redis && !config_.cluster.enabled) {
+        const toml::node* store = root.at_path("dmarc.reports.store").node();
+        if (store != nullptr) error(*store, "dmarc.reports.store = \"redis\" needs a [cluster] section (its Redis)");
+    }
     const toml::node* connectors = root.get("connector");
     if (connectors != nullptr) load_connectors(*connectors);
     else error(0, "no [[connector]] is defined: at least one is required");

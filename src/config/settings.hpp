@@ -148,6 +148,10 @@ using DmarcDiscovery = auth::DmarcDiscovery;
 // reports (RFC 9990) `connector-milter report` builds from them.
 struct DmarcReportSettings {
     bool enabled = false;  // true when the section is present, unless enabled = false
+    // Where evaluations are kept: the SQLite database, or the Redis of
+    // [cluster] (several MX hosts, one report; state/redis_report_store.hpp).
+    enum class Store : std::uint8_t { Sqlite, Redis };
+    Store store = Store::Sqlite;
     std::string database = "/var/lib/connector-milter/dmarc.sqlite";
     std::uint32_t retention_days = 31;    // evaluations older than this are removed
     std::uint32_t queue_limit = 10000;    // evaluations waiting for the writer thread

@@ -93,7 +93,7 @@ Loaded load(const std::string& path, MissingFile missing) {
     auto resolver = dns::make_resolver(cfg->dns, zone_errors);
     for (const auto& e : zone_errors) loaded.errors.push_back(e.to_string());
     if (!zone_errors.empty()) return loaded;
-    auto build = session::build_runtime(cfg, std::move(resolver), dmarc_recorder(cfg->dmarc));
+    auto build = session::build_runtime(cfg, std::move(resolver), dmarc_recorder(cfg->dmarc, cfg->cluster));
     for (auto& e : build.errors) loaded.errors.push_back(e);
     if (!build.errors.empty()) return loaded;
     loaded.runtime = build.runtime;

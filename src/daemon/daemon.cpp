@@ -508,6 +508,7 @@ int run_daemon(int argc, char** argv) {
             return 1;
         }
         cluster_password = *password;
+        set_dmarc_cluster_password(cluster_password);
     }
     const std::string socket = opt.socket.empty() ? milter_settings.socket : opt.socket;
     std::string socket_error;

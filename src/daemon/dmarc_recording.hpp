@@ -4,14 +4,21 @@
 #pragma once
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "config/settings.hpp"
 #include "state/dmarc_evaluation.hpp"
 
 namespace daemon_main {
 
-// Null when reports are off.
-std::shared_ptr<state::EvaluationSink> dmarc_recorder(const config::DmarcSettings& settings);
+// Null when reports are off. `cluster`: the Redis of [dmarc.reports]
+// store = "redis".
+std::shared_ptr<state::EvaluationSink> dmarc_recorder(const config::DmarcSettings& settings,
+                                                      const config::ClusterSettings& cluster);
+
+// The [cluster] password, read at start before privileges are dropped; the
+// Redis store is opened later, on the recorder's thread.
+void set_dmarc_cluster_password(std::string password);
 
 // Stores what is queued, waiting at most `limit` (at exit).
 void flush_dmarc_recorder(std::chrono::milliseconds limit);

@@ -21,7 +21,7 @@ RowKey row_key(const state::DmarcEvaluation& e) {
     return k;
 }
 
-void Aggregator::add(const state::DmarcEvaluation& e) {
+void Aggregator::add(const state::DmarcEvaluation& e, std::uint64_t count) {
     if (open_ && e.policy_domain != current_.policy_domain) finish();
     if (!open_) {
         current_ = DomainReport{};
@@ -34,8 +34,8 @@ void Aggregator::add(const state::DmarcEvaluation& e) {
         current_.rua = e.rua;
         current_.policy = {e.p, e.sp, e.np, e.fo, e.testing, e.adkim, e.aspf, e.psd, e.discovery};
     }
-    ++current_.rows[row_key(e)];
-    ++current_.messages;
+    current_.rows[row_key(e)] += count;
+    current_.messages += count;
 }
 
 void Aggregator::finish() {

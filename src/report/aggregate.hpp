@@ -61,7 +61,8 @@ class Aggregator {
 public:
     using Done = std::function<void(DomainReport&&)>;
     explicit Aggregator(Done done) : done_(std::move(done)) {}
-    void add(const state::DmarcEvaluation& e);
+    // `count` identical evaluations (a store may keep them as one).
+    void add(const state::DmarcEvaluation& e, std::uint64_t count = 1);
     void finish();
 
 private:

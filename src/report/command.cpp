@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config.h"
+#include "daemon/cluster.hpp"
 #include "daemon/config_loader.hpp"
 #include "report/aggregate.hpp"
 #include "report/destinations.hpp"
@@ -21,6 +22,7 @@
 #include "report/report_mail.hpp"
 #include "report/split.hpp"
 #include "session/runtime.hpp"
+#include "state/redis_report_store.hpp"
 #include "state/report_store.hpp"
 #include "util/ascii.hpp"
 
@@ -286,7 +288,23 @@ int run_report(int argc, char** argv) {
         return 0;
     }
     std::string error;
-    auto store = state::open_sqlite_store(config.dmarc.reports.database, &error, 30'000);
+    std::unique_ptr<state::ReportStore> store;
+    std::string where = config.dmarc.reports.database;
+    if (config.dmarc.reports.store == config::DmarcReportSettings::Store::Redis) {
+        const auto password = daemon_main::read_cluster_password(config.cluster, &error);
+        if (!password) {
+            std::fprintf(stderr, "connector-milter report: %s\n", error.c_str());
+            return 1;
+        }
+        where = "redis at " + config.cluster.redis;
+        store = std::make_unique<state::RedisReportStore>(
+            config.cluster, *password, config.dmarc.reports.retention_days,
+            [](daemon_log::Level, std::string_view line) {
+                std::fprintf(stderr, "connector-milter report: %.*s\n", static_cast<int>(line.size()), line.data());
+            });
+    } else {
+        store = state::open_sqlite_store(config.dmarc.reports.database, &error, 30'000);
+    }
     if (!store) {
         std::fprintf(stderr, "connector-milter report: %s\n", error.c_str());
         return 1;
@@ -294,13 +312,13 @@ int run_report(int argc, char** argv) {
     Reporter reporter(config.dmarc.reports, *loaded.runtime->resolver, period, opt);
     Aggregator aggregator([&](DomainReport&& r) { reporter.domain(std::move(r)); });
     std::uint64_t evaluations = 0;
-    const bool ok = store->scan(period.begin, period.until, [&](const state::DmarcEvaluation& e) {
-        ++evaluations;
-        aggregator.add(e);
+    const bool ok = store->scan_counted(period.begin, period.until, [&](const state::DmarcEvaluation& e,
+                                                                        std::uint64_t count) {
+        evaluations += count;
+        aggregator.add(e, count);
     }, &error);
     if (!ok) {
-        std::fprintf(stderr, "connector-milter report: reading %s: %s\n", config.dmarc.reports.database.c_str(),
-                     error.c_str());
+        std::fprintf(stderr, "connector-milter report: reading %s: %s\n", where.c_str(), error.c_str());
         return 1;
     }
     aggregator.finish();

@@ -10,4 +10,5 @@ libstate_a_SOURCES = \
 libstate_a_SOURCES += \
 	src/state/limit_store.cpp src/state/limit_store.hpp \
 	src/state/redis_client.cpp src/state/redis_client.hpp \
-	src/state/redis_limit_store.cpp src/state/redis_limit_store.hpp
+	src/state/redis_limit_store.cpp src/state/redis_limit_store.hpp \
+	src/state/redis_report_store.cpp src/state/redis_report_store.hpp

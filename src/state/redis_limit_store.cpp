@@ -165,9 +165,7 @@ std::string instance_name() {
 
 }  // namespace
 
-RedisLimitStore::RedisLimitStore(const config::ClusterSettings& settings, std::string password,
-                                 std::function<void(daemon_log::Level, std::string_view)> log, bool observe_only)
-    : settings_(settings), observe_only_(observe_only), log_(std::move(log)), instance_(instance_name()) {
+RedisOptions cluster_redis_options(const config::ClusterSettings& settings, std::string password) {
     RedisOptions options;
     options.host = settings.host;
     options.port = settings.port;
@@ -176,6 +174,13 @@ RedisLimitStore::RedisLimitStore(const config::ClusterSettings& settings, std::s
     options.password = std::move(password);
     options.timeout = settings.timeout;
     options.reconnect_interval = settings.reconnect_interval;
+    return options;
+}
+
+RedisLimitStore::RedisLimitStore(const config::ClusterSettings& settings, std::string password,
+                                 std::function<void(daemon_log::Level, std::string_view)> log, bool observe_only)
+    : settings_(settings), observe_only_(observe_only), log_(std::move(log)), instance_(instance_name()) {
+    RedisOptions options = cluster_redis_options(settings, std::move(password));
     options.log = log_;
     if (!observe_only_) {
         options.periodic = [this] { renew_leases(); };

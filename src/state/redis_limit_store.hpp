@@ -31,6 +31,9 @@
 
 namespace state {
 
+// Where and how to reach the Redis of [cluster] (every store on it).
+RedisOptions cluster_redis_options(const config::ClusterSettings& settings, std::string password);
+
 class RedisLimitStore final : public LimitStore {
 public:
     // `password` was read from settings.password_file by the caller.

@@ -163,8 +163,9 @@ void ReportRecorder::run() {
             // file replaced meanwhile): open it afresh next time. Not for
             // a lock or a full disk (SQLite rolled back, the connection is
             // sound): a reopen would only add a second cause to the log.
-            if (store && error.find("locked") == std::string::npos && error.find("busy") == std::string::npos &&
-                error.find("full") == std::string::npos) {
+            // Nor for a store whose client reconnects by itself (Redis).
+            if (store && store->reopen_after_error() && error.find("locked") == std::string::npos &&
+                error.find("busy") == std::string::npos && error.find("full") == std::string::npos) {
                 lock.unlock();
                 store.reset();
                 lock.lock();

@@ -1,6 +1,6 @@
 // Where DMARC evaluations are kept until `connector-milter report` turns
-// them into aggregate reports. SQLite by default (sqlite_report_store.cpp);
-// the interface leaves room for a store that several MX hosts share.
+// them into aggregate reports. SQLite by default (sqlite_report_store.cpp),
+// or Redis, which several MX hosts share (redis_report_store.cpp).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -25,6 +25,16 @@ public:
                       const std::function<void(const DmarcEvaluation&)>& visit, std::string* error) = 0;
     // Removes evaluations with time < before.
     virtual bool prune(std::int64_t before, std::uint64_t* removed, std::string* error) = 0;
+    // As scan(), with identical evaluations that a store keeps as one and a
+    // count (Redis) visited once with that count; by default each alone.
+    using CountedVisit = std::function<void(const DmarcEvaluation&, std::uint64_t count)>;
+    virtual bool scan_counted(std::int64_t since, std::int64_t until, const CountedVisit& visit, std::string* error) {
+        return scan(since, until, [&](const DmarcEvaluation& e) { visit(e, 1); }, error);
+    }
+    // Whether the recorder should open the store afresh after a failed
+    // write (a stuck database file), or keep it (a client that reconnects
+    // by itself).
+    virtual bool reopen_after_error() const { return true; }
 };
 
 // Opens (creating it and its table when missing) the SQLite database at

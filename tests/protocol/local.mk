@@ -94,3 +94,17 @@ tests_protocol_connector_milter_faults_CPPFLAGS = $(AM_CPPFLAGS) -DCONNECTOR_MIL
 tests_protocol_connector_milter_faults_LDADD = $(connector_milter_LDADD)
 EXTRA_tests_protocol_protocol_test_DEPENDENCIES += tests/protocol/connector-milter-faults$(EXEEXT)
 endif
+
+# DMARC aggregate reports from two daemons counting in one real
+# redis-server ([dmarc.reports] store = "redis", issue 17).
+if HAVE_GTEST
+check_PROGRAMS += tests/protocol/cluster_reports_test
+TESTS += tests/protocol/cluster_reports_test
+tests_protocol_cluster_reports_test_SOURCES = \
+	tests/protocol/daemon_fixture.cpp tests/protocol/daemon_fixture.hpp \
+	tests/protocol/cluster_reports_test.cpp
+tests_protocol_cluster_reports_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_protocol_cluster_reports_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_protocol_cluster_reports_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+EXTRA_tests_protocol_cluster_reports_test_DEPENDENCIES = connector-milter$(EXEEXT)
+endif

@@ -1016,6 +1016,35 @@ TEST(ConfigErrors, DmarcReportsContactThatIsNotAPlainAddressIsAnErrorAtItsLine) 
     EXPECT_GT(r.errors[0].line, 0);
 }
 
+// store = "redis" counts in [cluster]'s Redis: without the section it is
+// an error at the store line; sqlite stays the default.
+TEST(ConfigErrors, DmarcReportsRedisStoreWithoutClusterIsAnErrorAtItsLine) {
+    const std::string text = std::string(config_test::kMinimalConnector) + "[dmarc.reports]\nstore = \"redis\"\n";
+    const auto r = config::load_string(text, "t.conf");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].message.find("dmarc.reports.store = \"redis\" needs a [cluster] section"), std::string::npos)
+        << r.errors[0].message;
+    EXPECT_GT(r.errors[0].line, 0);
+    const auto bad = config::load_string(std::string(config_test::kMinimalConnector) +
+                                             "[dmarc.reports]\nstore = \"mysql\"\n",
+                                         "t.conf");
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_NE(bad.errors[0].message.find("use sqlite or redis"), std::string::npos) << bad.errors[0].message;
+}
+
+TEST(ConfigValues, DmarcReportsStoreIsSqliteByDefaultAndRedisWithCluster) {
+    const auto by_default =
+        config::load_string(std::string(config_test::kMinimalConnector) + "[dmarc.reports]\n", "t.conf");
+    ASSERT_TRUE(by_default.config);
+    EXPECT_EQ(by_default.config->dmarc.reports.store, config::DmarcReportSettings::Store::Sqlite);
+    const auto redis = config::load_string(std::string(config_test::kMinimalConnector) +
+                                               "[dmarc.reports]\nstore = \"redis\"\n"
+                                               "[cluster]\nredis = \"redis://127.0.0.1:6379/0\"\n",
+                                           "t.conf");
+    ASSERT_TRUE(redis.config) << (redis.errors.empty() ? "" : redis.errors[0].to_string());
+    EXPECT_EQ(redis.config->dmarc.reports.store, config::DmarcReportSettings::Store::Redis);
+}
+
 // ---------------------------------------------------------------- [cluster]
 
 TEST(ConfigValues, WithoutClusterSectionLimitsStayInProcess) {

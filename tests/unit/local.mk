@@ -176,7 +176,18 @@ endif
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/report_test
 TESTS += tests/unit/report_test
-tests_unit_report_test_SOURCES = tests/unit/report_test.cpp tests/unit/state_report_test.cpp
+tests_unit_report_test_SOURCES = tests/unit/report_test.cpp tests/unit/state_report_test.cpp tests/unit/dmarc_evaluation_sample.hpp
 tests_unit_report_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_report_test_LDADD = libreport.a $(UNIT_TEST_LIBS) $(ZLIB_LIBS)
+endif
+
+# The Redis report store ([dmarc.reports] store = "redis", issue 17)
+# against a real redis-server the test starts on loopback.
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/redis_report_store_test
+TESTS += tests/unit/redis_report_store_test
+tests_unit_redis_report_store_test_SOURCES = tests/unit/redis_report_store_test.cpp tests/unit/dmarc_evaluation_sample.hpp
+tests_unit_redis_report_store_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_unit_redis_report_store_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_redis_report_store_test_LDADD = libreport.a libmilterclient.a $(UNIT_TEST_LIBS) $(ZLIB_LIBS)
 endif

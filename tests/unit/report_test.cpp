@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "dns/static_zone.hpp"
+#include "dmarc_evaluation_sample.hpp"
 #include "report/aggregate.hpp"
 #include "report/destinations.hpp"
 #include "report/feedback_xml.hpp"
@@ -16,27 +17,7 @@ namespace {
 
 using report::Verification;
 
-state::DmarcEvaluation evaluation(std::string domain, std::string ip, std::int64_t time = 1000) {
-    state::DmarcEvaluation e;
-    e.time = time;
-    e.policy_domain = std::move(domain);
-    e.organizational_domain = e.policy_domain;
-    e.rua = "mailto:dmarc@" + e.policy_domain;
-    e.source_ip = std::move(ip);
-    e.header_from = e.policy_domain;
-    e.envelope_from = e.policy_domain;
-    e.envelope_to = "example.net";
-    e.spf_domain = e.policy_domain;
-    e.spf_scope = "mfrom";
-    e.spf_result = "pass";
-    e.dkim = {{e.policy_domain, "s1", "pass"}};
-    e.p = "reject";
-    e.discovery = "treewalk";
-    e.dmarc_result = "pass";
-    e.dkim_aligned = e.spf_aligned = true;
-    e.disposition = "pass";
-    return e;
-}
+using report_test::evaluation;
 
 std::vector<report::DomainReport> aggregate(const std::vector<state::DmarcEvaluation>& in) {
     std::vector<report::DomainReport> out;
