@@ -628,6 +628,9 @@ int run_daemon(int argc, char** argv) {
         // Sessions are over: the Redis client's thread ends here, before
         // the static objects it reads are destroyed on the way out.
         milter::Registry::instance().shared()->limits.reset();
+        // The same for the DMARC report recorder's writer and store threads,
+        // after it stored what it holds.
+        stop_dmarc_recorder(std::chrono::seconds(5));
         remove_runtime_files();
         return rc;
     }

@@ -80,4 +80,14 @@ void flush_dmarc_recorder(std::chrono::milliseconds limit) {
     if (recorder && !recorder->flush(limit)) daemon_log::warning("DMARC report recording: queue not stored at exit");
 }
 
+void stop_dmarc_recorder(std::chrono::milliseconds limit) {
+    flush_dmarc_recorder(limit);
+    std::shared_ptr<state::ReportRecorder> recorder;
+    {
+        std::lock_guard lock(g_mutex);
+        recorder = g_current.recorder;
+    }
+    if (recorder) recorder->stop();
+}
+
 }  // namespace daemon_main

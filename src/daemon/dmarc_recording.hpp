@@ -22,5 +22,9 @@ void set_dmarc_cluster_password(std::string password);
 
 // Stores what is queued, waiting at most `limit` (at exit).
 void flush_dmarc_recorder(std::chrono::milliseconds limit);
+// The same, then ends the recorder's thread and closes its store (at the
+// end of run_daemon: the store's threads must be gone before the static
+// objects they use).
+void stop_dmarc_recorder(std::chrono::milliseconds limit);
 
 }  // namespace daemon_main

@@ -31,8 +31,10 @@ constexpr char kRowVersion[] = "r1";
 // (day, domain): the keys' expiry (epoch s), the domain, the number of
 // rows, and that many (row, count) pairs.
 // Returns 1 when counted, 0 when the batch had been counted before.
+// Never destroyed: the client's I/O thread reads it (the EVAL retry after
+// NOSCRIPT) and the recorder may still write while static objects go.
 const RedisScript& append_script() {
-    static const RedisScript script(R"lua(
+    static const RedisScript& script = *new RedisScript(R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local a = 2
 for g = 2, #KEYS, 2 do

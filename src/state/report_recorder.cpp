@@ -35,12 +35,16 @@ ReportRecorder::ReportRecorder(OpenStore open, RecorderOptions options, Log log)
     if (options_.batch_limit == 0) options_.batch_limit = 1;
 }
 
-ReportRecorder::~ReportRecorder() {
+ReportRecorder::~ReportRecorder() { stop(); }
+
+void ReportRecorder::stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
     wake_.notify_all();
+    // The thread once started (or never to be): joinable() is then stable.
+    std::call_once(started_, [] {});
     if (writer_.joinable()) writer_.join();
 }
 

@@ -58,6 +58,10 @@ public:
     // Waits until everything queued so far was stored or dropped, at most
     // `limit` (tests and the drain at exit). False on timeout.
     bool flush(std::chrono::milliseconds limit);
+    // Stores what is queued (best effort), ends the writer thread and closes
+    // the store: at exit, before the static objects the store's own
+    // threads may use are destroyed. Later evaluations are not stored.
+    void stop();
 
 private:
     void run();

@@ -157,7 +157,8 @@ TEST_F(ClusterReportsTest, OneReportCoversBothHostsEvaluationsWithNothingCounted
     // SIGTERM: each daemon stores what its recorder holds before it ends.
     for (auto& d : daemons_) {
         const auto ended = d->stop(10s);
-        ASSERT_TRUE(ended.exited && ended.exit_code == 0) << d->log();
+        ASSERT_TRUE(ended.exited && ended.exit_code == 0)
+            << "exit " << ended.exit_code << " signal " << ended.signal << "\n" << d->log();
         EXPECT_EQ(d->log().find("not recorded"), std::string::npos) << d->log();
     }
 
