@@ -80,6 +80,13 @@ Catalogue make(Registry& r) {
                   "DMARC evaluations for aggregate reports: stored, lost to a full queue (queue_full) or to a "
                   "failing report store (store_error)",
                   {"result"}),
+        r.counter(named("redis_requests_total"),
+                  "Connection and rate decisions asked of Redis ([cluster]) per result: ok, error, timeout, "
+                  "not_connected",
+                  {"result"}),
+        r.counter(named("redis_fallbacks_total"),
+                  "Connection and rate decisions taken without Redis ([cluster]) per on_unavailable: local, tempfail",
+                  {"on_unavailable"}),
     };
     c.work_queue_full.with({});  // shown from the start, at 0
     c.build_info.with({PACKAGE_VERSION}).set(1);
@@ -97,6 +104,8 @@ Catalogue make(Registry& r) {
     for (const char* result : {"ok", "failed"}) c.config_reloads.with({result});
     c.config_loaded_timestamp.with({});
     for (const char* result : {"stored", "queue_full", "store_error"}) c.dmarc_report_records.with({result});
+    for (const char* result : {"ok", "error", "timeout", "not_connected"}) c.redis_requests.with({result});
+    for (const char* mode : {"local", "tempfail"}) c.redis_fallbacks.with({mode});
     return c;
 }
 

@@ -80,6 +80,13 @@ struct Catalogue {
     // DMARC evaluations for aggregate reports (state/report_recorder):
     // stored, or lost because the queue was full or the store failed.
     CounterFamily& dmarc_report_records;
+    // [cluster] (state/redis_limit_store): the decisions asked of Redis
+    // per result (ok; error: an error reply, a reply of the wrong shape or
+    // a broken connection; timeout; not_connected: failed at once between
+    // reconnection attempts), and the decisions taken without it per
+    // on_unavailable (local, tempfail).
+    CounterFamily& redis_requests;
+    CounterFamily& redis_fallbacks;
 };
 
 Registry& registry();

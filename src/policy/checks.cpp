@@ -22,6 +22,7 @@ std::string_view reason_class_name(ReasonClass c) {
         case ReasonClass::Arc: return "arc";
         case ReasonClass::Dnsbl: return "dnsbl";
         case ReasonClass::IpBlock: return "ip_block";
+        case ReasonClass::Cluster: return "cluster";
         case ReasonClass::Internal: return "internal";
         case ReasonClass::Count: break;
     }

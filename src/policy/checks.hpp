@@ -37,6 +37,7 @@ enum class ReasonClass : std::uint8_t {
     Arc,
     Dnsbl,        // a DNS block list provider lists the client, or failed with dns_failure = tempfail
     IpBlock,      // the client is in [[ip_block]]
+    Cluster,      // shared limits cannot be checked: Redis down and [cluster] on_unavailable = tempfail
     Internal,     // the milter's own trouble: an exception, a quarantine it could not apply
     Count
 };

@@ -190,7 +190,7 @@ std::optional<Outcome> Session::count_connection(std::string_view who) {
     return finish(policy::Verdict::refuse(policy::internal_error_reply(),
                                           "shared connection limits cannot be checked: " + check.error +
                                               " (cluster.on_unavailable = tempfail)",
-                                          policy::ReasonClass::Internal),
+                                          policy::ReasonClass::Cluster),
                   "CONNECT");
 }
 
@@ -266,7 +266,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
             return finish(policy::Verdict::refuse(policy::internal_error_reply(),
                                                   "shared message rate limit cannot be checked for " + key + ": " +
                                                       check.error + " (cluster.on_unavailable = tempfail)",
-                                                  policy::ReasonClass::Internal),
+                                                  policy::ReasonClass::Cluster),
                           "MAIL");
         }
         rate_limit_ = "rate of " + key + ": " + check.describe();

@@ -30,6 +30,12 @@ struct RedisClient::Request {
 
 namespace {
 
+RedisResult failure(std::string why) {
+    RedisResult r;
+    r.error = std::move(why);
+    return r;
+}
+
 std::string sha1_hex(std::string_view text) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
@@ -237,7 +243,7 @@ void RedisClient::run() {
         const std::lock_guard lock(mutex_);
         left.swap(submissions_);
     }
-    for (auto& r : left) finish(*r, RedisResult{false, "the daemon is stopping", {}});
+    for (auto& r : left) finish(*r, failure("the daemon is stopping"));
 }
 
 void RedisClient::submit(std::shared_ptr<Request> request) {
@@ -249,11 +255,18 @@ void RedisClient::submit(std::shared_ptr<Request> request) {
         }
     }
     if (request) {
-        finish(*request, RedisResult{false, "the daemon is stopping", {}});
+        finish(*request, failure("the daemon is stopping"));
         return;
     }
     const std::uint64_t one = 1;
     (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+RedisResult RedisClient::timed_out() const {
+    RedisResult r;
+    r.timed_out = true;
+    r.error = "no reply within " + std::to_string(options_.timeout.count()) + "ms";
+    return r;
 }
 
 RedisResult RedisClient::call(std::vector<std::string> argv) {
@@ -264,7 +277,7 @@ RedisResult RedisClient::call(std::vector<std::string> argv) {
     std::unique_lock lock(request->mutex);
     if (!request->cv.wait_until(lock, request->deadline, [&] { return request->done; })) {
         // The I/O thread ends the connection for it at its next tick.
-        return RedisResult{false, "no reply within " + std::to_string(options_.timeout.count()) + "ms", {}};
+        return timed_out();
     }
     return std::move(request->result);
 }
@@ -291,8 +304,7 @@ RedisResult RedisClient::call_script(const RedisScript& script, const std::vecto
     request->deadline = Clock::now() + options_.timeout;
     submit(request);
     std::unique_lock lock(request->mutex);
-    if (!request->cv.wait_until(lock, request->deadline, [&] { return request->done; }))
-        return RedisResult{false, "no reply within " + std::to_string(options_.timeout.count()) + "ms", {}};
+    if (!request->cv.wait_until(lock, request->deadline, [&] { return request->done; })) return timed_out();
     return std::move(request->result);
 }
 
@@ -329,8 +341,10 @@ void RedisClient::drain_submissions() {
 
 void RedisClient::dispatch(std::shared_ptr<Request> request) {
     if (context_ == nullptr) {
-        finish(*request, RedisResult{false, "not connected (" + (last_failure_.empty() ? std::string("connecting")
-                                                                                        : last_failure_) + ")", {}});
+        RedisResult r;
+        r.not_connected = true;
+        r.error = "not connected (" + (last_failure_.empty() ? std::string("connecting") : last_failure_) + ")";
+        finish(*request, std::move(r));
         return;
     }
     std::vector<const char*> argv;
@@ -343,7 +357,7 @@ void RedisClient::dispatch(std::shared_ptr<Request> request) {
     }
     if (redisAsyncCommandArgv(context_, &RedisClient::on_reply, request.get(), static_cast<int>(argv.size()),
                               argv.data(), sizes.data()) != REDIS_OK) {
-        finish(*request, RedisResult{false, "cannot queue the command", {}});
+        finish(*request, failure("cannot queue the command"));
         return;
     }
     in_flight_.push_back(std::move(request));

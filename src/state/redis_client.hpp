@@ -46,6 +46,10 @@ struct RedisReply {
 
 struct RedisResult {
     bool ok = false;     // a reply arrived (it may still be an error reply)
+    // Why not, for the counters: no reply within the timeout, or failed at
+    // once because there was no connection (else: the connection broke).
+    bool timed_out = false;
+    bool not_connected = false;
     std::string error;   // why not: no connection, timeout, protocol error
     RedisReply reply;
 };
@@ -100,6 +104,7 @@ private:
     enum class State : std::uint8_t { Disconnected, Connecting, Ready };
 
     void submit(std::shared_ptr<Request> request);
+    RedisResult timed_out() const;
     void run();
     // I/O thread only.
     void drain_submissions();

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "metrics/catalogue.hpp"
+
 namespace state {
 
 namespace {
@@ -152,6 +154,33 @@ bool integers(const RedisResult& result, std::size_t size, std::vector<long long
     return true;
 }
 
+// metrics: redis_requests_total{result}, redis_fallbacks_total{on_unavailable}.
+struct RedisCounters {
+    metrics::Counter& ok;
+    metrics::Counter& error;
+    metrics::Counter& timeout;
+    metrics::Counter& not_connected;
+    metrics::Counter& local;
+    metrics::Counter& tempfail;
+};
+
+const RedisCounters& counters() {
+    const auto& c = metrics::catalogue();
+    static const RedisCounters r{c.redis_requests.with({"ok"}),        c.redis_requests.with({"error"}),
+                                 c.redis_requests.with({"timeout"}),   c.redis_requests.with({"not_connected"}),
+                                 c.redis_fallbacks.with({"local"}),    c.redis_fallbacks.with({"tempfail"})};
+    return r;
+}
+
+// One decision asked of Redis; `usable`: its reply could decide.
+void count_request(const RedisResult& result, bool usable) {
+    const auto& c = counters();
+    if (usable) c.ok.inc();
+    else if (result.timed_out) c.timeout.inc();
+    else if (result.not_connected) c.not_connected.inc();
+    else c.error.inc();
+}
+
 std::string instance_name() {
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "host");
@@ -242,9 +271,11 @@ LimitCheck RedisLimitStore::open_connection(const policy::Connector& connector, 
         why = "unexpected reply: refusal code " + std::to_string(answer[0]);
         answer.clear();
     }
+    count_request(result, !answer.empty());
     if (answer.empty()) {
         note_unavailable(why);
         if (settings_.on_unavailable == config::ClusterSettings::OnUnavailable::TempFail) {
+            counters().tempfail.inc();
             local_.close_connection(connector, source, local_lease);
             LimitCheck check;
             check.outcome = LimitCheck::Outcome::Unavailable;
@@ -254,6 +285,7 @@ LimitCheck RedisLimitStore::open_connection(const policy::Connector& connector, 
         }
         // This host's counters decided; Redis learns of the session at the
         // first renewal after it is back.
+        counters().local.inc();
         local.store = "local (redis unavailable: " + why + ")";
         local.error = why;
         if (!observe_only_) {
@@ -335,9 +367,11 @@ LimitCheck RedisLimitStore::admit_message(const policy::Connector& connector, st
         why = "unexpected reply: admission code " + std::to_string(answer[0]);
         answer.clear();
     }
+    count_request(result, !answer.empty());
     if (answer.empty()) {
         note_unavailable(why);
         if (settings_.on_unavailable == config::ClusterSettings::OnUnavailable::TempFail) {
+            counters().tempfail.inc();
             LimitCheck check;
             check.outcome = LimitCheck::Outcome::Unavailable;
             check.store = "redis";
@@ -345,6 +379,7 @@ LimitCheck RedisLimitStore::admit_message(const policy::Connector& connector, st
             describe_rate_limit(connector, 0, &check);
             return check;
         }
+        counters().local.inc();
         LimitCheck local = local_.admit_message(connector, key, now);
         local.store = "local (redis unavailable: " + why + ")";
         local.error = why;

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -27,6 +29,7 @@
 
 #include <gtest/gtest.h>
 
+#include "metrics/scrape.hpp"
 #include "milterclient/daemon_process.hpp"
 #include "milterclient/milter_client.hpp"
 #include "milterclient/mta.hpp"
@@ -111,14 +114,15 @@ public:
         ::close(listen_fd_);
     }
 
-    // Drops every connection: the daemons connect again, and meet `mode`.
-    void set_mode(Hostility mode) {
+    // Answers the next commands with `mode`; with `drop`, drops every
+    // connection first: the daemons connect again, and meet `mode`.
+    void set_mode(Hostility mode, bool drop = true) {
         {
             const std::lock_guard lock(mutex_);
             mode_ = mode;
             accepted_in_mode_ = 0;
         }
-        drop_clients();
+        if (drop) drop_clients();
     }
 
     // Waits until `count` connections were accepted since set_mode.
@@ -150,8 +154,8 @@ private:
             const std::lock_guard lock(mutex_);
             client_fds_.push_back(fd);
             ++accepted_in_mode_;
-            const Hostility mode = mode_;
-            workers_.emplace_back([this, fd, mode] { serve(fd, mode); });
+            const bool greet = mode_ == Hostility::Greeting;
+            workers_.emplace_back([this, fd, greet] { serve(fd, greet); });
         }
     }
 
@@ -254,19 +258,30 @@ private:
         return false;
     }
 
-    void serve(int fd, Hostility mode) {
-        if (mode == Hostility::Greeting) send_all(fd, "+hello\r\n");
+    Hostility mode() {
+        const std::lock_guard lock(mutex_);
+        return mode_;
+    }
+
+    void serve(int fd, bool greet) {
+        if (greet) send_all(fd, "+hello\r\n");
         std::string buffer;
         char chunk[16384];
         bool open = true;
+        bool silent = false;  // after a reply left unfinished or unsent, as a hung server
         while (open) {
             const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
             if (n <= 0) break;
             buffer.append(chunk, static_cast<std::size_t>(n));
             std::vector<std::string> argv;
-            while (open && take_command(buffer, &argv)) {
-                open = is_decision(argv) ? hostile_answer(fd, mode, argv) : send_all(fd, sane_answer(argv));
+            while (open && !silent && take_command(buffer, &argv)) {
+                const Hostility m = mode();
+                open = is_decision(argv) ? hostile_answer(fd, m, argv) : send_all(fd, sane_answer(argv));
+                silent = is_decision(argv) && (m == Hostility::Hang || m == Hostility::Partial ||
+                                               m == Hostility::HugeBulk || m == Hostility::EndlessError ||
+                                               m == Hostility::HugeArray);
             }
+            if (silent) buffer.clear();
         }
         const std::lock_guard lock(mutex_);
         std::erase(client_fds_, fd);
@@ -335,7 +350,9 @@ protected:
 
     // A daemon on `on_unavailable`, whose Default Frontend counts
     // connections per source and messages per minute.
-    void start_daemon(const std::string& on_unavailable, const std::string& limits) {
+    // `reconnect`: cluster.reconnect_interval; `extra`: tables at the end.
+    void start_daemon(const std::string& on_unavailable, const std::string& limits,
+                      const std::string& reconnect = "50ms", const std::string& extra = "") {
         const std::size_t index = daemons_.size();
         const std::string socket = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
         std::ostringstream c;
@@ -345,9 +362,9 @@ protected:
           << "\"\noffline = true\ntimeout = \"500ms\"\n\n"
           << "[cluster]\nredis = \"redis://127.0.0.1:" << redis_port_ << "/0\"\n"
           << "key_prefix = \"test:\"\ntimeout = \"" << kRedisTimeout.count() << "ms\"\n"
-          << "reconnect_interval = \"50ms\"\nlease_renewal = \"200ms\"\nlease_time = \"600ms\"\n"
+          << "reconnect_interval = \"" << reconnect << "\"\nlease_renewal = \"200ms\"\nlease_time = \"600ms\"\n"
           << "on_unavailable = \"" << on_unavailable << "\"\n\n"
-          << authoritative_domain("contoso.com") << internet_connector("Default Frontend", "tarpit_interval = 0\n" + limits);
+          << authoritative_domain("contoso.com") << internet_connector("Default Frontend", "tarpit_interval = 0\n" + limits) << extra;
         const std::string config = dir_.write("mx" + std::to_string(index) + ".conf", c.str());
         sockets_.push_back(socket);
         daemons_.push_back(std::make_unique<DaemonProcess>(
@@ -549,6 +566,94 @@ TEST_F(HostileRedisTest, ScriptFlushMidRunKeepsTheLimitsEnforced) {
         << daemons_[0]->log();
     // Never unavailable: tempfail refused nothing.
     EXPECT_EQ(daemons_[0]->log().find("redis cannot answer"), std::string::npos) << daemons_[0]->log();
+}
+
+// The counters of [cluster] move by exactly what Redis did: a usable
+// reply, a reply of the wrong type, no reply, no connection; and the
+// refusals of on_unavailable = tempfail have their own reason class.
+TEST_F(HostileRedisTest, RedisRequestsAndFallbacksAreCountedExactly) {
+    auto fake = std::make_unique<FakeRedis>(redis_port_);
+    std::vector<std::uint16_t> metrics_ports;
+    for (const char* mode : {"local", "tempfail"}) {
+        metrics_ports.push_back(free_tcp_port());
+        // No reconnection within the test: after a timeout, calls fail at once.
+        ASSERT_NO_FATAL_FAILURE(start_daemon(mode, kLimits, "10m",
+                                             "[metrics]\nlisten = \"127.0.0.1:" +
+                                                 std::to_string(metrics_ports.back()) + "\"\n"));
+    }
+    ASSERT_TRUE(fake->wait_for_connections(2, 3s));
+    using Samples = std::vector<metrics::Sample>;
+    const auto scrape = [&](std::size_t d) {
+        const std::string url = "http://127.0.0.1:" + std::to_string(metrics_ports[d]) + "/metrics";
+        const auto deadline = Clock::now() + 5s;
+        std::string why;
+        std::optional<std::string> body;
+        while (!(body = metrics::http_get(url, 1s, &why)) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
+        EXPECT_TRUE(body) << why;
+        return metrics::parse_exposition(body.value_or(""));
+    };
+    const Samples before[2] = {scrape(0), scrape(1)};
+    const auto delta = [&](std::size_t d, const Samples& now, const std::string& name,
+                           const std::map<std::string, std::string>& labels) {
+        const std::string full = "connector_milter_" + name;
+        return metrics::sum_of(now, full, labels).value_or(0) - metrics::sum_of(before[d], full, labels).value_or(0);
+    };
+
+    // A sane server: two decisions on each daemon (the connection, the
+    // message's rate).
+    for (std::size_t d = 0; d < 2; ++d) {
+        Mta mta(sockets_[d], client_at("198.51.100.7"));
+        ASSERT_TRUE(mta.connect().proceeds());
+        ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
+    }
+    // Integers: local decides both alone; tempfail refuses the connection.
+    fake->set_mode(Hostility::Integer, false);
+    {
+        Mta mta(sockets_[0], client_at("198.51.100.7"));
+        ASSERT_TRUE(mta.connect().proceeds());
+        ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
+    }
+    {
+        Mta mta(sockets_[1], client_at("198.51.100.7"));
+        ASSERT_EQ(mta.connect().smtp_code(), 451);
+    }
+    // Silence: a timeout ends the connection, and the next call fails at
+    // once (no reconnection for 10 minutes).
+    fake->set_mode(Hostility::Hang, false);
+    const std::string hung = "redis at 127.0.0.1:" + std::to_string(redis_port_) + " unavailable: no reply within";
+    {
+        Mta mta(sockets_[0], client_at("198.51.100.7"));
+        ASSERT_TRUE(mta.connect().proceeds());
+        ASSERT_TRUE(daemons_[0]->log_shows(hung, 2s)) << daemons_[0]->log();
+        ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
+    }
+    for (int i = 0; i < 2; ++i) {
+        Mta mta(sockets_[1], client_at("198.51.100.7"));
+        ASSERT_EQ(mta.connect().smtp_code(), 451);
+        ASSERT_TRUE(daemons_[1]->log_shows(hung, 2s)) << daemons_[1]->log();
+    }
+
+    const Samples local = scrape(0);
+    EXPECT_EQ(delta(0, local, "redis_requests_total", {{"result", "ok"}}), 2);
+    EXPECT_EQ(delta(0, local, "redis_requests_total", {{"result", "error"}}), 2) << daemons_[0]->log();
+    EXPECT_EQ(delta(0, local, "redis_requests_total", {{"result", "timeout"}}), 1);
+    EXPECT_EQ(delta(0, local, "redis_requests_total", {{"result", "not_connected"}}), 1);
+    EXPECT_EQ(delta(0, local, "redis_fallbacks_total", {{"on_unavailable", "local"}}), 4);
+    EXPECT_EQ(delta(0, local, "redis_fallbacks_total", {{"on_unavailable", "tempfail"}}), 0);
+    EXPECT_EQ(delta(0, local, "decision_reasons_total", {}), 0);
+
+    const Samples tempfail = scrape(1);
+    EXPECT_EQ(delta(1, tempfail, "redis_requests_total", {{"result", "ok"}}), 2);
+    EXPECT_EQ(delta(1, tempfail, "redis_requests_total", {{"result", "error"}}), 1);
+    EXPECT_EQ(delta(1, tempfail, "redis_requests_total", {{"result", "timeout"}}), 1);
+    EXPECT_EQ(delta(1, tempfail, "redis_requests_total", {{"result", "not_connected"}}), 1);
+    EXPECT_EQ(delta(1, tempfail, "redis_fallbacks_total", {{"on_unavailable", "tempfail"}}), 3);
+    EXPECT_EQ(delta(1, tempfail, "redis_fallbacks_total", {{"on_unavailable", "local"}}), 0);
+    EXPECT_EQ(delta(1, tempfail, "decision_reasons_total",
+                    {{"connector", "Default Frontend"}, {"reason", "cluster"}, {"action", "tempfail"}}),
+              3);
+    EXPECT_EQ(delta(1, tempfail, "decision_reasons_total", {{"reason", "internal"}}), 0);
+    EXPECT_EQ(delta(1, tempfail, "decision_reasons_total", {}), 3);
 }
 
 }  // namespace

@@ -71,7 +71,8 @@ tests_protocol_cluster_hostile_test_SOURCES = \
 	tests/protocol/cluster_hostile_test.cpp
 tests_protocol_cluster_hostile_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_cluster_hostile_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_protocol_cluster_hostile_test_LDADD = libmilterclient.a $(GTEST_LIBS) $(PTHREAD_LIBS)
+tests_protocol_cluster_hostile_test_LDADD = libmilterclient.a libmetricsread.a $(CIVETWEB_LIBS) $(GTEST_LIBS) \
+	$(PTHREAD_LIBS)
 EXTRA_tests_protocol_cluster_hostile_test_DEPENDENCIES = connector-milter$(EXEEXT)
 endif
 EXTRA_DIST += tests/protocol/cluster_libmilter.test
