@@ -126,7 +126,10 @@ check_PROGRAMS += tests/unit/relay_property_test
 TESTS += tests/unit/relay_property_test
 tests_unit_relay_property_test_SOURCES = tests/unit/relay_property_test.cpp
 tests_unit_relay_property_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_relay_property_test_LDADD = $(UNIT_TEST_LIBS)
+# The shared-limits property runs against a real redis-server
+# (tests/milterclient/redis_server).
+tests_unit_relay_property_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_unit_relay_property_test_LDADD = libmilterclient.a $(UNIT_TEST_LIBS)
 endif
 
 # Connection filtering (issue 19): IP lists and DNS block lists, from the

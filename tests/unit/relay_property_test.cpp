@@ -18,7 +18,12 @@
 // Environment: RELAY_PROPERTY_SEED reproduces a run (the seed is printed),
 // RELAY_PROPERTY_CASES sets the number of sessions (default 5000),
 // RELAY_PROPERTY_EXPLAIN_CASES the explain sample (default 100),
-// RELAY_PROPERTY_FORGERY_CASES the forged-header messages (default 5000).
+// RELAY_PROPERTY_FORGERY_CASES the forged-header messages (default 5000),
+// RELAY_PROPERTY_REDIS_CASES the sessions counted in Redis (default 1000).
+//
+// A fourth property: connection and rate limits, counted in a real
+// redis-server ([cluster], issue 16), never change a relay decision; they
+// only refuse whole sessions or messages.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -29,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -45,6 +51,9 @@
 #include "dns/static_zone.hpp"
 #include "session/session.hpp"
 #include "dns/make_resolver.hpp"
+#include "milterclient/daemon_process.hpp"
+#include "milterclient/redis_server.hpp"
+#include "state/redis_limit_store.hpp"
 
 namespace {
 
@@ -932,6 +941,147 @@ TEST(RelayProperty, ForgedAuthenticationResultsAreRemovedAndOursCannotBeSplit) {
     EXPECT_GT(forged_total, 0u);
     EXPECT_GT(kept_total, 0u);
     EXPECT_GT(inserted, 0u);
+}
+
+// ---------------------------------------------------------------- shared limits
+
+// The generated connectors with random connection and rate limits.
+std::string with_limits(std::string text, Gen& g) {
+    const std::string anchor = "tarpit_interval = 0\n";
+    for (auto at = text.find(anchor); at != std::string::npos; at = text.find(anchor, at)) {
+        std::ostringstream limits;
+        limits << anchor << "max_inbound_connection_per_source = " << 1 + g.below(3)
+               << "\nmax_inbound_connection = \"unlimited\"\nmessage_rate_limit = " << 1 + g.below(4) << "\n";
+        text.replace(at, anchor.size(), limits.str());
+        at += limits.str().size();
+    }
+    return text;
+}
+
+struct LimitedSession {
+    std::unique_ptr<session::Session> session;
+    bool admitted = false;  // connect and MAIL went through
+    bool limited = false;   // refused by a connection or rate limit
+    bool counted_in_redis = false;
+    std::vector<RcptResult> rcpts;
+};
+
+// run_session's steps on `shared`'s store; the session stays open (its
+// connection keeps counting) until the caller drops it.
+LimitedSession run_limited(const std::shared_ptr<const session::Runtime>& runtime,
+                           const std::shared_ptr<session::Shared>& shared, const SessionCase& c) {
+    LimitedSession r;
+    r.session = std::make_unique<session::Session>(runtime, shared, [](std::string_view) {});
+    auto& s = *r.session;
+    session::ConnectFacts facts;
+    facts.client = policy::IpAddress::parse(c.client->text);
+    if (!c.local->address.empty()) facts.local.address = policy::IpAddress::parse(c.local->address);
+    if (c.local->port != 0) facts.local.port = static_cast<std::uint16_t>(c.local->port);
+    facts.local.daemon_name = c.local->daemon_name;
+    const auto connected = s.on_connect(facts);
+    r.counted_in_redis = s.connection_limits().find("(redis)") != std::string::npos;
+    session::SecurityFacts sec;
+    sec.identity.auth_user = c.identity.auth_user;
+    if (!c.identity.auth_user.empty()) sec.identity.auth_type = "PLAIN";
+    sec.identity.tls = c.identity.tls;
+    s.on_helo("client.example", sec);
+    const auto mail = s.on_mail({"<" + c.sender + ">"}, sec, std::chrono::steady_clock::now());
+    const auto reply_of = [](const auto& o) { return o.verdict.ok() ? std::string() : o.verdict.reply.to_string(); };
+    r.limited = reply_of(connected).find(" 4.3.2 ") != std::string::npos ||
+                reply_of(mail).find(" 4.4.2 ") != std::string::npos;
+    r.admitted = connected.verdict.ok() && mail.verdict.ok();
+    for (const auto& rcpt : c.recipients) {
+        const auto o = s.on_rcpt({"<" + rcpt.address + ">"});
+        r.rcpts.push_back({o.verdict.ok(), reply_of(o)});
+    }
+    return r;
+}
+
+TEST(RelayProperty, LimitsCountedInRedisNeverChangeRelayDecisions) {
+    const std::uint64_t seed = run_seed();
+    const std::uint64_t cases = env_number("RELAY_PROPERTY_REDIS_CASES", 1000);
+    std::cout << "relay property with redis: seed " << seed << ", " << cases << " sessions" << std::endl;
+    milterclient::TempDir dir;
+    milterclient::RedisServer redis(milterclient::free_tcp_port(), (dir.path() / "redis").string(),
+                                    (dir.path() / "redis.log").string());
+    std::string why;
+    ASSERT_TRUE(redis.start(&why)) << why;
+
+    config::ClusterSettings cluster;
+    cluster.enabled = true;
+    cluster.host = "127.0.0.1";
+    cluster.port = redis.port();
+    cluster.key_prefix = "relay-property:";
+    cluster.timeout = std::chrono::milliseconds(2000);  // room for the sanitizer builds
+    // tempfail: a Redis failure shows as a refused session, never as a
+    // decision of this process's counters passing for Redis's.
+    cluster.on_unavailable = config::ClusterSettings::OnUnavailable::TempFail;
+    auto shared = std::make_shared<session::Shared>();
+    shared->limits = std::make_shared<state::RedisLimitStore>(cluster, "", nullptr);
+
+    Gen g(seed ^ 0x5eed);
+    Stats stats;
+    std::size_t limited = 0, admitted_in_redis = 0, relayed = 0, compared = 0;
+    int reported = 0;
+    std::shared_ptr<const session::Runtime> plain, with_redis;
+    ConfigSpec spec;
+    std::deque<LimitedSession> open;  // sessions still counted
+    for (std::uint64_t i = 0; i < cases && reported < 10; ++i) {
+        if (i % 5 == 0) {
+            open.clear();
+            const auto flushed = redis.cli({"FLUSHDB"});
+            ASSERT_TRUE(flushed.exited && flushed.exit_code == 0) << flushed.output;
+            spec = loadable_config(g, stats, &plain);
+            if (!plain) return;
+            ConfigSpec limited_spec = spec;
+            limited_spec.text = with_limits(spec.text, g);
+            std::vector<std::string> errors;
+            with_redis = load_runtime(limited_spec, &errors);
+            ASSERT_TRUE(with_redis) << (errors.empty() ? "" : errors.front()) << "\n" << limited_spec.text;
+        }
+        const SessionCase c = generate_session(g, spec, true);
+        const SessionResult base = run_session(plain, c);
+        LimitedSession r = run_limited(with_redis, shared, c);
+        limited += r.limited ? 1 : 0;
+        admitted_in_redis += r.admitted && r.counted_in_redis ? 1 : 0;
+        for (std::size_t k = 0; k < c.recipients.size(); ++k) {
+            const auto& got = r.rcpts[k];
+            const auto& want = base.rcpts[k];
+            relayed += got.accepted ? 1 : 0;
+            // Limits never grant: what is accepted with them is accepted
+            // without them.
+            if (got.accepted && !want.accepted) {
+                ++reported;
+                ADD_FAILURE() << "case " << i << ": <" << c.recipients[k].address
+                              << "> accepted with limits in redis but refused without: " << want.reply << "\n"
+                              << describe(spec, c);
+            }
+            // A session that the limits let through decides every
+            // recipient as it would without them.
+            if (r.admitted) {
+                ++compared;
+                if (got.accepted != want.accepted || got.reply != want.reply) {
+                    ++reported;
+                    ADD_FAILURE() << "case " << i << ": <" << c.recipients[k].address << "> "
+                                  << (got.accepted ? "accepted" : got.reply) << " with limits in redis, "
+                                  << (want.accepted ? "accepted" : want.reply) << " without\n"
+                                  << describe(spec, c);
+                }
+            }
+        }
+        open.push_back(std::move(r));
+        if (open.size() > 6) open.pop_front();
+    }
+    open.clear();
+    std::cout << "relay property with redis: " << limited << " sessions refused by a limit, " << admitted_in_redis
+              << " admitted on redis counts, " << compared << " recipients compared, " << relayed
+              << " accepted" << std::endl;
+    // Both sides reached: limits refused some sessions, Redis admitted
+    // others whose recipients were compared.
+    EXPECT_GT(limited, 0u);
+    EXPECT_GT(admitted_in_redis, 0u);
+    EXPECT_GT(compared, 0u);
+    EXPECT_GT(relayed, 0u);
 }
 
 }  // namespace
