@@ -30,6 +30,8 @@
 
 #include "auth/crlf.hpp"
 #include "auth/dkim_key_cache.hpp"
+#include "auth/tag_list.hpp"
+#include "dns/prefetch.hpp"
 #include "util/ascii.hpp"
 
 namespace auth {
@@ -64,6 +66,22 @@ std::string c_str_or_empty(const unsigned char* s) {
     return s == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(s));
 }
 
+// "<s>._domainkey.<d>" (RFC 6376 section 3.6.2.1) of a DKIM-Signature that
+// finish() will fetch a key for: v=1 with s= and d= (libopendkim asks no
+// key for a signature it cannot parse) and an algorithm the prescreen lets
+// through (not rsa-sha1). nullopt otherwise.
+std::optional<std::string> key_record_name(std::string_view value) {
+    const auto tags = parse_tag_list(value);
+    if (!tags) return std::nullopt;
+    const auto v = tags->get("v"), a = tags->get("a"), s = tags->get("s"), d = tags->get("d");
+    if (!v || !a || !s || !d || strip_fws(*v) != "1") return std::nullopt;
+    const std::string alg = util::ascii_lower(strip_fws(*a));
+    if (alg != "rsa-sha256" && alg != "ed25519-sha256") return std::nullopt;
+    std::string selector = strip_fws(*s), domain = strip_fws(*d);
+    if (selector.empty() || domain.empty()) return std::nullopt;
+    return selector + "._domainkey." + domain;
+}
+
 }  // namespace
 
 struct DkimVerifier::Library {
@@ -92,6 +110,7 @@ struct DkimVerifier::Message::State {
     bool finished = false;
     bool prev_cr = false;
     DKIM_STAT eoh_status = DKIM_STAT_OK;
+    std::vector<std::string> key_names;  // for key_names(), at most kMaxPrefetchedKeys
     std::string scratch;  // reused buffer for headers and body chunks
 };
 
@@ -146,7 +165,8 @@ DKIM_CBSTAT key_lookup(DKIM* dkim, DKIM_SIGINFO* sig, unsigned char* buf, size_t
             st->notes[sig] = {DkimResult::TempError, "key lookup outside verification"};
             return DKIM_CBSTAT_TRYAGAIN;
         }
-        const dns::Answer answer = st->lib->resolver->query(name, dns::Type::TXT, *st->budget);
+        // dns::ask: the answer asked at end of headers, when there is one.
+        const dns::Answer answer = dns::ask(*st->lib->resolver, name, dns::Type::TXT, *st->budget);
         switch (answer.status) {
         case dns::Status::NxDomain:
         case dns::Status::NoData:
@@ -332,6 +352,8 @@ void DkimVerifier::Message::header(std::string_view name, std::string_view value
         if (++st.signature_headers > std::max<std::uint32_t>(st.lib->options.max_signatures,
                                                             kMaxSignatureFields))
             return;
+        if (st.signature_headers <= st.lib->options.max_signatures && st.key_names.size() < kMaxPrefetchedKeys)
+            if (auto key = key_record_name(value)) st.key_names.push_back(std::move(*key));
     }
     // RFC 6376 section 3.4: the signer hashed "Name:value" exactly as sent,
     // folds as CRLF; a trailing line end is not part of the field.
@@ -345,6 +367,8 @@ void DkimVerifier::Message::header(std::string_view name, std::string_view value
     (void)dkim_header(st.dkim.get(), reinterpret_cast<unsigned char*>(st.scratch.data()),
                       st.scratch.size());
 }
+
+std::vector<std::string> DkimVerifier::Message::key_names() const { return state_->key_names; }
 
 void DkimVerifier::Message::end_of_headers() {
     State& st = *state_;

@@ -37,6 +37,11 @@ struct DkimSignatureResult {
     unsigned key_bits = 0;  // RSA modulus size or 256 for ed25519; 0 if not known
 };
 
+// The DKIM key records asked ahead per message (a bound on DNS work, not on
+// verification: a message with more signatures fetches the other keys when
+// they are verified). connector-milter.conf(5), [dns].
+inline constexpr std::size_t kMaxPrefetchedKeys = 4;
+
 class DkimVerifier {
     struct Library;
 
@@ -64,6 +69,11 @@ public:
         // "\n" or "\r\n"; they are given to libopendkim with CRLF.
         void header(std::string_view name, std::string_view value);
         void end_of_headers();
+        // The key records finish() will ask for (RFC 6376 section 3.6.2.1),
+        // in header order, without those the prescreen drops (rsa-sha1,
+        // beyond max_signatures) and at most kMaxPrefetchedKeys: the session
+        // asks them ahead at end of headers (dns/prefetch.hpp).
+        std::vector<std::string> key_names() const;
         // Body bytes in any chunking; bare LF becomes CRLF (also when the CR
         // and LF of one line end arrive in different chunks).
         void body(std::string_view chunk);

@@ -9,6 +9,7 @@
 
 #include "auth/dmarc_record.hpp"
 #include "auth/org_domain.hpp"
+#include "dns/prefetch.hpp"
 
 namespace auth {
 
@@ -66,7 +67,8 @@ public:
     const NameLookup& fetch(const std::string& domain) {
         if (const auto it = cache_.find(domain); it != cache_.end()) return it->second;
         NameLookup result;
-        const dns::Answer answer = resolver_.query("_dmarc." + domain, dns::Type::TXT, budget_);
+        // dns::ask: the author domain's record asked at end of headers.
+        const dns::Answer answer = dns::ask(resolver_, "_dmarc." + domain, dns::Type::TXT, budget_);
         if (dns::is_temporary(answer.status)) {
             result.kind = Found::Temp;
             result.note = std::string(dns::status_name(answer.status));

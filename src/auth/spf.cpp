@@ -22,6 +22,7 @@
 //     the default explanation names no dead web site (RFC 7208 section 6.2);
 //   - loopback clients are evaluated like any other (libspf2 passes them).
 #include "auth/spf.hpp"
+#include "dns/prefetch.hpp"
 #include "util/ascii.hpp"
 
 #include <arpa/inet.h>
@@ -745,7 +746,8 @@ SPF_errcode_t get_spf(SPF_server_t* spf_server, SPF_request_t* request, SPF_resp
     if (ctx->records_fetched++ > 0 && !count_dns_term(*ctx))
         return fail_record(response, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR, "processing limit exceeded");
 
-    const dns::Answer answer = resolver->query(name, dns::Type::TXT, *ctx->budget);
+    // dns::ask: the HELO name's record asked while MAIL FROM's is checked.
+    const dns::Answer answer = dns::ask(*resolver, name, dns::Type::TXT, *ctx->budget);
     switch (answer.status) {
     case dns::Status::NxDomain:
         return fail_record(response, SPF_RESULT_NONE, SPF_E_NOT_SPF, "domain " + name + " does not exist");
@@ -1128,6 +1130,12 @@ SpfVerdict SpfChecker::Impl::check(const CheckInput& in, dns::Budget& budget) co
         if (const char* e = SPF_response_get_explanation(response.get())) v.explanation = without_controls(e);
     }
     return finish(result, result == SpfResult::None ? "" : detail, detail);
+}
+
+std::optional<std::string> spf_record_name(std::string_view domain) {
+    const std::string d = without_controls(domain);  // as check_helo() reads it
+    if (!is_checkable_domain(d)) return std::nullopt;
+    return query_name(d.c_str());
 }
 
 SpfVerdict SpfChecker::check_mailfrom(const policy::IpAddress& client, std::string_view helo,

@@ -7,6 +7,7 @@
 // CVE-2023-42118), and an explanation that points at no dead web site.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,12 @@ public:
 private:
     std::unique_ptr<Impl> impl_;
 };
+
+// The name whose TXT record a check of `domain` asks first (what
+// check_helo asks for a HELO name), or nullopt when the check answers
+// "none" without DNS (RFC 7208 section 4.3: not a multi-label FQDN). The
+// session asks it ahead (dns/prefetch.hpp).
+std::optional<std::string> spf_record_name(std::string_view domain);
 
 // Exposed for tests: why a published SPF record is refused before it reaches
 // libspf2's parser (empty when it may be parsed). `record` is the whole TXT

@@ -12,6 +12,8 @@
 
 namespace dns {
 
+class Prefetch;
+
 enum class Type : std::uint16_t {
     A = 1, NS = 2, CNAME = 5, PTR = 12, MX = 15, TXT = 16, AAAA = 28,
     SPF = 99,  // obsolete (RFC 7208 section 3.1): always answered NODATA locally
@@ -69,8 +71,13 @@ public:
     Clock::time_point deadline() const { return deadline_; }
     // Time left before the deadline (zero when passed).
     std::chrono::milliseconds remaining(Clock::time_point now = Clock::now()) const;
+    // The questions already asked (and charged) for the same message, which
+    // dns::ask() reads before asking the resolver (prefetch.hpp); null: none.
+    void use_prefetched(Prefetch* prefetch) { prefetch_ = prefetch; }
+    Prefetch* prefetched() const { return prefetch_; }
 
 private:
+    Prefetch* prefetch_ = nullptr;
     std::uint32_t max_queries_;
     std::uint32_t used_ = 0;
     Clock::time_point deadline_;

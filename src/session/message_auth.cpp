@@ -7,6 +7,7 @@
 #include "auth/authres.hpp"
 #include "auth/dkim.hpp"
 #include "auth/dmarc.hpp"
+#include "auth/org_domain.hpp"
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
 #include "state/dmarc_evaluation.hpp"
@@ -66,6 +67,36 @@ FromCheck author_domain(const std::vector<std::pair<std::string, std::string>>& 
 }
 
 }  // namespace
+
+// Issue 14: the questions end of message will ask, asked now and all at
+// once, so that a message waits for one round trip there rather than one
+// per key and record in turn. The answers come through the same resolver
+// and cache; the checks read them with dns::ask(). Charged to the
+// message's budget now; nothing is asked ahead unless the budget left
+// covers these questions and everything the checks may still ask without
+// them, so that asking ahead never leaves a check short of budget.
+void Session::start_message_lookups() {
+    auto& m = *message_;
+    const auto& cfg = *runtime_->config;
+    if (!runtime_->resolver) return;
+    std::vector<std::string> names;
+    if (m.dkim) names = m.dkim->key_names();
+    std::uint32_t later = 0;  // the most the end of message may ask
+    if (m.checks.runs(policy::MessageCheck::Dkim)) later += cfg.dkim.max_signatures;
+    if (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc) later += auth::kArcReservedQueries;
+    if (m.checks.runs(policy::MessageCheck::Dmarc)) {
+        later += auth::kDmarcMaxQueries;
+        const auto from = author_domain(m.from_headers);
+        if (from.problem.empty())
+            if (const auto author = auth::normalize_dmarc_domain(from.domain)) names.push_back("_dmarc." + *author);
+    }
+    if (names.empty()) return;
+    const std::uint32_t left = m.max_queries > m.queries_used ? m.max_queries - m.queries_used : 0;
+    if (left < later + names.size()) return;
+    m.with_budget(runtime_->now, [&] {
+        for (const auto& name : names) m.prefetch.start(*runtime_->resolver, name, dns::Type::TXT, m.budget, cfg.dns.timeout);
+    });
+}
 
 Outcome Session::authenticate_message() {
     Outcome out;

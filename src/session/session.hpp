@@ -152,6 +152,9 @@ private:
     std::optional<Outcome> count_connection(std::string_view who);
     void reset_message();
     policy::Verdict check_spf();
+    // End of headers: asks the DKIM key records and the DMARC record the
+    // end of message will read (message_auth.cpp).
+    void start_message_lookups();
     Outcome authenticate_message();
     // DKIM signing (message_sign.cpp).
     void plan_signing();

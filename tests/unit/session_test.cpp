@@ -7,14 +7,19 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <unistd.h>
 
 #include "auth/authres.hpp"
+#include "auth/dkim.hpp"
 #include "config/config.hpp"
 #include "dns/make_resolver.hpp"
+#include "dns/prefetch.hpp"
 #include "session/auth_decisions.hpp"
 #include "session/session.hpp"
 #include "state/dmarc_evaluation.hpp"
+#include "util/ascii.hpp"
 
 namespace {
 
@@ -1193,6 +1198,175 @@ TEST_F(Fixture, BodyOverMaxMessageSizeIsRefusedAtTheCrossingChunk) {
     EXPECT_EQ(crossing.verdict.reply.to_string(), "552 5.3.4 Message size exceeds fixed maximum message size");
     EXPECT_TRUE(s->on_body(std::string(900, 'x')).verdict.ok()) << "refused once; the rest is not looked at";
     EXPECT_EQ(s->on_end_of_message().verdict.reply, crossing.verdict.reply);
+}
+
+// --- DNS asked ahead (issue 14's cold-cache run)
+
+// A far-away name server: every answer (from the test zone) comes `delay`
+// after its question was asked; start() does not wait, query() does. Every
+// question is counted and charged to the budget, as libunbound's are.
+class SlowResolver final : public dns::Resolver {
+public:
+    SlowResolver(std::shared_ptr<dns::Resolver> zone, std::chrono::milliseconds delay)
+        : zone_(std::move(zone)), delay_(delay) {}
+    dns::Answer query(std::string_view name, dns::Type type, dns::Budget& budget) override {
+        return start(name, type, budget)->wait();
+    }
+    std::unique_ptr<dns::PendingAnswer> start(std::string_view name, dns::Type type, dns::Budget& budget) override {
+        {
+            std::lock_guard lock(mutex_);
+            asked_.push_back(util::dns_name_key(name) + "/" + std::string(dns::type_name(type)));
+        }
+        if (!budget.charge()) {
+            dns::Answer a;
+            a.status = dns::Status::BudgetExhausted;
+            return dns::ready_answer(a);
+        }
+        auto unlimited = dns::Budget::unlimited();
+        return std::make_unique<Later>(zone_->query(name, type, unlimited), std::chrono::steady_clock::now() + delay_);
+    }
+    std::vector<std::string> asked() const {
+        std::lock_guard lock(mutex_);
+        return asked_;
+    }
+
+private:
+    class Later final : public dns::PendingAnswer {
+    public:
+        Later(dns::Answer answer, std::chrono::steady_clock::time_point ready) : answer_(std::move(answer)), ready_(ready) {}
+        const dns::Answer& wait() override {
+            std::this_thread::sleep_until(ready_);
+            return answer_;
+        }
+
+    private:
+        dns::Answer answer_;
+        std::chrono::steady_clock::time_point ready_;
+    };
+    std::shared_ptr<dns::Resolver> zone_;
+    std::chrono::milliseconds delay_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> asked_;
+};
+
+constexpr auto kSlowDns = std::chrono::milliseconds(300);
+
+// A DKIM-Signature whose key record (sel._domainkey.<d>) the zone does not
+// have: verifying it asks the key and ends in permerror.
+std::pair<std::string, std::string> signature_by(const std::string& d) {
+    return {"DKIM-Signature",
+            " v=1; a=rsa-sha256; c=relaxed/relaxed; d=" + d +
+                "; s=sel; h=from;\r\n\tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdHNpZ25hdHVyZQ=="};
+}
+
+struct SlowDns : Fixture {
+    // The fixture's configuration and zone, through SlowResolver.
+    void use_slow_dns(const std::string& dns_lines = "") {
+        std::string text = kConfig;
+        text.replace(text.find("@ZONE@"), 6, write_zone());
+        text.insert(text.find("[dns]") + 6, dns_lines);
+        auto loaded = config::load_string(text, "session-test.conf");
+        ASSERT_TRUE(loaded.config);
+        std::vector<dns::ZoneError> zone_errors;
+        slow = std::make_shared<SlowResolver>(dns::make_resolver(loaded.config->dns, zone_errors), kSlowDns);
+        runtime = session::build_runtime(loaded.config, slow).runtime;
+        ASSERT_TRUE(runtime);
+    }
+    std::shared_ptr<SlowResolver> slow;
+};
+
+struct Timed {
+    Outcome mail, eom;
+    std::vector<std::string> asked_by_mail, asked_by_eoh, asked_by_eom;
+    std::chrono::milliseconds mail_time{}, eoh_to_eom_time{};
+};
+
+Timed deliver_slowly(SlowDns& f, const std::vector<std::pair<std::string, std::string>>& headers,
+                     const std::string& local = "192.0.2.1", const std::string& client = "192.0.2.10") {
+    using Clock = std::chrono::steady_clock;
+    auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+    Timed t;
+    auto s = f.open(local, 25, client);
+    const auto mail_start = Clock::now();
+    t.mail = f.mail(*s, "news@none.example");
+    t.mail_time = ms(Clock::now() - mail_start);
+    t.asked_by_mail = f.slow->asked();
+    EXPECT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    for (const auto& [n, v] : headers) s->on_header(n, v);
+    const auto eoh_start = Clock::now();
+    EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
+    t.asked_by_eoh = f.slow->asked();
+    s->on_body("Hello.\r\n");
+    t.eom = s->on_end_of_message();
+    t.eoh_to_eom_time = ms(Clock::now() - eoh_start);
+    t.asked_by_eom = f.slow->asked();
+    return t;
+}
+
+std::vector<std::string> after(const std::vector<std::string>& all, std::size_t n) {
+    return {all.begin() + static_cast<std::ptrdiff_t>(std::min(n, all.size())), all.end()};
+}
+
+TEST_F(SlowDns, KeyAndDmarcQuestionsAreAskedAtEndOfHeadersAndAnsweredTogether) {
+    const std::vector<std::pair<std::string, std::string>> headers = {
+        {"From", " news@none.example"}, signature_by("k1.example"), signature_by("k2.example")};
+    // The verdicts with answers at once (the fixture's offline zone).
+    const auto reference = deliver(*this, "192.0.2.10", "news@none.example", headers);
+    ASSERT_TRUE(reference.eom.verdict.ok()) << reference.eom.verdict.reason;
+    const auto* expected = inserted(reference.eom, "Authentication-Results");
+    ASSERT_NE(expected, nullptr);
+
+    use_slow_dns();
+    const Timed t = deliver_slowly(*this, headers);
+    ASSERT_TRUE(t.eom.verdict.ok()) << t.eom.verdict.reason;
+    const auto* ar = inserted(t.eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_EQ(ar->value, expected->value) << "asking ahead changes no verdict";
+    EXPECT_NE(ar->value.find("dkim=permerror"), std::string::npos) << ar->value;
+
+    // MAIL: the sender's SPF record and the HELO name's, asked together.
+    EXPECT_EQ(t.asked_by_mail, (std::vector<std::string>{"client.example.net/TXT", "none.example/TXT"}));
+    EXPECT_LT(t.mail_time, kSlowDns * 17 / 10) << "one round trip, not two";
+    // End of headers asks every question end of message reads...
+    EXPECT_EQ(after(t.asked_by_eoh, t.asked_by_mail.size()),
+              (std::vector<std::string>{"sel._domainkey.k1.example/TXT", "sel._domainkey.k2.example/TXT",
+                                        "_dmarc.none.example/TXT"}));
+    // ...so end of message asks nothing again and waits one round trip, not three.
+    EXPECT_EQ(t.asked_by_eom, t.asked_by_eoh);
+    EXPECT_LT(t.eoh_to_eom_time, kSlowDns * 2) << "the key and DMARC answers came in together";
+}
+
+TEST_F(SlowDns, FiftySignaturesAskAtMostFourKeysAheadAndNoMoreThanMaxSignaturesInAll) {
+    std::vector<std::pair<std::string, std::string>> headers = {{"From", " news@none.example"}};
+    for (int i = 0; i < 50; ++i) headers.push_back(signature_by("k" + std::to_string(i) + ".example"));
+    use_slow_dns();
+    // The Checked Relay connector: no max_message_size for the 50 fields.
+    const Timed t = deliver_slowly(*this, headers, "10.0.0.50", "10.0.0.82");
+    ASSERT_TRUE(t.eom.verdict.ok()) << t.eom.verdict.reason;
+    const auto at_eoh = after(t.asked_by_eoh, t.asked_by_mail.size());
+    ASSERT_EQ(at_eoh.size(), auth::kMaxPrefetchedKeys + 1) << "four keys and the DMARC record";
+    EXPECT_EQ(at_eoh.back(), "_dmarc.none.example/TXT");
+    ASSERT_LE(auth::kMaxPrefetchedKeys + 2, dns::kMaxPrefetchedQuestions);
+    // End of message verifies max_signatures (5): the fifth key only then.
+    const auto at_eom = after(t.asked_by_eom, t.asked_by_eoh.size());
+    EXPECT_EQ(at_eom, (std::vector<std::string>{"sel._domainkey.k4.example/TXT"}));
+}
+
+TEST_F(SlowDns, NothingIsAskedAheadWhenTheBudgetLeftCouldNotAlsoCoverTheChecks) {
+    const std::vector<std::pair<std::string, std::string>> headers = {
+        {"From", " news@none.example"}, signature_by("k1.example")};
+    // 19 queries: SPF gets 3 (16 are kept for 5 keys + 2 ARC + 9 DMARC),
+    // under the room that asking the HELO's record ahead needs, and takes 2,
+    // leaving 17: asking the key and DMARC record ahead could leave end of
+    // message short.
+    use_slow_dns("message_query_budget = 19\n");
+    const Timed t = deliver_slowly(*this, headers);
+    ASSERT_TRUE(t.eom.verdict.ok()) << t.eom.verdict.reason;
+    EXPECT_EQ(t.asked_by_mail, (std::vector<std::string>{"none.example/TXT", "client.example.net/TXT"}))
+        << "one after the other, MAIL FROM's first";
+    EXPECT_EQ(t.asked_by_eoh, t.asked_by_mail) << "nothing asked at end of headers";
+    EXPECT_EQ(after(t.asked_by_eom, t.asked_by_eoh.size()),
+              (std::vector<std::string>{"sel._domainkey.k1.example/TXT", "_dmarc.none.example/TXT"}));
 }
 
 }  // namespace
