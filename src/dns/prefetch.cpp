@@ -35,13 +35,20 @@ std::optional<Answer> Prefetch::take(std::string_view name, Type type) {
     if (it == questions_.end()) return std::nullopt;
     Entry entry = std::move(it->second);
     questions_.erase(it);
-    const bool ran_out_before = Budget::Clock::now() >= entry.deadline;
+    const bool ran_out_before = first_ready_call_.value_or(Budget::Clock::now()) >= entry.deadline;
     Answer answer = entry.pending->wait();
     if (answer.status == Status::BudgetExhausted) return std::nullopt;
     // Its time ran out while the message was still coming in: the check
     // gets the full timeout of its own question, as without asking ahead.
     if (answer.status == Status::Timeout && ran_out_before) return std::nullopt;
     return answer;
+}
+
+bool Prefetch::ready() {
+    const auto now = Budget::Clock::now();
+    if (!first_ready_call_) first_ready_call_ = now;
+    return std::all_of(questions_.begin(), questions_.end(),
+                       [&](const auto& q) { return now >= q.second.deadline || q.second.pending->ready(); });
 }
 
 Answer ask(Resolver& resolver, std::string_view name, Type type, Budget& budget) {

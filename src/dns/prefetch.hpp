@@ -35,9 +35,15 @@ public:
     // question is then forgotten. nullopt when it was not started, or when
     // its answer is of no use to the check asking now, which then asks
     // itself: the budget was spent when it was started, or it timed out
-    // before the check began (while the client was still sending).
+    // before the check was asked for (while the client was still sending;
+    // not while end of message was held back by ready()).
     std::optional<Answer> take(std::string_view name, Type type);
     std::size_t started() const { return started_; }
+    // Whether every question started is answered (or out of time): take()
+    // would not wait. Never waits. The first call marks when the check that
+    // reads the answers was asked for (the native engine asks when end of
+    // message arrives, and holds it back until this is true).
+    bool ready();
 
 private:
     struct Entry {
@@ -45,6 +51,7 @@ private:
         Budget::Clock::time_point deadline;
     };
     std::map<std::string, Entry> questions_;
+    std::optional<Budget::Clock::time_point> first_ready_call_;
     std::size_t started_ = 0;
 };
 

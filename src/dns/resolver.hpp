@@ -92,6 +92,9 @@ public:
     // Waits (at most until the deadline fixed when the question was asked)
     // and gives the answer; later calls give the same answer at once.
     virtual const Answer& wait() = 0;
+    // Whether wait() would return at once (answered, or its deadline
+    // passed). Never waits. The default: answers known when asked.
+    virtual bool ready() const { return true; }
 };
 
 class Resolver {

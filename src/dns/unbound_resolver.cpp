@@ -299,6 +299,7 @@ public:
     // False when libunbound refused the question (the answer is then ServFail).
     bool submit(const std::string& presentation);
     const Answer& wait() override;
+    bool ready() const override;
 
 private:
     void abandon();
@@ -347,6 +348,12 @@ void UnboundResolver::Question::abandon() {
         outstanding = owner_.pending_.erase(token_) > 0;
     }
     if (outstanding) ub_cancel(owner_.ctx_.get(), async_id_);  // fails harmlessly if it is being delivered
+}
+
+bool UnboundResolver::Question::ready() const {
+    if (answered_ || Budget::Clock::now() >= deadline_) return true;
+    std::lock_guard lock(owner_.pending_mutex_);
+    return pending_->done;
 }
 
 const Answer& UnboundResolver::Question::wait() {

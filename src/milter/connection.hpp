@@ -55,6 +55,9 @@ public:
     // Whether handling `p` may wait (DNS): only a RCPT whose session reads
     // block list answers there (session::Session::rcpt_may_wait).
     bool rcpt_may_wait() const { return session_ && session_->rcpt_may_wait(); }
+    // Whether end of message would find its DNS answers (asked ahead) in:
+    // session::Session::dns_answers_ready.
+    bool dns_answers_ready() { return !session_ || session_->dns_answers_ready(); }
     // Its standing under the descriptor budget when it was accepted.
     void set_admission(ConnectionTable::Admission admission) { admission_ = admission; }
 

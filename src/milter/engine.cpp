@@ -47,6 +47,9 @@ constexpr std::size_t kReadAhead = 256 * 1024;
 
 // How often connections are checked against [milter] idle_timeout.
 constexpr std::chrono::milliseconds kIdleSweep{250};
+// How often a parked end of message (Engine::parked_) looks at its DNS
+// answers: at most this much is added to its wait.
+constexpr std::chrono::milliseconds kParkedPoll{2};
 
 // epoll keys below kFirstConnection name the loop's own descriptors.
 constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstConnection = 16;
@@ -108,6 +111,7 @@ struct Conn {
     bool busy = false;                  // a job queued or running, or a tarpit pending
     bool eof = false;                   // nothing more to read: close once idle
     bool closing = false;               // the close job is queued or running
+    bool parked = false;                // end of message waits for DNS answers (Engine::parked_)
     bool want_write = false;            // EPOLLOUT registered
     std::string outbuf;                 // replies the socket did not take yet
     std::string delayed;                // a tarpitted reply and what followed it
@@ -160,6 +164,10 @@ private:
     std::uint64_t next_id_ = kFirstConnection;
     std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
     std::multimap<Clock::time_point, std::uint64_t> timers_;  // tarpits
+    // Connections whose end of message waits for the DNS answers asked
+    // ahead for it: looked at again every kParkedPoll, then scheduled.
+    std::vector<std::uint64_t> parked_;
+    void recheck_parked();
     Clock::time_point accept_paused_until_{};
     bool accept_paused_ = false;
     std::mutex done_mutex_;
@@ -248,15 +256,26 @@ void Engine::on_readable(Conn& c) {
         for (std::size_t i = before; i < c.pending.size(); ++i) c.pending_bytes += c.pending[i].data.size() + 5;
     }
     schedule(c);
-    if (!c.eof && !c.read_paused && c.busy && c.pending_bytes >= kReadAhead) {
+    if (!c.eof && !c.read_paused && (c.busy || c.parked) && c.pending_bytes >= kReadAhead) {
         c.read_paused = true;
         update_events(c);
     }
 }
 
 void Engine::schedule(Conn& c) {
-    if (c.busy || c.closing) return;
+    if (c.busy || c.closing || c.parked) return;
     if (!c.pending.empty()) {
+        // End of message reads the DNS answers asked at MAIL and end of
+        // headers; while they are on their way it waits here rather than
+        // on a worker, so that a slow name server holds sessions, which
+        // are cheap, not worker threads (issue 14's cold-cache run).
+        if (!c.state.dns_answers_ready() &&
+            std::any_of(c.pending.begin(), c.pending.end(),
+                        [](const wire::Packet& p) { return p.command == cmd::kBodyEob; })) {
+            c.parked = true;
+            parked_.push_back(c.id);
+            return;
+        }
         auto packets = std::make_shared<std::vector<wire::Packet>>(std::move(c.pending));
         c.pending.clear();
         c.pending_bytes = 0;
@@ -315,6 +334,18 @@ void Engine::schedule(Conn& c) {
             conn->state.close_session();
             post({id, {}, true});
         });
+    }
+}
+
+void Engine::recheck_parked() {
+    if (parked_.empty()) return;
+    std::vector<std::uint64_t> ids;
+    ids.swap(parked_);
+    for (const auto id : ids) {
+        Conn* c = find(id);
+        if (!c) continue;
+        c->parked = false;
+        schedule(*c);  // parks it again while its answers are still out
     }
 }
 
@@ -451,6 +482,8 @@ int Engine::next_timeout() const {
         const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
         timeout = ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms, 60'000));
     }
+    // Parked ends of message: look at their DNS answers often.
+    if (!parked_.empty() && (timeout < 0 || timeout > kParkedPoll.count())) timeout = static_cast<int>(kParkedPoll.count());
     // While draining, look at the session count often.
     if (draining_ && (timeout < 0 || timeout > 20)) timeout = 20;
     if (timeout < 0 || timeout > kIdleSweep.count()) timeout = static_cast<int>(kIdleSweep.count());
@@ -509,6 +542,7 @@ int Engine::run() {
         // their admission counts only the connections still open.
         if (accept_ready) accept_all();
         fire_timers(false);
+        recheck_parked();
         // [milter] idle_timeout: a shut socket reads as the end of the
         // connection, which then closes its usual way.
         if (Clock::now() >= next_idle_sweep_) {

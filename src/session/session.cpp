@@ -594,6 +594,8 @@ Outcome Session::quarantine_failed(Outcome outcome) {
 
 void Session::reset_message() { message_.reset(); }
 
+bool Session::dns_answers_ready() { return !message_ || message_->prefetch.ready(); }
+
 void Session::on_abort() { reset_message(); }
 
 void Session::on_close() {

@@ -79,6 +79,11 @@ public:
     // answers RCPT on its event loop (milter/engine.cpp); anything else that
     // makes on_rcpt wait must make this true as well.
     bool rcpt_may_wait() const { return block_lists_ != nullptr; }
+    // Whether the DNS answers asked ahead for the current message (at MAIL
+    // and end of headers) are all in: until then on_end_of_message would
+    // wait for them, and the native engine keeps it off its workers (so
+    // that a slow name server holds sessions, not threads). Never waits.
+    bool dns_answers_ready();
     // The native engine runs on_header, on_end_of_headers, on_abort, and
     // on_rcpt unless rcpt_may_wait(), on its event-loop thread
     // (milter/engine.cpp, runs_on_loop): they must never wait (no DNS, no

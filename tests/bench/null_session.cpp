@@ -45,6 +45,7 @@ void Session::on_close() {}
 Outcome Session::quarantine_failed(Outcome outcome) { return outcome; }
 std::uint64_t Session::header_octets_held() const { return 0; }
 policy::CheckPlan Session::check_plan() const { return {}; }
+bool Session::dns_answers_ready() { return true; }  // asks no DNS
 std::string Session::signing_plan(std::string_view) const { return {}; }  // signs nothing
 
 }  // namespace session

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -38,6 +39,11 @@ public:
         if (fd_ >= 0) ::close(fd_);
     }
     int port() const { return port_; }
+    // Whether a question came in (it stays unread and unanswered).
+    bool asked() const {
+        char byte = 0;
+        return fd_ >= 0 && ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+    }
 
 private:
     int fd_ = -1;
@@ -145,6 +151,57 @@ private:
     SilentNameServer dns_;
     std::uint16_t metrics_port_ = 0;
 };
+
+// Issue 14's cold-cache run: the DNS questions end of message reads are
+// asked at end of headers; while their answers are on their way, end of
+// message waits on the event loop, not on a worker. With one worker, a
+// message whose DMARC record a silent name server never gives (timeout
+// 1500 ms) does not hold up another session's whole message, and waits
+// one timeout, not a second one when its check finally runs.
+TEST_F(NativeEngineTest, EndOfMessageWaitingForDnsAnswersDoesNotHoldTheOnlyWorker) {
+    SilentNameServer dns;
+    ASSERT_GT(dns.port(), 0);
+    // Everything but _dmarc.slow-dmarc.example from the static zone.
+    const std::string zone = dir_.write("zone",
+                                        "fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
+                                        "mail.fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
+                                        "_dmarc.fabrikam.example. IN TXT \"v=DMARC1; p=none\"\n"
+                                        "slow-dmarc.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n");
+    ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\n",
+                                         "static_zone = \"" + zone + "\"\nnameservers = [\"127.0.0.1@" +
+                                             std::to_string(dns.port()) + "\"]\ntimeout = \"1500ms\"\n",
+                                         kDomainAndFrontend));
+    Mta slow(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(slow.connect().proceeds());
+    SimpleMessage waiting;
+    waiting.from = "<bob@slow-dmarc.example>";
+    waiting.headers[0].second = "Bob <bob@slow-dmarc.example>";
+    std::atomic<bool> slow_done{false};
+    milterclient::EomResult slow_result;
+    const auto slow_start = std::chrono::steady_clock::now();
+    std::thread a([&] {
+        slow_result = slow.send(waiting);
+        slow_done = true;
+    });
+    // Its DMARC question reaches the silent server at end of headers.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!dns.asked() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    ASSERT_TRUE(dns.asked());
+    Mta fast(socket_spec(), SmtpClient{});
+    const Response connected = fast.connect();
+    const milterclient::EomResult delivered = fast.send(SimpleMessage{});
+    const bool slow_was_done = slow_done;
+    a.join();
+    const auto slow_time = std::chrono::steady_clock::now() - slow_start;
+    EXPECT_TRUE(connected.proceeds()) << describe(connected);
+    EXPECT_TRUE(delivered.proceeds()) << describe(delivered);
+    EXPECT_FALSE(slow_was_done) << "the other session's message went through while this one waited for DNS";
+    // DMARC could not be evaluated: deferred (temperror), never accepted unchecked.
+    EXPECT_EQ(slow_result.smtp_code(), 451) << describe(slow_result);
+    EXPECT_LT(slow_time, 2900ms) << "one DNS timeout (1500 ms), not two";
+    slow.quit();
+    fast.quit();
+}
 
 TEST_F(SaturationTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
     std::unique_ptr<Mta> third;
