@@ -1,4 +1,4 @@
-// DKIM signing (RFC 6376 section 5) with libopendkim: rsa-sha256 and
+// DKIM signing (RFC 6376 section 5): rsa-sha256 with libopendkim and
 // ed25519-sha256 (RFC 8463), several signatures per message (one per key
 // choice), never l= (section 8.2), t= always and x= when configured.
 #pragma once

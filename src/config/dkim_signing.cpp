@@ -143,6 +143,7 @@ SigningKeyLoad signing_key_from_text(std::string_view text) {
     char* data = nullptr;
     const long size = BIO_get_mem_data(mem.get(), &data);
     key.private_pem.assign(data, static_cast<std::size_t>(size > 0 ? size : 0));
+    key.pkey = std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free);
     out.key = std::move(key);
     return out;
 }

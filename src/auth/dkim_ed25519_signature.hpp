@@ -1,0 +1,72 @@
+// One ed25519-sha256 DKIM signature (RFC 8463) made with our RFC 6376
+// canonicalization (auth/canonicalization.hpp) and OpenSSL's EVP, not with
+// libopendkim.
+//
+// Why not libopendkim: 2.11's dkim_free() releases the key that
+// dkim_privkey_load() parsed for RSA handles only; an ed25519 handle keeps
+// its parsed key (the EVP_PKEY, its memory BIO and the output buffer), so a
+// daemon that signs with ed25519 through libopendkim loses a few hundred
+// bytes per signature, and the handle is opaque: nothing outside the
+// library can free them. RSA signatures stay with libopendkim
+// (auth/dkim_signer.cpp), which frees them.
+//
+// The signature is the one libopendkim writes, tag for tag: the same h=
+// (the headers of the sign list present, in message order, then the
+// oversigned names once more), t=, x=, never l= (RFC 6376 section 8.2).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/canonicalization.hpp"
+#include "auth/dkim_sign_options.hpp"
+
+namespace auth {
+
+// RFC 6376 section 5.4: the h= names, as libopendkim's signer lists them:
+// every header field whose name (ASCII case-insensitive) is From or in
+// `sign` (lower case), in message order with the name as the message spells
+// it, then each name of `oversign` once more (section 8.15), so that a
+// field of that name added later breaks the signature.
+std::vector<std::string> dkim_signed_header_names(const std::vector<std::pair<std::string, std::string>>& headers,
+                                                  const std::vector<std::string>& sign,
+                                                  const std::vector<std::string>& oversign);
+
+class DkimEd25519Signature {
+public:
+    struct Params {
+        const DkimSigningKey* key = nullptr;  // type Ed25519, pkey parsed
+        std::string domain;                   // d=
+        DkimCanon header_canon = DkimCanon::Relaxed;
+        DkimCanon body_canon = DkimCanon::Relaxed;
+        std::uint64_t time = 0;  // t=
+        std::uint64_t ttl = 0;   // x= is t= plus this; 0: no x=
+    };
+    // `headers`: name without colon, value after the colon, folds as CRLF
+    // or LF, as DkimSigner::start() takes them. error() is non-empty when
+    // the signature cannot be made (no From:, a key without its parsed form).
+    DkimEd25519Signature(const Params& params, const std::vector<std::pair<std::string, std::string>>& headers,
+                         const std::vector<std::string>& h_names);
+    ~DkimEd25519Signature();
+    DkimEd25519Signature(const DkimEd25519Signature&) = delete;
+    DkimEd25519Signature& operator=(const DkimEd25519Signature&) = delete;
+
+    const std::string& error() const { return error_; }
+    // Body bytes in any chunking (a bare LF is a line end).
+    void body(std::string_view chunk);
+    // The DKIM-Signature value on one line ("v=1; a=ed25519-sha256; ...;
+    // b=..."), or empty with error() set.
+    std::string finish();
+
+private:
+    Params params_;
+    std::string h_tag_;          // "from:to:subject:from"
+    std::string signed_headers_;  // the selected fields, canonical, CRLF each
+    BodyHasher body_;
+    std::string error_;
+};
+
+}  // namespace auth
