@@ -62,11 +62,18 @@ constexpr auto kDrainTimeout = 3s;
 // up to 5 s more: its listener checks for a stop once per 5 s accept poll.)
 constexpr auto kExitSlack = 6s;
 
+// After a valid reload the test waits at least kSettleAfterValidReload, and
+// then (until that happened once for each config) until every device has
+// had a whole session start and end under the new config, at most
+// kSettleAfterValidReloadMax: sanitizer builds on a
+// loaded machine run sessions 5-15 times slower, and a fixed pause that
+// fits the plain build leaves no session inside one config's time there.
 #if defined(__SANITIZE_THREAD__)
 constexpr auto kSettleAfterValidReload = 400ms;
 #else
 constexpr auto kSettleAfterValidReload = 40ms;
 #endif
+constexpr auto kSettleAfterValidReloadMax = 3s;
 
 // Connection limits off: the load tests open hundreds of connections from
 // three addresses, which Exchange's default per-source limit (20) would
@@ -398,6 +405,16 @@ TEST_F(ReloadUnderLoadTest, TwoHundredConcurrentSessionsThroughHundredReloadsAll
     Gate all_connected(kThreads);
     const auto hard_deadline = Clock::now() + 150s;
 
+    // Whether every device has a session that started after `since` and
+    // has ended (records are appended as sessions end).
+    auto every_device_ran_since = [&](Clock::time_point since) {
+        std::vector<bool> ran(kDeviceCount, false);
+        const std::lock_guard lock(records_mutex);
+        for (const auto& r : records)
+            if (r.error.empty() && r.started > since) ran[r.device] = true;
+        return std::find(ran.begin(), ran.end(), false) == ran.end();
+    };
+
     ThreadGroup threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.spawn([&, t] {
@@ -427,6 +444,7 @@ TEST_F(ReloadUnderLoadTest, TwoHundredConcurrentSessionsThroughHundredReloadsAll
         reload_error = "the 200 sessions did not all connect within 90 s";
     } else {
         Kind next_valid = Kind::B;
+        std::set<Kind> covered;
         for (int i = 0; i < kReloads && reload_error.empty(); ++i) {
             const bool valid = i % 2 == 0;
             Clock::time_point signalled, confirmed;
@@ -441,10 +459,19 @@ TEST_F(ReloadUnderLoadTest, TwoHundredConcurrentSessionsThroughHundredReloadsAll
                 next_valid = next_valid == Kind::A ? Kind::B : Kind::A;
             }
             // Give sessions time to start on this config (and, after an
-            // invalid one, time to show it was not applied). Long enough for
-            // whole sessions to fit inside a config's time, which under
-            // ThreadSanitizer (sessions 5-15 times slower) takes longer.
+            // invalid one, time to show it was not applied): after a valid
+            // one, until a whole session of every device fits inside this
+            // config's time (see kSettleAfterValidReloadMax).
             std::this_thread::sleep_for(valid ? kSettleAfterValidReload : 40ms);
+            // Once per config is enough for the coverage check below.
+            const Kind applied = epochs.back().kind;
+            if (valid && !covered.count(applied)) {
+                const auto settle_until = Clock::now() + kSettleAfterValidReloadMax;
+                bool ran = false;
+                while (!(ran = every_device_ran_since(confirmed)) && Clock::now() < settle_until)
+                    std::this_thread::sleep_for(10ms);
+                if (ran) covered.insert(applied);
+            }
         }
     }
     stop = true;
