@@ -55,3 +55,8 @@ EXTRA_DIST += tests/e2e/dmarc_recording_faults.test
 # (issue 19): Postfix passes 451 4.4.3 to the client as a deferral.
 TESTS += tests/e2e/dnsbl_tempfail.test
 EXTRA_DIST += tests/e2e/dnsbl_tempfail.test
+# [cluster] (issue 16): a Redis outage through real Postfix (local fallback,
+# tempfail deferring at a sending Postfix, recovery), and a connection limit
+# shared by two daemons.
+TESTS += tests/e2e/cluster_outage.test
+EXTRA_DIST += tests/e2e/cluster_outage.test
