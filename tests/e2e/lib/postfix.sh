@@ -179,7 +179,8 @@ pf_start() {
 # Stops the instance: "postfix stop", then, bounded, its master by pid.
 pf_stop() {
     [ -n "${PF_CONF:-}" ] && [ -f "$PF_CONF/main.cf" ] || return 0
-    pf_postfix stop >/dev/null 2>&1 || true
+    # Bounded: a stuck instance (e.g. postlogd blocked) never answers "stop".
+    timeout 15 postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
     local pidfile=$PF_DIR/spool/pid/master.pid pid i=0
     [ -f "$pidfile" ] || return 0
     pid=$(tr -dc 0-9 <"$pidfile")
