@@ -227,6 +227,25 @@ std::string RedisLimitStore::connection_key(const policy::Connector& connector) 
     return settings_.key_prefix + "conn:" + escaped(connector.name);
 }
 
+std::optional<LimitCheck> RedisLimitStore::unavailable(const std::string& why) {
+    note_unavailable(why);
+    if (settings_.on_unavailable != config::ClusterSettings::OnUnavailable::TempFail) {
+        counters().local.inc();
+        return std::nullopt;
+    }
+    counters().tempfail.inc();
+    LimitCheck check;
+    check.outcome = LimitCheck::Outcome::Unavailable;
+    check.store = "redis";
+    check.error = why;
+    return check;
+}
+
+void RedisLimitStore::decided_locally(const std::string& why, LimitCheck* local) {
+    local->store = "local (redis unavailable: " + why + ")";
+    local->error = why;
+}
+
 void RedisLimitStore::note_unavailable(const std::string& why) {
     if (unavailable_.exchange(true)) return;
     if (!log_) return;
@@ -273,21 +292,13 @@ LimitCheck RedisLimitStore::open_connection(const policy::Connector& connector, 
     }
     count_request(result, !answer.empty());
     if (answer.empty()) {
-        note_unavailable(why);
-        if (settings_.on_unavailable == config::ClusterSettings::OnUnavailable::TempFail) {
-            counters().tempfail.inc();
+        if (auto refusal = unavailable(why)) {
             local_.close_connection(connector, source, local_lease);
-            LimitCheck check;
-            check.outcome = LimitCheck::Outcome::Unavailable;
-            check.store = "redis";
-            check.error = why;
-            return check;
+            return *refusal;
         }
         // This host's counters decided; Redis learns of the session at the
         // first renewal after it is back.
-        counters().local.inc();
-        local.store = "local (redis unavailable: " + why + ")";
-        local.error = why;
+        decided_locally(why, &local);
         if (!observe_only_) {
             const std::lock_guard lock(leases_mutex_);
             leases_.emplace(id, std::move(entry));
@@ -369,20 +380,12 @@ LimitCheck RedisLimitStore::admit_message(const policy::Connector& connector, st
     }
     count_request(result, !answer.empty());
     if (answer.empty()) {
-        note_unavailable(why);
-        if (settings_.on_unavailable == config::ClusterSettings::OnUnavailable::TempFail) {
-            counters().tempfail.inc();
-            LimitCheck check;
-            check.outcome = LimitCheck::Outcome::Unavailable;
-            check.store = "redis";
-            check.error = why;
-            describe_rate_limit(connector, 0, &check);
-            return check;
+        if (auto refusal = unavailable(why)) {
+            describe_rate_limit(connector, 0, &*refusal);
+            return *refusal;
         }
-        counters().local.inc();
         LimitCheck local = local_.admit_message(connector, key, now);
-        local.store = "local (redis unavailable: " + why + ")";
-        local.error = why;
+        decided_locally(why, &local);
         return local;
     }
     note_available();

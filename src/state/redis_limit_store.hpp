@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "config/settings.hpp"
@@ -60,6 +61,11 @@ private:
     // A failed call: the fallback's decision (or Unavailable), logged once
     // per outage.
     void note_unavailable(const std::string& why);
+    // Redis could not answer (`why`): logged once and counted; under
+    // on_unavailable = tempfail the refusal to give, otherwise nullopt and
+    // this host's own counters decide (then marked by decided_locally).
+    std::optional<LimitCheck> unavailable(const std::string& why);
+    static void decided_locally(const std::string& why, LimitCheck* local);
     void note_available();
     std::string connection_key(const policy::Connector& connector) const;
 
