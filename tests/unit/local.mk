@@ -153,11 +153,11 @@ endif
 
 # ARC (RFC 8617): the ValiMail validation suite replay and unit tests of
 # src/auth/arc* (GoogleTest).
-EXTRA_DIST += tests/unit/arc_suite_yaml2lines.py
+EXTRA_DIST += tests/unit/arc_suite_yaml2lines.py tests/unit/arc_sealer.py
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/arc_test
 TESTS += tests/unit/arc_test
-tests_unit_arc_test_SOURCES = tests/unit/arc_suite.cpp tests/unit/arc_test.cpp tests/unit/dkim_message_io.hpp tests/unit/suite_lines.hpp \
+tests_unit_arc_test_SOURCES = tests/unit/arc_suite.cpp tests/unit/arc_test.cpp tests/unit/arc_ed25519_test.cpp tests/unit/dkim_message_io.hpp tests/unit/suite_lines.hpp \
 	tests/unit/dkim_fake_resolver.hpp
 tests_unit_arc_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_arc_test_LDADD = $(UNIT_TEST_LIBS)
