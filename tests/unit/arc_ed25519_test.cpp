@@ -12,7 +12,8 @@
 // algorithm table (dkimpy verifies ed25519 keys and signatures but its ARC
 // code lists rsa-sha256 only), must pass every intact chain and fail every
 // broken one, so a verdict of ours is never judged against a sealer that
-// is wrong in the same way.
+// is wrong in the same way. Mail::DKIM (tests/unit/arc_oracle.pl) checks
+// the rsa-only chain the same way.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -185,6 +186,13 @@ TEST_F(ArcEd25519, Ed25519AndMixedChainsPassAndTheSealerAgreesWithDkimpy) {
     const auto oracle = dkimpy(messages);
     ASSERT_EQ(oracle.size(), messages.size()) << "python3-dkim did not run";
     for (const auto& o : oracle) EXPECT_EQ(o, "pass");
+    // The rsa-sha256 construction checked by a third implementation:
+    // Mail::DKIM (Debian 12's has no ed25519, so the rsa-only chain).
+    const std::string maildkim = run("/usr/bin/perl " +
+                                     testing_suite::shell_quote(testing_suite::script_path("arc_oracle.pl", __FILE__)) +
+                                     " " + testing_suite::shell_quote(path("keys.tsv")) + " " +
+                                     testing_suite::shell_quote(path("rsa-two.eml")) + " 2>/dev/null");
+    EXPECT_EQ(maildkim.substr(0, 5), "pass ") << "Mail::DKIM on rsa-two: " << maildkim;
 }
 
 struct Break {

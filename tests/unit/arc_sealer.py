@@ -12,7 +12,8 @@ python3-cryptography.
   arc_sealer.py seal OUTDIR
       Fresh keys, then OUTDIR/zone (the key records, zone-file lines),
       OUTDIR/wrong-key.zone (the same but every ed25519 selector publishes
-      an unrelated ed25519 key) and one OUTDIR/<chain>.eml per chain of
+      an unrelated ed25519 key), OUTDIR/keys.tsv (the records of zone as
+      "name<TAB>record" lines, for arc_oracle.pl) and one OUTDIR/<chain>.eml per chain of
       CHAINS below (CRLF). Prints the chain names, one a line.
   arc_sealer.py dkimpy-verify ZONE MESSAGE...
       The sealer's check, by another implementation: dkimpy's arc_verify
@@ -214,10 +215,12 @@ def read_zone(path):
 def main_seal(out):
     os.makedirs(out, exist_ok=True)
     keys = {name: new_key(kind) for name, (_, _, kind) in SEALERS.items()}
-    with open(os.path.join(out, "zone"), "w") as zone, open(os.path.join(out, "wrong-key.zone"), "w") as wrong:
+    with open(os.path.join(out, "zone"), "w") as zone, open(os.path.join(out, "wrong-key.zone"), "w") as wrong, \
+            open(os.path.join(out, "keys.tsv"), "w") as tsv:
         for name, (domain, selector, kind) in SEALERS.items():
             owner = "%s._domainkey.%s" % (selector, domain)
             zone.write(zone_line(owner, key_record(keys[name])))
+            tsv.write("%s\t%s\n" % (owner, key_record(keys[name])))
             wrong.write(zone_line(owner, key_record(new_key(kind) if kind == "ed25519" else keys[name])))
     for chain, sealers in CHAINS.items():
         message = ORIGINAL

@@ -1,12 +1,15 @@
 // Unit tests of the ARC verifier (src/auth/arc*, tag_list, canonicalization,
 // dkim_key_record) and of the arc resinfo (session/auth_decisions): a chain
 // sealed by dkimpy 1.1.4 (python3-dkim, arc_sign with the ValiMail signing
-// suite's 1024-bit key) broken one field at a time.
+// suite's 1024-bit key) broken one field at a time, each variant judged
+// live by two other verifiers as well: dkimpy's arc_verify and Mail::DKIM's
+// ARC::Verifier (tests/unit/arc_oracle.pl).
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <vector>
 #include <string>
 
@@ -17,6 +20,7 @@
 #include "dkim_fake_resolver.hpp"
 #include "dkim_message_io.hpp"
 #include "session/auth_decisions.hpp"
+#include "suite_lines.hpp"
 
 namespace {
 
@@ -171,22 +175,50 @@ TEST(ArcChain, MessageWithoutArcFieldsIsNone) {
     EXPECT_EQ(r.dns->questions(), 0u);
 }
 
-// dkimpy's arc_verify verdict for each message (LF line ends), run in one
-// /usr/bin/python3 process; empty when it cannot run.
-std::vector<std::string> dkimpy_arc_verdicts(const std::vector<std::string>& messages) {
-    char dir[] = "/tmp/arc-oracle-XXXXXX";
-    if (!mkdtemp(dir)) return {};
-    std::string list;
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-        const std::string path = std::string(dir) + "/" + std::to_string(i) + ".eml";
-        std::FILE* f = std::fopen(path.c_str(), "wb");
-        if (!f) return {};
-        const std::string crlf = testing_dkim::lf_to_crlf(messages[i]);
-        std::fwrite(crlf.data(), 1, crlf.size(), f);
-        std::fclose(f);
-        list += " " + path;
+// The messages (LF line ends) as CRLF files in a fresh directory, for the
+// oracles; removed with it.
+struct OracleFiles {
+    std::string dir, list;  // list: " path path ..."
+    explicit OracleFiles(const std::vector<std::string>& messages) {
+        char tmp[] = "/tmp/arc-oracle-XXXXXX";
+        if (!mkdtemp(tmp)) return;
+        dir = tmp;
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            const std::string path = dir + "/" + std::to_string(i) + ".eml";
+            std::FILE* f = std::fopen(path.c_str(), "wb");
+            if (!f) return;
+            const std::string crlf = testing_dkim::lf_to_crlf(messages[i]);
+            std::fwrite(crlf.data(), 1, crlf.size(), f);
+            std::fclose(f);
+            list += " " + path;
+        }
     }
-    const std::string command =
+    ~OracleFiles() {
+        if (!dir.empty()) std::filesystem::remove_all(dir);
+    }
+    OracleFiles(const OracleFiles&) = delete;
+    OracleFiles& operator=(const OracleFiles&) = delete;
+};
+
+// The lines `command` prints (empty when it cannot run).
+std::vector<std::string> output_lines(const std::string& command) {
+    std::vector<std::string> out;
+    if (std::FILE* p = popen(command.c_str(), "r")) {
+        char line[1024];
+        while (std::fgets(line, sizeof line, p)) {
+            std::string v(line);
+            while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+            out.push_back(v);
+        }
+        pclose(p);
+    }
+    return out;
+}
+
+// dkimpy's arc_verify verdict for each message, run in one /usr/bin/python3
+// process.
+std::vector<std::string> dkimpy_arc_verdicts(const OracleFiles& files) {
+    auto out = output_lines(
         "/usr/bin/python3 -c 'import sys, dkim\n"
         "key = sys.argv[1].encode()\n"
         "dns = lambda name, timeout=5: key if name.lower() == b\"dummy._domainkey.example.org.\" else None\n"
@@ -195,20 +227,23 @@ std::vector<std::string> dkimpy_arc_verdicts(const std::vector<std::string>& mes
         "        print(dkim.arc_verify(open(p, \"rb\").read(), dnsfunc=dns)[0])\n"
         "    except Exception:\n"
         "        print(\"error\")' '" +
-        kKey + "'" + list + " 2>/dev/null";
-    std::vector<std::string> out;
-    if (std::FILE* p = popen(command.c_str(), "r")) {
-        char line[256];
-        while (std::fgets(line, sizeof line, p)) {
-            std::string v(line);
-            while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-            if (v.size() > 3 && v[0] == 'b' && v[1] == '\'') v = v.substr(2, v.size() - 3);  // b'pass'
-            out.push_back(v);
-        }
-        pclose(p);
-    }
-    std::filesystem::remove_all(dir);
+        kKey + "'" + files.list + " 2>/dev/null");
+    for (auto& v : out)
+        if (v.size() > 3 && v[0] == 'b' && v[1] == '\'') v = v.substr(2, v.size() - 3);  // b'pass'
     return out;
+}
+
+// Mail::DKIM::ARC::Verifier's "result detail" for each message
+// (tests/unit/arc_oracle.pl, one perl process, the same key).
+std::vector<std::string> maildkim_arc_verdicts(const OracleFiles& files) {
+    const std::string zone = files.dir + "/zone";
+    if (std::FILE* f = std::fopen(zone.c_str(), "w")) {
+        std::fputs(("dummy._domainkey.example.org\t" + kKey + "\n").c_str(), f);
+        std::fclose(f);
+    }
+    return output_lines("/usr/bin/perl " +
+                        testing_suite::shell_quote(testing_suite::script_path("arc_oracle.pl", __FILE__)) + " " +
+                        testing_suite::shell_quote(zone) + files.list + " 2>/dev/null");
 }
 
 struct Broken {
@@ -265,13 +300,33 @@ TEST(ArcChain, AChainBrokenInAnyFieldFails) {
     // intact chain and fail (or refuse, "none"/no value is its answer to a
     // cv=fail seal) every broken one; an exception ("error", a message it
     // cannot parse) counts as fail, as the suite's README asks of harnesses.
-    const auto verdicts = dkimpy_arc_verdicts(messages);
+    const OracleFiles files(messages);
+    const auto verdicts = dkimpy_arc_verdicts(files);
     ASSERT_EQ(verdicts.size(), messages.size()) << "python3-dkim did not run";
     EXPECT_EQ(verdicts[0], "pass");
     for (std::size_t i = 1; i < verdicts.size(); ++i) {
         const std::string what = cases[i - 1].what;
         if (what == "AS cv=fail") EXPECT_EQ(verdicts[i], "None") << what << ": dkimpy returns no value here";
         else EXPECT_TRUE(verdicts[i] == "fail" || verdicts[i] == "error") << what << ": dkimpy says " << verdicts[i];
+    }
+    // The second oracle, live on the same files: Mail::DKIM's
+    // ARC::Verifier (Strict). It must pass the intact chain and say fail
+    // for every broken one, except where it answers otherwise for a reason
+    // RFC 8617 gives (listed here).
+    const std::map<std::string, std::pair<std::string, std::string>> maildkim_differs = {
+        {"AS d= changed",
+         {"invalid", "Mail::DKIM says invalid for a seal whose key it cannot fetch; RFC 8617 section 4.4 has "
+                     "only pass/fail/none for a chain, and section 5.2 step 6 fails a chain with a seal that "
+                     "does not validate, so invalid is our fail"}},
+    };
+    const auto maildkim = maildkim_arc_verdicts(files);
+    ASSERT_EQ(maildkim.size(), messages.size()) << "Mail::DKIM (libmail-dkim-perl) did not run";
+    EXPECT_EQ(maildkim[0].substr(0, 5), "pass ") << maildkim[0];
+    for (std::size_t i = 1; i < maildkim.size(); ++i) {
+        const std::string what = cases[i - 1].what;
+        const auto differs = maildkim_differs.find(what);
+        const std::string expected = differs == maildkim_differs.end() ? "fail" : differs->second.first;
+        EXPECT_EQ(maildkim[i].substr(0, maildkim[i].find(' ')), expected) << what << ": Mail::DKIM says " << maildkim[i];
     }
 }
 

@@ -10,41 +10,12 @@ use strict;
 use warnings;
 use Mail::DKIM::Verifier;
 use Mail::DKIM::DNS;
-use Net::DNS;
+use File::Basename qw(dirname);
+use lib dirname(__FILE__);
+use ZoneResolver;
 
 my $dir = shift or die "usage: $0 DIR\n";
-my %zone;
-open(my $z, '<', "$dir/zone.txt") or die "zone.txt: $!\n";
-while (my $line = <$z>) {
-    chomp $line;
-    my ($name, $record) = split(/\t/, $line, 2);
-    $name = lc $name;
-    $name =~ s/\.$//;
-    $zone{$name} = $record;
-}
-close $z;
-
-package ZoneResolver;
-sub new { return bless {}, shift }
-sub errorstring { return 'NXDOMAIN' }
-sub send {
-    my ($self, $name, $type) = @_;
-    my $packet = Net::DNS::Packet->new($name, $type, 'IN');
-    $packet->header->qr(1);
-    my $key = lc $name;
-    $key =~ s/\.$//;
-    if (exists $zone{$key}) {
-        # RFC 1035: character-strings of at most 255 octets.
-        my @strings = unpack('(a255)*', $zone{$key});
-        $packet->push(answer => Net::DNS::RR->new(name => $name, type => 'TXT', txtdata => [@strings]));
-    } else {
-        $packet->header->rcode('NXDOMAIN');
-    }
-    return $packet;
-}
-
-package main;
-Mail::DKIM::DNS::resolver(ZoneResolver->new);
+Mail::DKIM::DNS::resolver(ZoneResolver->new("$dir/zone.txt"));
 
 opendir(my $dh, $dir) or die "$dir: $!\n";
 for my $entry (sort grep { /\.eml$/ } readdir $dh) {

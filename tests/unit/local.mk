@@ -153,7 +153,7 @@ endif
 
 # ARC (RFC 8617): the ValiMail validation suite replay and unit tests of
 # src/auth/arc* (GoogleTest).
-EXTRA_DIST += tests/unit/arc_suite_yaml2lines.py tests/unit/arc_sealer.py
+EXTRA_DIST += tests/unit/arc_suite_yaml2lines.py tests/unit/arc_sealer.py tests/unit/arc_oracle.pl tests/unit/ZoneResolver.pm
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/arc_test
 TESTS += tests/unit/arc_test
