@@ -60,3 +60,8 @@ EXTRA_DIST += tests/e2e/dnsbl_tempfail.test
 # shared by two daemons.
 TESTS += tests/e2e/cluster_outage.test
 EXTRA_DIST += tests/e2e/cluster_outage.test
+# The temporary failures above (DNSBL 451 4.4.3, signing 451 4.3.0, Redis
+# 451 4.3.0 and a shared 421 4.3.2) through real sendmail 8.17: what the
+# client sees, what sendmail logs, nothing queued.
+TESTS += tests/e2e/sendmail_tempfail.test
+EXTRA_DIST += tests/e2e/sendmail_tempfail.test tests/e2e/lib/redis.sh

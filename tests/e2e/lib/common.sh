@@ -161,6 +161,45 @@ e2e_data_reply() {
     awk '/^ [-~]> \.$/ { dot = 1; next } dot && /^<[-~*]/ { sub(/^<[-~*]+ +/, ""); print; exit }' "$1"
 }
 
+# e2e_start_syslog_reader SOCKET OUT: a unix datagram socket at SOCKET (a
+# private /dev/log) whose datagrams are appended to OUT, one line each, as
+# received (<PRI> prefix included); sets E2E_SYSLOG_PID.
+e2e_start_syslog_reader() {
+    /usr/bin/python3 - "$1" "$2" <<'PY' &
+import os, socket, sys
+path, out = sys.argv[1:3]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+with open(out, "ab", buffering=0) as f:
+    while True:
+        data = s.recv(65536)
+        f.write(data.rstrip(b"\n").replace(b"\n", b" ") + b"\n")
+PY
+    E2E_SYSLOG_PID=$!
+    e2e_wait_socket "$1" 10 || e2e_hard_error "the syslog reader did not create $1"
+}
+
+# e2e_private_dev DIR: DIR as a /dev holding only the usual device nodes
+# (bound from the real /dev) and /dev/fd, for a mount namespace of the test's
+# own to bind over /dev, with a syslog reader's socket as DIR/log.
+e2e_private_dev() {
+    local node
+    mkdir -p "$1"
+    for node in null zero full random urandom; do
+        touch "$1/$node" && mount --bind "/dev/$node" "$1/$node" || return 1
+    done
+    ln -s /proc/self/fd "$1/fd"
+}
+# e2e_private_dev_release DIR: unbinds the nodes of e2e_private_dev.
+e2e_private_dev_release() {
+    local node
+    for node in null zero full random urandom; do
+        umount "$1/$node" 2>/dev/null
+    done
+    return 0
+}
+
 # ---- the stand-in milter (lib/milter_probe.py) ----
 # It records the macros the MTA sends; the tests use it to check that the MTA
 # configured from conf/*.snippet passes what connector-milter needs, which the

@@ -144,3 +144,65 @@ sm_headers() {
 }
 
 sm_queue_count() { find "$SM_QUEUE" -name 'qf*' -type f | wc -l; }
+
+# sm_enter_namespaces SCRIPT ARGS...: runs SCRIPT again (exec) inside new
+# network, UTS, mount and PID namespaces, with SM_ROOT found (or unpacked by
+# tests/e2e/fetch-sendmail); returns at once when already inside
+# (E2E_IN_NAMESPACE).  Skips where namespaces cannot be created.
+sm_enter_namespaces() {
+    [ -z "${E2E_IN_NAMESPACE:-}" ] || return 0
+    unshare --net --uts --mount --pid --fork true 2>/dev/null ||
+        e2e_skip "no permission to create namespaces (unshare --net --uts --mount --pid)"
+    if ! SM_ROOT=$(sm_find_root); then
+        "$(e2e_top_srcdir)/tests/e2e/fetch-sendmail" "$SM_CACHE" >&2 ||
+            e2e_hard_error "could not unpack Debian's sendmail into $SM_CACHE (tests/e2e/fetch-sendmail)"
+        SM_ROOT=$SM_CACHE/root
+    fi
+    export SM_ROOT
+    E2E_IN_NAMESPACE=1 exec unshare --net --uts --mount --pid --fork /bin/bash "$@"
+}
+
+# sm_namespace_network ADDRESS...: inside the namespaces, the host name "mx"
+# and loopback up with the MTA's binding 10.0.0.50 and the client ADDRESSes.
+sm_namespace_network() {
+    local address
+    hostname mx
+    ip link set lo up || e2e_hard_error "cannot bring up lo in the test's network namespace"
+    for address in 10.0.0.50 "$@"; do
+        ip addr add "$address/32" dev lo || e2e_hard_error "cannot add $address to lo"
+    done
+}
+
+# sm_private_syslog DIR: sendmail logs only to syslog: a reader records what
+# it sends to /dev/log in DIR/syslog.txt (sets SM_SYSLOG and E2E_SYSLOG_PID).
+# /dev becomes DIR/dev (lib/common.sh e2e_private_dev): only inside the
+# test's own mount namespace, before sendmail starts.
+sm_private_syslog() {
+    SM_SYSLOG=$1/syslog.txt
+    mount --make-rprivate / || e2e_hard_error "cannot make the test's mounts private"
+    e2e_private_dev "$1/dev" || e2e_hard_error "cannot make a private /dev in $1/dev"
+    e2e_start_syslog_reader "$1/dev/log" "$SM_SYSLOG"
+    mount --rbind "$1/dev" /dev || e2e_hard_error "cannot bind $1/dev over /dev"
+    SM_PRIVATE_DEV=$1/dev
+}
+
+# sm_private_syslog_release: the real /dev back and DIR/dev's nodes unbound
+# (so that DIR can be removed); after sendmail and the reader stopped.
+sm_private_syslog_release() {
+    [ -n "${SM_PRIVATE_DEV:-}" ] || return 0
+    umount -l /dev
+    e2e_private_dev_release "$SM_PRIVATE_DEV"
+    SM_PRIVATE_DEV=""
+}
+
+# sm_wait_log SECONDS PATTERN: true once sendmail logged a line matching the
+# extended regular expression PATTERN (sendmail's children log a moment
+# after they answered the client).
+sm_wait_log() {
+    local i=0
+    while ! grep -Eq "$2" "$SM_SYSLOG" 2>/dev/null; do
+        [ "$i" -ge $(($1 * 10)) ] && return 1
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
