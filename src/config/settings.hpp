@@ -70,8 +70,9 @@ struct MilterSettings {
 // [metrics]: the Prometheus endpoint (read at start only; a reload keeps
 // the running one).
 struct MetricsSettings {
-    // "ADDRESS:PORT" (IPv4), served at /metrics; empty: no endpoint (the
-    // default). The counters are kept either way.
+    // "ADDRESS:PORT" (IPv4), "[ADDRESS]:PORT" (IPv6) or "unix:/path"
+    // (config::parse_metrics_listen), served at /metrics; empty: no
+    // endpoint (the default). The counters are kept either way.
     std::string listen;
 };
 

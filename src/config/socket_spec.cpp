@@ -1,5 +1,9 @@
 #include "config/socket_spec.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -68,33 +72,39 @@ std::optional<SocketSpec> parse_metrics_listen(std::string_view listen, std::str
         return std::nullopt;
     };
     const std::string lower = util::ascii_lower(listen.substr(0, std::min<std::size_t>(listen.size(), 6)));
-    if (lower.rfind("unix:", 0) == 0 || lower.rfind("local:", 0) == 0 || (!listen.empty() && listen.front() == '/'))
-        return refuse("unix-domain sockets are not available: the endpoint is served by civetweb (through "
-                      "prometheus-cpp), which Debian builds without them; use ADDRESS:PORT, e.g. 127.0.0.1:9892");
-    if (!listen.empty() && listen.front() == '[')
-        return refuse("IPv6 is not available: civetweb, which serves the endpoint, is built without it in Debian; "
-                      "use an IPv4 address, e.g. 127.0.0.1:9892");
-    const auto colon = listen.rfind(':');
-    if (colon == std::string_view::npos || colon == 0)
-        return refuse("expected ADDRESS:PORT with an IPv4 address, e.g. 127.0.0.1:9892");
-    SocketSpec out;
-    out.kind = SocketSpec::Kind::Inet;
-    out.host = std::string(listen.substr(0, colon));
-    // Four decimal numbers 0-255: civetweb takes nothing else (no host names).
-    int parts = 0;
-    std::string_view rest = out.host;
-    while (true) {
-        unsigned octet = 0;
-        const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), octet);
-        if (ec != std::errc() || ptr == rest.data() || octet > 255 || ptr - rest.data() > 3) break;
-        ++parts;
-        rest = rest.substr(static_cast<std::size_t>(ptr - rest.data()));
-        if (rest.empty() || rest.front() != '.') break;
-        rest.remove_prefix(1);
+    if (lower.rfind("unix:", 0) == 0 || lower.rfind("local:", 0) == 0) {
+        auto spec = parse_socket_spec(listen);
+        if (!spec) return refuse("a unix socket needs an absolute path (unix:/run/connector-milter/metrics.sock)");
+        // sockaddr_un's sun_path (108 bytes on Linux) with its NUL.
+        if (spec->path.size() >= sizeof(sockaddr_un{}.sun_path))
+            return refuse("the socket path is longer than " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                          " bytes, the most a unix-domain socket address holds");
+        return spec;
     }
-    if (parts != 4 || !rest.empty())
-        return refuse("'" + out.host + "' is not an IPv4 address (a host name is not resolved here)");
-    const std::string_view port = listen.substr(colon + 1);
+    SocketSpec out;
+    std::string_view port;
+    if (!listen.empty() && listen.front() == '[') {
+        const auto close = listen.find(']');
+        if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':')
+            return refuse("expected [IPV6-ADDRESS]:PORT, e.g. [::1]:9892");
+        out.kind = SocketSpec::Kind::Inet6;
+        out.host = std::string(listen.substr(1, close - 1));
+        in6_addr a6{};
+        if (inet_pton(AF_INET6, out.host.c_str(), &a6) != 1)
+            return refuse("'" + out.host + "' is not an IPv6 address (a host name is not resolved here)");
+        port = listen.substr(close + 2);
+    } else {
+        const auto colon = listen.rfind(':');
+        if (colon == std::string_view::npos || colon == 0)
+            return refuse("expected ADDRESS:PORT (127.0.0.1:9892), [IPV6-ADDRESS]:PORT ([::1]:9892) or unix:/path");
+        out.kind = SocketSpec::Kind::Inet;
+        out.host = std::string(listen.substr(0, colon));
+        in_addr a4{};
+        if (inet_pton(AF_INET, out.host.c_str(), &a4) != 1)
+            return refuse("'" + out.host + "' is not an IPv4 address (a host name is not resolved here; write an "
+                          "IPv6 address in brackets, [::1]:9892)");
+        port = listen.substr(colon + 1);
+    }
     unsigned value = 0;
     const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535)

@@ -27,10 +27,11 @@ struct SocketSpec {
 std::optional<SocketSpec> parse_socket_spec(std::string_view spec, std::string* why = nullptr);
 
 // [metrics] listen: "ADDRESS:PORT" with an IPv4 address ("127.0.0.1:9892";
-// "0.0.0.0:9892" for every address). The endpoint is prometheus-cpp's,
-// served by civetweb, and Debian 12 builds civetweb without IPv6 and without
-// unix-domain sockets (mg_check_feature), so "[::1]:9892" and "unix:/path"
-// are refused here with that reason rather than failing at start.
+// "0.0.0.0:9892" for every IPv4 address), "[ADDRESS]:PORT" with an IPv6
+// one ("[::1]:9892"; "[::]:9892" for every address), or "unix:/path"
+// (also "local:/path", read by parse_socket_spec). Addresses only: a host
+// name is refused, as nothing resolves it at start. A unix path must fit
+// in sockaddr_un (107 bytes).
 std::optional<SocketSpec> parse_metrics_listen(std::string_view listen, std::string* why = nullptr);
 
 }  // namespace config

@@ -174,6 +174,9 @@ void reload() {
 // builds, and _exit()s, leaving libmilter's threads and their memory to the
 // kernel.
 std::optional<std::string> g_socket_path;
+// The metrics endpoint's unix socket ([metrics] listen = "unix:/path"),
+// removed on the same exit paths.
+std::optional<std::string> g_metrics_socket_path;
 
 // The pid file. It is written as root before -u drops privileges, and
 // removed at exit as USER: that needs write access to its folder, so a
@@ -209,6 +212,7 @@ void log_stopped(int left) {
 
 void remove_runtime_files() {
     remove_pidfile();
+    if (g_metrics_socket_path) metrics::remove_endpoint_socket(*g_metrics_socket_path);
     struct stat st{};
     if (g_socket_path && lstat(g_socket_path->c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(g_socket_path->c_str());
@@ -572,16 +576,22 @@ int run_daemon(int argc, char** argv) {
         }
         daemon_log::detached();
     }
-    // [metrics] listen: civetweb's threads start here, after the fork.
+    // [metrics] listen: libmicrohttpd's thread starts here, after the fork;
+    // before the privilege drop, so that a unix socket can be given to the
+    // user the daemon runs as.
     std::unique_ptr<metrics::Endpoint> metrics_endpoint;
     if (const auto& listen = loaded.runtime->config->metrics.listen; !listen.empty()) {
         std::string why;
-        metrics_endpoint = metrics::Endpoint::start(listen, &why);
+        const auto metrics_spec = config::parse_metrics_listen(listen, &why);
+        std::optional<metrics::UnixSocketOwner> owner;
+        if (user) owner = metrics::UnixSocketOwner{user->uid, user->gid};
+        if (metrics_spec) metrics_endpoint = metrics::Endpoint::start(*metrics_spec, owner, &why);
         if (!metrics_endpoint) {
             daemon_log::error("cannot serve metrics on " + listen + " ([metrics] listen): " + why);
             return 1;
         }
-        daemon_log::info("metrics on http://" + listen + "/metrics");
+        if (metrics_spec->kind == config::SocketSpec::Kind::Unix) g_metrics_socket_path = metrics_spec->path;
+        daemon_log::info("metrics at /metrics on " + listen);
     }
     if (!opt.pidfile.empty()) write_pidfile(opt.pidfile, user);
     if (user) {

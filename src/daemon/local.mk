@@ -27,5 +27,5 @@ connector_milter_SOURCES = src/main.cpp \
 	src/milter/counters.cpp src/milter/counters.hpp \
 	src/milter/listener.cpp src/milter/listener.hpp \
 	src/milter/engine.cpp src/milter/engine.hpp
-connector_milter_LDADD = libreport.a libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(PROMETHEUS_LIBS) $(CIVETWEB_LIBS) $(SYSTEMD_LIBS) \
+connector_milter_LDADD = libreport.a libmetricsread.a $(CORE_LDADD) $(MILTER_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(SYSTEMD_LIBS) \
 	$(ZLIB_LIBS)

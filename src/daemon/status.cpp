@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/socket_spec.hpp"
 #include "daemon/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "metrics/scrape.hpp"
@@ -31,8 +32,10 @@ constexpr const char* kDefaultMetricsUrl = "http://127.0.0.1:9892/metrics";
 void status_usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: connector-milter status [--metrics URL | -c FILE] [--interval SECONDS]\n"
-                 "  --metrics URL       the daemon's endpoint (default: [metrics] listen of the\n"
-                 "                      configuration, else %s)\n"
+                 "  --metrics URL       the daemon's endpoint: http://HOST:PORT/metrics,\n"
+                 "                      http://[IPV6]:PORT/metrics or unix:/path (default:\n"
+                 "                      [metrics] listen of the configuration, else\n"
+                 "                      %s)\n"
                  "  -c FILE             the configuration whose [metrics] listen to read\n"
                  "  --interval SECONDS  read twice, this far apart, and show what happened in\n"
                  "                      between (default 5; 0: totals since the daemon started)\n",
@@ -143,9 +146,15 @@ std::string url_from_config(const std::string& path, bool given, std::string* er
     }
     const auto& listen = loaded.runtime->config->metrics.listen;
     if (listen.empty()) return kDefaultMetricsUrl;
+    const auto spec = config::parse_metrics_listen(listen);
+    if (!spec) return kDefaultMetricsUrl;  // the loader refused it already
+    if (spec->kind == config::SocketSpec::Kind::Unix) return "unix:" + spec->path;
     // Every address: ask on loopback.
-    const std::string host_port = listen.rfind("0.0.0.0:", 0) == 0 ? "127.0.0.1:" + listen.substr(8) : listen;
-    return "http://" + host_port + "/metrics";
+    if (spec->kind == config::SocketSpec::Kind::Inet6)
+        return "http://[" + (spec->host == "::" ? std::string("::1") : spec->host) + "]:" + std::to_string(spec->port) +
+               "/metrics";
+    return "http://" + (spec->host == "0.0.0.0" ? std::string("127.0.0.1") : spec->host) + ":" +
+           std::to_string(spec->port) + "/metrics";
 }
 
 }  // namespace

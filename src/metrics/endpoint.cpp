@@ -1,81 +1,122 @@
 #include "metrics/endpoint.hpp"
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <microhttpd.h>
+#include <prometheus/text_serializer.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <exception>
-#include <thread>
 
+#include "log/log.hpp"
 #include "metrics/catalogue.hpp"
+#include "milter/listener.hpp"
 
 namespace metrics {
 
 namespace {
 
-class RegistryCollectable : public prometheus::Collectable {
-public:
-    std::vector<prometheus::MetricFamily> Collect() const override { return registry().collect(); }
-};
+// The Prometheus text format, version 0.0.4 (what prometheus-cpp writes).
+constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-// Opens and closes a TCP connection to the endpoint's port on loopback.
-void knock(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<std::uint16_t>(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    (void)::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-    ::close(fd);
+MHD_Result answer(MHD_Connection* connection, unsigned status, const std::string& body, const char* content_type) {
+    MHD_Response* response =
+        MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+    if (response == nullptr) return MHD_NO;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED) MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    const MHD_Result queued = MHD_queue_response(connection, status, response);
+    MHD_destroy_response(response);
+    return queued;
+}
+
+// libmicrohttpd's request callback, on its thread. No exception may leave
+// it (a C library's callback): a failed collection is a 500.
+MHD_Result serve(void*, MHD_Connection* connection, const char* url, const char* method, const char*,
+                 const char*, std::size_t*, void**) {
+    try {
+        if (std::strcmp(method, MHD_HTTP_METHOD_GET) != 0 && std::strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+            return answer(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n", "text/plain");
+        if (std::strcmp(url, "/metrics") != 0)
+            return answer(connection, MHD_HTTP_NOT_FOUND, "the metrics are at /metrics\n", "text/plain");
+        const std::string body = prometheus::TextSerializer().Serialize(registry().collect());
+        return answer(connection, MHD_HTTP_OK, body, kContentType);
+    } catch (const std::exception& e) {
+        daemon_log::warning(std::string("metrics: a scrape failed: ") + e.what());
+        return answer(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", "text/plain");
+    }
+}
+
+// libmicrohttpd's own complaints (a failed accept, a connection limit hit)
+// go to our log.
+void log_library(void*, const char* format, va_list args) {
+    char line[512];
+    std::vsnprintf(line, sizeof line, format, args);
+    std::string text(line);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    daemon_log::warning("metrics endpoint (libmicrohttpd): " + text);
 }
 
 }  // namespace
 
+void remove_endpoint_socket(const std::string& path) {
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+}
+
 struct Endpoint::Impl {
-    std::shared_ptr<RegistryCollectable> collectable = std::make_shared<RegistryCollectable>();
-    std::unique_ptr<prometheus::Exposer> exposer;
+    MHD_Daemon* daemon = nullptr;
+    std::string unix_path;  // empty for IP listeners
 };
 
 Endpoint::Endpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-// civetweb's listening thread polls its sockets for up to 2 s
-// (SOCKET_TIMEOUT_QUANTUM) before it looks at the stop flag, so stopping
-// it would hold up the daemon's exit that long. While the Exposer stops,
-// connections to its port wake that poll.
+// MHD_stop_daemon wakes the polling thread through its ITC, closes the
+// connections and the listening socket, and joins the thread.
 Endpoint::~Endpoint() {
-    if (!impl_ || !impl_->exposer) return;
-    const auto ports = impl_->exposer->GetListeningPorts();
-    std::atomic<bool> stopped{false};
-    std::thread waker([&] {
-        while (!stopped.load()) {
-            for (int port : ports) knock(port);
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-    });
-    impl_->exposer.reset();
-    stopped = true;
-    waker.join();
+    if (!impl_) return;
+    if (impl_->daemon) MHD_stop_daemon(impl_->daemon);
+    if (!impl_->unix_path.empty()) remove_endpoint_socket(impl_->unix_path);
 }
 
-std::unique_ptr<Endpoint> Endpoint::start(const std::string& listen, std::string* error) {
+std::unique_ptr<Endpoint> Endpoint::start(const config::SocketSpec& listen, std::optional<UnixSocketOwner> owner,
+                                          std::string* error) {
+    std::string ignored;
+    if (!error) error = &ignored;
     (void)catalogue();  // every family exists before the first scrape
     auto impl = std::make_unique<Impl>();
-    try {
-        // Two civetweb threads: a scrape at a time, and one more so that a
-        // slow scraper does not block the next.
-        impl->exposer = std::make_unique<prometheus::Exposer>(listen, 2);
-    } catch (const std::exception& e) {
-        if (error) *error = e.what();
+    const bool unix_socket = listen.kind == config::SocketSpec::Kind::Unix;
+    // A unix socket is created owner-only and then given its mode, so that
+    // it is never briefly wider than kEndpointSocketMode.
+    const mode_t old_umask = unix_socket ? ::umask(0177) : 0;
+    const int fd = milter::open_listener(listen, error);
+    if (unix_socket) ::umask(old_umask);
+    if (fd < 0) return nullptr;
+    if (unix_socket) {
+        impl->unix_path = listen.path;
+        if (::chmod(listen.path.c_str(), kEndpointSocketMode) != 0 ||
+            (owner && ::chown(listen.path.c_str(), owner->uid, owner->gid) != 0)) {
+            *error = "cannot set the mode or owner of " + listen.path + ": " + std::strerror(errno);
+            ::close(fd);
+            remove_endpoint_socket(listen.path);
+            return nullptr;
+        }
+    }
+    impl->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, serve,
+        nullptr, MHD_OPTION_EXTERNAL_LOGGER, log_library, nullptr, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, kEndpointConnectionLimit, MHD_OPTION_CONNECTION_TIMEOUT,
+        kEndpointIdleTimeoutSeconds, MHD_OPTION_END);
+    if (impl->daemon == nullptr) {
+        *error = "libmicrohttpd could not start serving";
+        ::close(fd);
+        if (unix_socket) remove_endpoint_socket(listen.path);
         return nullptr;
     }
-    impl->exposer->RegisterCollectable(impl->collectable, "/metrics");
     return std::unique_ptr<Endpoint>(new Endpoint(std::move(impl)));
 }
 

@@ -5,6 +5,6 @@ libmetrics_a_SOURCES = \
 	src/metrics/registry.cpp src/metrics/registry.hpp \
 	src/metrics/catalogue.cpp src/metrics/catalogue.hpp
 # Reading /metrics back (connector-milter status, the tests): an HTTP GET
-# through civetweb's client and a reader of the text format.
+# through libcurl and a reader of the text format.
 noinst_LIBRARIES += libmetricsread.a
 libmetricsread_a_SOURCES = src/metrics/scrape.cpp src/metrics/scrape.hpp

@@ -1,6 +1,6 @@
 #include "metrics/scrape.hpp"
 
-#include <civetweb.h>
+#include <curl/curl.h>
 
 #include <charconv>
 #include <cmath>
@@ -10,41 +10,6 @@
 namespace metrics {
 
 namespace {
-
-struct Url {
-    std::string host;
-    int port = 80;
-    std::string path = "/";
-};
-
-std::optional<Url> parse_url(std::string_view url, std::string* error) {
-    constexpr std::string_view scheme = "http://";
-    if (url.substr(0, scheme.size()) != scheme) {
-        *error = "only http:// URLs are supported";
-        return std::nullopt;
-    }
-    url.remove_prefix(scheme.size());
-    Url out;
-    const auto slash = url.find('/');
-    std::string_view authority = url.substr(0, slash);
-    if (slash != std::string_view::npos) out.path = std::string(url.substr(slash));
-    const auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-        const auto port = authority.substr(colon + 1);
-        const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
-        if (ec != std::errc() || ptr != port.data() + port.size() || out.port < 1 || out.port > 65535) {
-            *error = "bad port in " + std::string(authority);
-            return std::nullopt;
-        }
-        authority = authority.substr(0, colon);
-    }
-    if (authority.empty()) {
-        *error = "no host in the URL";
-        return std::nullopt;
-    }
-    out.host = std::string(authority);
-    return out;
-}
 
 // "a\"b" escapes of the text format (\\, \", \n).
 bool read_label_value(std::string_view& s, std::string* out) {
@@ -113,31 +78,60 @@ std::optional<Sample> parse_line(std::string_view line) {
 std::optional<std::string> http_get(std::string_view url, std::chrono::milliseconds timeout, std::string* error) {
     std::string ignored;
     if (!error) error = &ignored;
-    const auto parsed = parse_url(url, error);
-    if (!parsed) return std::nullopt;
-    static const unsigned initialised = mg_init_library(0);
-    (void)initialised;
-    char ebuf[256] = {};
-    std::unique_ptr<mg_connection, void (*)(mg_connection*)> conn(
-        mg_connect_client(parsed->host.c_str(), parsed->port, 0, ebuf, sizeof ebuf), mg_close_connection);
-    if (!conn) {
-        *error = std::string("cannot connect to ") + parsed->host + ":" + std::to_string(parsed->port) + ": " + ebuf;
+    // libcurl's global state, set up once (thread-safe since curl 7.84).
+    static const CURLcode initialised = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (initialised != CURLE_OK) {
+        *error = "libcurl cannot start";
         return std::nullopt;
     }
-    mg_printf(conn.get(), "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", parsed->path.c_str(),
-              parsed->host.c_str());
-    if (mg_get_response(conn.get(), ebuf, sizeof ebuf, static_cast<int>(timeout.count())) < 0) {
-        *error = std::string("no answer: ") + ebuf;
+    constexpr std::string_view unix_scheme = "unix:";
+    std::string http_url, unix_path;
+    if (url.substr(0, unix_scheme.size()) == unix_scheme) {
+        unix_path = std::string(url.substr(unix_scheme.size()));
+        if (unix_path.empty() || unix_path.front() != '/') {
+            *error = "unix: needs an absolute socket path (unix:/run/connector-milter/metrics.sock)";
+            return std::nullopt;
+        }
+        http_url = "http://localhost/metrics";
+    } else if (url.substr(0, 7) == "http://") {
+        http_url = std::string(url);
+    } else {
+        *error = "expected http://HOST:PORT/metrics or unix:/path (no TLS)";
         return std::nullopt;
     }
-    const mg_response_info* info = mg_get_response_info(conn.get());
-    if (!info || info->status_code != 200) {
-        *error = "HTTP status " + std::to_string(info ? info->status_code : 0);
+    std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) {
+        *error = "libcurl cannot start";
         return std::nullopt;
     }
     std::string body;
-    char buf[16384];
-    for (int n; (n = mg_read(conn.get(), buf, sizeof buf)) > 0;) body.append(buf, static_cast<std::size_t>(n));
+    char message[CURL_ERROR_SIZE] = {};
+    using Sink = std::size_t (*)(char*, std::size_t, std::size_t, void*);
+    const Sink sink = [](char* data, std::size_t size, std::size_t count, void* out) -> std::size_t {
+        static_cast<std::string*>(out)->append(data, size * count);
+        return size * count;
+    };
+    curl_easy_setopt(curl.get(), CURLOPT_URL, http_url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http");
+    if (!unix_path.empty()) curl_easy_setopt(curl.get(), CURLOPT_UNIX_SOCKET_PATH, unix_path.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for the timeout
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, message);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+    const CURLcode rc = curl_easy_perform(curl.get());
+    if (rc != CURLE_OK) {
+        const std::string where = unix_path.empty() ? http_url : "unix:" + unix_path;
+        *error = (rc == CURLE_COULDNT_CONNECT ? "cannot connect to " : "no answer from ") + where + ": " +
+                 (message[0] ? message : curl_easy_strerror(rc));
+        return std::nullopt;
+    }
+    long status = 0;
+    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        *error = "HTTP status " + std::to_string(status);
+        return std::nullopt;
+    }
     return body;
 }
 

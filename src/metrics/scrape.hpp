@@ -1,5 +1,5 @@
 // The reading side of /metrics, for `connector-milter status` and the tests:
-// one HTTP GET through civetweb's client (no HTTP code of ours) and a reader
+// one HTTP GET through libcurl (no HTTP code of ours) and a reader
 // of the Prometheus text format (version 0.0.4) that keeps every sample.
 #pragma once
 #include <chrono>
@@ -17,8 +17,10 @@ struct Sample {
     double value = 0;
 };
 
-// http://HOST:PORT/PATH (no TLS); the body of a 200 answer, or nullopt with
-// `error` set. At most `timeout` for the answer.
+// "http://HOST:PORT/PATH" (HOST an IPv4 address, a name or an IPv6 address
+// in brackets; no TLS) or "unix:/path" (GET /metrics over that unix-domain
+// socket, the form [metrics] listen takes); the body of a 200 answer, or
+// nullopt with `error` set. At most `timeout` for the answer.
 std::optional<std::string> http_get(std::string_view url, std::chrono::milliseconds timeout, std::string* error);
 
 // Every sample of a text exposition; lines it cannot read are skipped and

@@ -997,6 +997,37 @@ TEST_F(PrivilegeTest, UnixSocketHasTheConfiguredModeAndGroup) {
     ASSERT_NO_FATAL_FAILURE(expect_serves());
 }
 
+// [metrics] listen = "unix:/path" with -u: the socket is opened as root
+// before the drop and given to the user the daemon runs as (mode 0660, the
+// user's group), so that the daemon, no longer root, still removes it at
+// exit, as it does its milter socket. The folder belongs to that user, as
+// /run/connector-milter does under the packaged unit.
+TEST_F(PrivilegeTest, MetricsUnixSocketBelongsToTheUserItDropsToAndIsRemovedAtExit) {
+    const passwd* pw = ::getpwnam("nobody");
+    if (pw == nullptr) GTEST_SKIP() << "no user nobody on this system";
+    const uid_t uid = pw->pw_uid;
+    const gid_t gid = pw->pw_gid;
+    const std::string folder = (dir_.path() / "run").string();
+    ASSERT_EQ(::mkdir(folder.c_str(), 0750), 0) << std::strerror(errno);
+    ASSERT_EQ(::chown(folder.c_str(), uid, gid), 0) << std::strerror(errno);
+    const std::string path = folder + "/metrics.sock";
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend +
+                                                                   "\n[metrics]\nlisten = \"unix:" + path + "\"\n"));
+    ASSERT_NO_FATAL_FAILURE(start_written({"-u", "nobody"}));
+    struct stat st{};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0) << path << "\n" << daemon_->log();
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0660U) << std::oct << (st.st_mode & 07777);
+    EXPECT_EQ(st.st_uid, uid);
+    EXPECT_EQ(st.st_gid, gid);
+    const CommandResult r = daemon_->stop(12s);
+    daemon_.reset();
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << "exit " << r.exit_code << "\n" << r.output;
+    EXPECT_NE(::lstat(path.c_str(), &st), 0) << path << " is still there after SIGTERM\n" << r.output;
+}
+
 // A config anyone may edit lets anyone open the relay: reported at start.
 TEST_F(PrivilegeTest, WorldWritableConfigIsReportedInTheLog) {
     socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";

@@ -24,7 +24,7 @@ tests_protocol_protocol_test_SOURCES = \
 	tests/protocol/metrics_test.cpp
 tests_protocol_protocol_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_protocol_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_protocol_protocol_test_LDADD = libmilterclient.a libmetricsread.a $(CIVETWEB_LIBS) $(GTEST_LIBS) $(PTHREAD_LIBS)
+tests_protocol_protocol_test_LDADD = libmilterclient.a libmetricsread.a $(CURL_LIBS) $(GTEST_LIBS) $(PTHREAD_LIBS)
 # The client itself, against a scripted fake filter (no daemon needed).
 check_PROGRAMS += tests/protocol/milter_client_test
 TESTS += tests/protocol/milter_client_test
@@ -71,7 +71,7 @@ tests_protocol_cluster_hostile_test_SOURCES = \
 	tests/protocol/cluster_hostile_test.cpp
 tests_protocol_cluster_hostile_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_protocol_cluster_hostile_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_protocol_cluster_hostile_test_LDADD = libmilterclient.a libmetricsread.a $(CIVETWEB_LIBS) $(GTEST_LIBS) \
+tests_protocol_cluster_hostile_test_LDADD = libmilterclient.a libmetricsread.a $(CURL_LIBS) $(GTEST_LIBS) \
 	$(PTHREAD_LIBS)
 EXTRA_tests_protocol_cluster_hostile_test_DEPENDENCIES = connector-milter$(EXEEXT)
 endif

@@ -11,8 +11,17 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -40,19 +49,25 @@ protected:
     // `extra`: more tables after the connectors.
     void start(const std::string& connectors = kConnectors, const std::string& extra = "") {
         metrics_port_ = free_tcp_port();
-        rest_ = "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) + "\"\n" + kDomains + connectors +
-                extra;
+        start_on("127.0.0.1:" + std::to_string(metrics_port_),
+                 "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics", connectors, extra);
+    }
+    // [metrics] listen = `listen`, read back at `url` (what status takes).
+    void start_on(const std::string& listen, const std::string& url, const std::string& connectors = kConnectors,
+                  const std::string& extra = "") {
+        url_ = url;
+        rest_ = "[metrics]\nlisten = \"" + listen + "\"\n" + kDomains + connectors + extra;
         ASSERT_NO_FATAL_FAILURE(start_daemon(rest_));
         // The milter socket is open before the endpoint: wait (bounded) for it.
         const auto deadline = std::chrono::steady_clock::now() + 5s;
         std::string why;
-        while (!metrics::http_get(url(), 1s, &why)) {
+        while (!metrics::http_get(url_, 1s, &why)) {
             ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no /metrics: " << why << "\n" << daemon_->log();
             std::this_thread::sleep_for(20ms);
         }
         before_ = scrape();
     }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"; }
+    std::string url() const { return url_; }
     std::vector<metrics::Sample> scrape() const {
         std::string why;
         const auto body = metrics::http_get(url(), 5s, &why);
@@ -79,6 +94,7 @@ protected:
     }
 
     std::uint16_t metrics_port_ = 0;
+    std::string url_;
     std::string rest_;
     std::vector<metrics::Sample> before_;
 };
@@ -382,6 +398,177 @@ TEST_F(MetricsTest, TheBuildInfoNamesTheVersion) {
             EXPECT_EQ(s.labels.count("version"), 1u);
         }
     EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace protocol_test
+
+namespace protocol_test {
+namespace {
+
+// One relay refusal on "Internet": +1 on decision_reasons_total{Internet,relay,reject}.
+void refuse_one_relay(const std::string& socket) {
+    Mta mta(socket, SmtpClient{});
+    ASSERT_TRUE(mta.connect().proceeds());
+    ASSERT_TRUE(mta.mail("<bob@fabrikam.example>").proceeds());
+    ASSERT_EQ(mta.rcpt("<someone@outside.example>").smtp_reply(), kRelayDenied);
+}
+
+const Labels kInternetRelayReject{{"connector", "Internet"}, {"reason", "relay"}, {"action", "reject"}};
+
+// Leaves a socket file at `path` as a killed daemon would: bound, then
+// closed without unlink.
+void leave_stale_socket(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    ASSERT_LT(path.size(), sizeof sa.sun_path);
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa), 0) << std::strerror(errno);
+    ::close(fd);
+}
+
+// A client that is not ours (Python's socket module, raw HTTP/1.0), so
+// that the unix endpoint is shown to speak plain HTTP to anyone.
+const char* const kPythonUnixGet =
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.settimeout(5)\n"
+    "s.connect(sys.argv[1])\n"
+    "s.sendall(b'GET /metrics HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n')\n"
+    "data = b''\n"
+    "while True:\n"
+    "    chunk = s.recv(65536)\n"
+    "    if not chunk: break\n"
+    "    data += chunk\n"
+    "head, _, body = data.partition(b'\\r\\n\\r\\n')\n"
+    "sys.stdout.write(head.split(b'\\r\\n')[0].decode() + '\\n' + body.decode())\n";
+
+// [metrics] listen = "unix:/path": the endpoint on a unix-domain socket,
+// mode 0660, replacing a stale socket a killed daemon left, serving exact
+// counts to our client, to Python and to `status`, removed at exit.
+TEST_F(MetricsTest, AUnixSocketEndpointServesExactCountsAndIsRemovedAtExit) {
+    const std::string path = (dir_.path() / "metrics.sock").string();
+    ASSERT_NO_FATAL_FAILURE(leave_stale_socket(path));
+    ASSERT_NO_FATAL_FAILURE(start_on("unix:" + path, "unix:" + path));
+    struct stat st{};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0) << path;
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0660U) << std::oct << (st.st_mode & 07777);
+    ASSERT_NO_FATAL_FAILURE(refuse_one_relay(socket_spec()));
+    EXPECT_EQ(delta(scrape(), counter("decision_reasons_total"), kInternetRelayReject), 1);
+    EXPECT_EQ(delta(scrape(), counter("decision_reasons_total")), 1);
+
+    const auto python = run_command({"/usr/bin/python3", "-c", kPythonUnixGet, path}, 30s);
+    ASSERT_TRUE(python.exited && python.exit_code == 0) << python.output;
+    const auto nl = python.output.find('\n');
+    EXPECT_EQ(python.output.substr(0, nl).rfind("HTTP/1.", 0), 0U) << python.output.substr(0, 200);
+    EXPECT_NE(python.output.substr(0, nl).find(" 200 "), std::string::npos) << python.output.substr(0, 200);
+    std::size_t bad = 0;
+    const auto samples = metrics::parse_exposition(python.output.substr(nl + 1), &bad);
+    EXPECT_EQ(bad, 0U);
+    EXPECT_EQ(delta(samples, counter("decision_reasons_total"), kInternetRelayReject), 1);
+
+    const auto status = run_command({daemon_path(), "status", "--metrics", "unix:" + path, "--interval", "0"}, 30s);
+    ASSERT_TRUE(status.exited && status.exit_code == 0) << status.output;
+    EXPECT_NE(status.output.find("at unix:" + path), std::string::npos) << status.output;
+    EXPECT_NE(status.output.find("0 tempfailed (relay 1)"), std::string::npos) << status.output;
+    // Without --metrics, status finds the socket in the configuration.
+    const auto from_config = run_command({daemon_path(), "status", "-c", config_path_, "--interval", "0"}, 30s);
+    EXPECT_NE(from_config.output.find("at unix:" + path), std::string::npos) << from_config.output;
+
+    ASSERT_NO_FATAL_FAILURE(sigterm_daemon());
+    ASSERT_TRUE(daemon_->exits_within(10s)) << daemon_->log();
+    EXPECT_NE(::lstat(path.c_str(), &st), 0) << path << " is still there after the daemon ended";
+}
+
+// A file at the path that is not a socket is not the daemon's to remove:
+// it does not start, and says why.
+TEST_F(MetricsTest, AFileThatIsNotASocketAtTheUnixPathIsKeptAndTheDaemonDoesNotStart) {
+    const std::string path = dir_.write("metrics.sock", "not a socket\n");
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    config_path_ = dir_.write("connector-milter.conf",
+                              config_text("[metrics]\nlisten = \"unix:" + path + "\"\n" + kDomains + kConnectors));
+    const auto r = run_command({daemon_path(), "-f", "-R", "-c", config_path_, "-p", socket_spec_}, 30s);
+    EXPECT_TRUE(r.exited && r.exit_code == 1) << r.output;
+    EXPECT_NE(r.output.find("cannot serve metrics on unix:" + path), std::string::npos) << r.output;
+    struct stat st{};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+// [metrics] listen = "[::1]:PORT": IPv6, read by our client and `status`.
+TEST_F(MetricsTest, AnIpv6LoopbackEndpointServesExactCounts) {
+    const std::string port = std::to_string(free_tcp_port());
+    ASSERT_NO_FATAL_FAILURE(start_on("[::1]:" + port, "http://[::1]:" + port + "/metrics"));
+    ASSERT_NO_FATAL_FAILURE(refuse_one_relay(socket_spec()));
+    EXPECT_EQ(delta(scrape(), counter("decision_reasons_total"), kInternetRelayReject), 1);
+    const auto status = run_command({daemon_path(), "status", "-c", config_path_, "--interval", "0"}, 30s);
+    ASSERT_TRUE(status.exited && status.exit_code == 0) << status.output;
+    EXPECT_NE(status.output.find("at http://[::1]:" + port + "/metrics"), std::string::npos) << status.output;
+    EXPECT_NE(status.output.find("0 tempfailed (relay 1)"), std::string::npos) << status.output;
+}
+
+// Only /metrics answers, and only to GET and HEAD.
+TEST_F(MetricsTest, OtherPathsAre404AndOtherMethods405) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    std::string why;
+    const std::string base = "http://127.0.0.1:" + std::to_string(metrics_port_);
+    EXPECT_FALSE(metrics::http_get(base + "/", 5s, &why));
+    EXPECT_EQ(why, "HTTP status 404");
+    const auto post = run_command({"/usr/bin/python3", "-c",
+                                   "import http.client, sys\n"
+                                   "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=5)\n"
+                                   "c.request('POST', '/metrics', body=b'x')\n"
+                                   "print(c.getresponse().status)\n",
+                                   std::to_string(metrics_port_)},
+                                  30s);
+    EXPECT_EQ(post.output, "405\n");
+}
+
+// A listen value that is not an address is refused when the configuration
+// is read, with the file and line, not when the endpoint starts.
+TEST_F(MetricsTest, AListenValueThatIsNotAnAddressIsAConfigErrorWithFileAndLine) {
+    socket_spec_ = "inet:" + std::to_string(free_tcp_port()) + "@127.0.0.1";
+    dir_.write("zone", kZone);
+    for (const std::string bad : {"localhost:9892", "[::1]9892", "unix:metrics.sock", "127.0.0.1:0"}) {
+        config_path_ = dir_.write("connector-milter.conf",
+                                  config_text(kDomains + kConnectors + "\n[metrics]\nlisten = \"" + bad + "\"\n"));
+        // The line of listen = in the file written.
+        const std::string text = config_text(kDomains + kConnectors + "\n[metrics]\nlisten = \"" + bad + "\"\n");
+        const auto line = std::count(text.begin(), text.end(), '\n');
+        const auto r = run_command({daemon_path(), "-n", "-c", config_path_}, 30s);
+        EXPECT_TRUE(r.exited && r.exit_code != 0) << r.output;
+        // That error and no other.
+        EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+        EXPECT_NE(r.output.find(config_path_ + ":" + std::to_string(line) + ": metrics.listen: \"" + bad + "\": "),
+                  std::string::npos)
+            << r.output;
+    }
+}
+
+// SIGTERM ends the daemon promptly with the endpoint on, even while a
+// scraper holds a connection open without sending its request: stopping
+// the HTTP side wakes its thread at once (no poll timeout to sit out).
+TEST_F(MetricsTest, TheDaemonExitsPromptlyWithTheEndpointOnAndAnIdleScraperConnected) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const int idle = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(idle, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(metrics_port_);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(idle, reinterpret_cast<const sockaddr*>(&sa), sizeof sa), 0) << std::strerror(errno);
+    const auto sigterm_at = std::chrono::steady_clock::now();
+    ASSERT_NO_FATAL_FAILURE(sigterm_daemon());
+    ASSERT_TRUE(daemon_->exits_within(10s)) << daemon_->log();
+    const auto took = std::chrono::steady_clock::now() - sigterm_at;
+    ::close(idle);
+    // Typically 10-20 ms; civetweb's listener, which served the endpoint
+    // before, looked at its stop flag only every 2 s.
+    EXPECT_LT(took, 1500ms) << std::chrono::duration<double>(took).count() << " s\n" << daemon_->log();
 }
 
 }  // namespace

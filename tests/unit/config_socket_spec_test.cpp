@@ -39,29 +39,53 @@ TEST(SocketSpec, MalformedSpecsAreRefusedWithAReason) {
     }
 }
 
-// [metrics] listen (issue 18): IPv4 ADDRESS:PORT only, because civetweb,
-// which serves prometheus-cpp's endpoint, is built without IPv6 and
-// without unix-domain sockets in Debian 12.
+// [metrics] listen (issue 18): IPv4 ADDRESS:PORT, [IPv6]:PORT or
+// unix:/path, addresses only.
 TEST(MetricsListen, AnIpv4AddressAndPortIsAccepted) {
     const auto l = parse_metrics_listen("127.0.0.1:9892");
     ASSERT_TRUE(l);
+    EXPECT_EQ(l->kind, SocketSpec::Kind::Inet);
     EXPECT_EQ(l->host, "127.0.0.1");
     EXPECT_EQ(l->port, 9892);
     EXPECT_TRUE(parse_metrics_listen("0.0.0.0:1"));
 }
 
-TEST(MetricsListen, UnixSocketsAreRefusedNamingCivetweb) {
-    for (const char* unix_form : {"unix:/run/connector-milter/metrics.sock", "local:/run/m.sock", "/run/m.sock"}) {
-        std::string why;
-        EXPECT_FALSE(parse_metrics_listen(unix_form, &why)) << unix_form;
-        EXPECT_NE(why.find("civetweb"), std::string::npos) << why;
+TEST(MetricsListen, AnIpv6AddressInBracketsAndPortIsAccepted) {
+    const auto l = parse_metrics_listen("[::1]:9892");
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->kind, SocketSpec::Kind::Inet6);
+    EXPECT_EQ(l->host, "::1");
+    EXPECT_EQ(l->port, 9892);
+    const auto any = parse_metrics_listen("[::]:65535");
+    ASSERT_TRUE(any);
+    EXPECT_EQ(any->host, "::");
+    EXPECT_TRUE(parse_metrics_listen("[2001:db8::1]:9892"));
+}
+
+TEST(MetricsListen, AUnixSocketPathIsAcceptedAsTheMilterSocketWritesIt) {
+    for (const char* unix_form : {"unix:/run/connector-milter/metrics.sock", "local:/run/m.sock", "UNIX:/run/m.sock"}) {
+        const auto l = parse_metrics_listen(unix_form);
+        ASSERT_TRUE(l) << unix_form;
+        EXPECT_EQ(l->kind, SocketSpec::Kind::Unix);
+        EXPECT_EQ(l->path.front(), '/');
     }
+    EXPECT_EQ(parse_metrics_listen("unix:/run/connector-milter/metrics.sock")->path,
+              "/run/connector-milter/metrics.sock");
+}
+
+TEST(MetricsListen, AUnixPathLongerThanASocketAddressHoldsIsRefused) {
+    std::string why;
+    EXPECT_TRUE(parse_metrics_listen("unix:/" + std::string(106, 'a')));
+    EXPECT_FALSE(parse_metrics_listen("unix:/" + std::string(107, 'a'), &why));
+    EXPECT_NE(why.find("107 bytes"), std::string::npos) << why;
 }
 
 TEST(MetricsListen, MalformedAddressesAreRefusedWithAReason) {
     for (const char* bad : {"", "9892", ":9892", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                            "localhost:9892", "127.0.0.256:9892", "127.0.0:9892", "1.2.3.4.5:9892", "[::1]:9892",
-                            "127.0.0.1:98x2"}) {
+                            "localhost:9892", "127.0.0.256:9892", "127.0.0:9892", "1.2.3.4.5:9892", "::1:9892",
+                            "[::1]", "[::1]9892", "[::1]:", "[::1]:0", "[localhost]:9892", "[::1:9892",
+                            "[127.0.0.1]:9892", "127.0.0.1:98x2", "/run/m.sock", "unix:run/m.sock", "unix:",
+                            "inet:9892@127.0.0.1"}) {
         std::string why;
         EXPECT_FALSE(parse_metrics_listen(bad, &why)) << bad;
         EXPECT_FALSE(why.empty()) << bad;

@@ -148,7 +148,7 @@ check_PROGRAMS += tests/unit/metrics_test
 TESTS += tests/unit/metrics_test
 tests_unit_metrics_test_SOURCES = tests/unit/metrics_test.cpp
 tests_unit_metrics_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
-tests_unit_metrics_test_LDADD = libmetricsread.a $(UNIT_TEST_LIBS) $(CIVETWEB_LIBS)
+tests_unit_metrics_test_LDADD = libmetricsread.a $(UNIT_TEST_LIBS) $(CURL_LIBS)
 endif
 
 # ARC (RFC 8617): the ValiMail validation suite replay and unit tests of
