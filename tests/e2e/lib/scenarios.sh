@@ -397,6 +397,70 @@ expect_delivered() {
     e2e_pass "$1"
 }
 
+# ForwardedMailFailingDmarcIsRefusedUnlessATrustedSealerSawDmarcPass (issue
+# 19): a message whose author domain (dmarc-reject.example, p=reject) the
+# forwarder's SPF cannot pass and whose body the list changed after sealing
+# would fail DMARC at us. It carries one ARC set whose
+# ARC-Authentication-Results say dmarc=pass (sealed with python3-dkim's
+# arc_sign). Sealed by lists.untrusted.example it is refused with the DMARC
+# reply; sealed by lists.trusted.example ([arc] trusted_arc_sealers in
+# e2e.conf.in) it is delivered with arc=pass, dmarc=fail, dis=none and
+# policy.override=local_policy.
+arc_sealed_message() {
+    local sealer=$1 out=$2
+    /usr/bin/python3 - "$sealer" "$(e2e_top_srcdir)/tests/e2e/arc-sealer.pem" >"$out" <<'PY' || return 1
+import sys
+import dkim
+sealer, key = sys.argv[1].encode(), open(sys.argv[2], "rb").read()
+ar = (b"Authentication-Results: " + sealer + b"; arc=none;\r\n spf=pass smtp.mailfrom=dmarc-reject.example;\r\n"
+      b" dkim=pass header.d=dmarc-reject.example; dmarc=pass header.from=dmarc-reject.example\r\n")
+rest = (b"From: Author <author@dmarc-reject.example>\r\nTo: <arc@e2e.test>\r\n"
+        b"Message-ID: <arc-e2e@dmarc-reject.example>\r\nSubject: forwarded\r\n\r\nA message through a list.\r\n")
+# Subject is not signed: swaks sets its own.
+arc_set = dkim.arc_sign(ar + rest, b"arc", sealer, key, sealer,
+                        include_headers=[b"from", b"to", b"message-id"])
+if len(arc_set) != 3:
+    sys.exit("arc_sign made no ARC set")
+sys.stdout.buffer.write(b"".join(arc_set) + rest)
+PY
+}
+
+scenario_forwarded_mail_failing_dmarc_is_refused_unless_a_trusted_sealer_saw_dmarc_pass() {
+    local name=ForwardedMailFailingDmarcIsRefusedUnlessATrustedSealerSawDmarcPass
+    local before=$E2E_FAILURES sealer t reply file want
+    for sealer in lists.untrusted.example lists.trusted.example; do
+        arc_sealed_message "$sealer" "$E2E_WORK/arc.$sealer.eml" || {
+            e2e_fail "$name: python3-dkim could not seal the message for $sealer"; return; }
+        E2E_SEND_EXTRA=(--data "$E2E_WORK/arc.$sealer.eml")
+        t=$(e2e_transcript "$name.$sealer" "$E2E_INTERNET_CLIENT" "" alice@sender.example "arc-$sealer@e2e.test")
+        E2E_SEND_EXTRA=()
+        reply=$(e2e_data_reply "$t")
+        case $sealer in
+            lists.untrusted.example)
+                case $reply in
+                    "550 5.7.1 Rejected by DMARC policy"*) ;;
+                    *) e2e_show_transcript "$t"; e2e_fail "$name: untrusted sealer: '$reply', not the DMARC refusal" ;;
+                esac ;;
+            *)
+                if ! e2e_accepted "$t"; then
+                    e2e_show_transcript "$t"
+                    e2e_fail "$name: trusted sealer: '$reply', not accepted"
+                    continue
+                fi
+                file=$(mta_headers "arc-$sealer@e2e.test" 20 | tr -d '\r' |
+                    awk '/^Authentication-Results:/ { p = 1; print; next } p && /^[ \t]/ { print; next } { p = 0 }')
+                for want in "arc=pass" "smtp.remote-ip=$E2E_INTERNET_CLIENT" "dmarc=fail" "dis=none" \
+                    "policy.override=local_policy" "lists.trusted.example (i=1)"; do
+                    case $file in
+                        *"$want"*) ;;
+                        *) e2e_fail "$name: trusted sealer: no '$want' in: $file" ;;
+                    esac
+                done ;;
+        esac
+    done
+    [ "$E2E_FAILURES" -eq "$before" ] && e2e_pass "$name ($(mta_name))"
+}
+
 e2e_run_scenarios() {
     scenario_anonymous_delivery_to_accepted_domain_is_accepted
     scenario_authentication_results_header_is_first_with_spf_pass
@@ -412,5 +476,6 @@ e2e_run_scenarios() {
     scenario_spf_fail_is_refused_with_5_7_23
     scenario_disguised_forged_authentication_results_are_removed
     scenario_block_listed_client_is_refused_at_rcpt
+    scenario_forwarded_mail_failing_dmarc_is_refused_unless_a_trusted_sealer_saw_dmarc_pass
     scenario_milter_down_means_tempfail
 }
