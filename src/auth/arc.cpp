@@ -26,6 +26,7 @@
 #include "auth/canonicalization.hpp"
 #include "auth/dkim_key_record.hpp"
 #include "auth/tag_list.hpp"
+#include "dns/prefetch.hpp"
 #include "util/ascii.hpp"
 
 namespace auth {
@@ -217,6 +218,10 @@ struct ArcVerifier::Message::State {
     bool temporary = false;
 
     void plan();
+    std::string cv_of(std::uint32_t instance) const {
+        return util::ascii_lower(slots[instance].as_tags->get("cv").value_or(""));
+    }
+    std::string cv_problem() const;
     const Key& key(const std::string& selector, const std::string& domain, dns::Budget& budget);
     bool verify_ams(std::uint32_t instance, dns::Budget& budget, std::time_t now, std::string& why);
     bool verify_as(std::uint32_t instance, dns::Budget& budget, std::string& why);
@@ -391,7 +396,8 @@ const ArcVerifier::Message::State::Key& ArcVerifier::Message::State::key(const s
     if (const auto it = keys.find(name); it != keys.end()) return it->second;
     Key k;
     // RFC 6376 section 3.6.2.2: the key is the TXT record at <s>._domainkey.<d>.
-    const dns::Answer answer = shared->resolver->query(name, dns::Type::TXT, budget);
+    // dns::ask: the newest set's keys were asked at end of headers (key_names).
+    const dns::Answer answer = dns::ask(*shared->resolver, name, dns::Type::TXT, budget);
     switch (answer.status) {
     case dns::Status::NxDomain:
     case dns::Status::NoData: k.error = "no key at " + name; break;
@@ -571,6 +577,42 @@ bool ArcVerifier::Message::State::verify_as(std::uint32_t instance, dns::Budget&
     return check_key_and_signature(t, *alg, data, budget, why);
 }
 
+// Steps 2 and 3.3 of RFC 8617 section 5.2, on a chain whose structure is
+// valid: why the seals' cv= values fail it, "" when they do not.
+std::string ArcVerifier::Message::State::cv_problem() const {
+    // Step 2: the newest seal already says the chain failed.
+    if (cv_of(top) == "fail") return "ARC-Seal " + std::to_string(top) + " says cv=fail";
+    // Step 3.3: cv=none on the first seal, cv=pass on every later one.
+    for (std::uint32_t i = 1; i <= top; ++i) {
+        const std::string cv = cv_of(i);
+        const char* want = i == 1 ? "none" : "pass";
+        if (cv != want)
+            return "ARC-Seal " + std::to_string(i) + " has cv=" + (cv.empty() ? "(missing)" : cv) + ", not " + want;
+    }
+    return {};
+}
+
+std::vector<std::string> ArcVerifier::Message::key_names() const {
+    const State& st = *state_;
+    std::vector<std::string> names;
+    if (!st.eoh_done || st.finished || st.arc_fields == 0 || !st.structure_error.empty() || st.top == 0 ||
+        !st.cv_problem().empty())
+        return names;
+    // Steps 4 and 6 of RFC 8617 section 5.2 verify the newest AMS first,
+    // then the seals from the newest down.
+    const auto add = [&](const std::optional<TagList>& tags) {
+        if (!tags || names.size() >= kArcReservedQueries) return;
+        const std::string d(tags->get("d").value_or("")), s(tags->get("s").value_or(""));
+        if (!dns_name_ok(d) || !dns_name_ok(s)) return;
+        std::string name = util::ascii_lower(s + "._domainkey." + d);
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+    };
+    const auto& newest = st.slots[st.top];
+    if (newest.ams_problem.empty()) add(newest.ams_tags);
+    add(newest.as_tags);
+    return names;
+}
+
 ArcVerdict ArcVerifier::Message::finish(dns::Budget& budget, std::time_t now) {
     State& st = *state_;
     ArcVerdict v;
@@ -590,17 +632,7 @@ ArcVerdict ArcVerifier::Message::finish(dns::Budget& budget, std::time_t now) {
     };
     v.instances = st.top;
     if (!st.structure_error.empty()) return fail(st.structure_error);
-    // Step 2: the newest seal already says the chain failed.
-    auto cv_of = [&](std::uint32_t i) { return util::ascii_lower(st.slots[i].as_tags->get("cv").value_or("")); };
-    if (cv_of(st.top) == "fail") return fail("ARC-Seal " + std::to_string(st.top) + " says cv=fail");
-    // Step 3.3: cv=none on the first seal, cv=pass on every later one.
-    for (std::uint32_t i = 1; i <= st.top; ++i) {
-        const std::string cv = cv_of(i);
-        const char* want = i == 1 ? "none" : "pass";
-        if (cv != want)
-            return fail("ARC-Seal " + std::to_string(i) + " has cv=" + (cv.empty() ? "(missing)" : cv) +
-                        ", not " + want);
-    }
+    if (std::string problem = st.cv_problem(); !problem.empty()) return fail(std::move(problem));
     // Step 4: the newest AMS.
     std::string why;
     if (!st.verify_ams(st.top, budget, now, why))
@@ -625,7 +657,7 @@ ArcVerdict ArcVerifier::Message::finish(dns::Budget& budget, std::time_t now) {
         set.seal_domain = std::string(s.as_tags->get("d").value_or(""));
         set.seal_selector = std::string(s.as_tags->get("s").value_or(""));
         set.signature_domain = std::string(s.ams_tags->get("d").value_or(""));
-        set.cv = cv_of(i);
+        set.cv = st.cv_of(i);
         set.authentication_results = std::string(s.aar_payload);
         v.sets.push_back(std::move(set));
     }

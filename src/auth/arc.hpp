@@ -73,6 +73,12 @@ public:
         // `value` everything after it, folds as "\n" or "\r\n".
         void header(std::string_view name, std::string_view value);
         void end_of_headers();
+        // After end_of_headers: the key records finish() will ask first (the
+        // newest ARC Set's message signature and seal keys, as
+        // "<s>._domainkey.<d>"), at most kArcReservedQueries, none when the
+        // chain fails before any key is needed. The session asks them
+        // ahead (dns/prefetch.hpp); finish() reads them through dns::ask().
+        std::vector<std::string> key_names() const;
         void body(std::string_view chunk);
         // The chain's verdict. Key lookups charge `budget`; `now` is for
         // AMS x= expiry.

@@ -17,9 +17,10 @@
 namespace dns {
 
 // The most questions one message asks ahead: its DKIM key records
-// (auth::kMaxPrefetchedKeys), its DMARC record and the HELO name's SPF
-// record. connector-milter.conf(5), [dns].
-inline constexpr std::size_t kMaxPrefetchedQuestions = 6;
+// (auth::kMaxPrefetchedKeys), its ARC key records (auth::kArcReservedQueries),
+// its DMARC record, and the SPF records of the MAIL FROM identity and the
+// HELO name. connector-milter.conf(5), [dns].
+inline constexpr std::size_t kMaxPrefetchedQuestions = 9;
 
 // One message's questions asked ahead. Not thread-safe: like Budget, it is
 // used by one stage of the message at a time.
@@ -44,6 +45,9 @@ public:
     // reads the answers was asked for (the native engine asks when end of
     // message arrives, and holds it back until this is true).
     bool ready();
+    // The check that read the answers so far is over (SPF at MAIL): the next
+    // ready() call marks when the next one is asked for (end of message).
+    void stage_over() { first_ready_call_.reset(); }
 
 private:
     struct Entry {

@@ -193,6 +193,45 @@ void MilterConnection::negotiate(const Command& c, Output& out) {
     send_reply(out, reply::kOptNeg, data);
 }
 
+bool MilterConnection::waits_for_dns(const std::vector<wire::Packet>& batch) {
+    if (!session_ || shedding_) return false;
+    try {
+        // The MAIL's macros may come in this batch, before it.
+        std::optional<MacroStore> with_batch;
+        for (const auto& packet : batch) {
+            switch (packet.command) {
+                case cmd::kBodyEob: return !session_->dns_answers_ready();
+                case cmd::kMacro:
+                    if (mail_asked_ahead_) continue;
+                    if (auto macro = parse_command(packet, nullptr)) {
+                        if (!with_batch) with_batch = macros_;
+                        with_batch->define(macro->macro_for, std::move(macro->macros));
+                    }
+                    continue;
+                case cmd::kMail:
+                    if (!mail_asked_ahead_) {
+                        mail_asked_ahead_ = true;
+                        if (auto mail = parse_command(packet, nullptr)) {
+                            const MacroStore& macros = with_batch ? *with_batch : macros_;
+                            session_->ask_ahead_for_mail(
+                                mail->args,
+                                security_facts([&macros](const char* name) { return macros.lookup(cmd::kMail, name); }));
+                        }
+                    }
+                    return !session_->mail_answers_ready();
+                case cmd::kConnect:
+                case cmd::kQuit:
+                case cmd::kQuitNc: return false;  // another session from here on
+                default: continue;
+            }
+        }
+    } catch (const std::exception& e) {
+        // The stage itself runs as it would have: it asks, or fails, itself.
+        daemon_log::error(std::string("asking DNS ahead: internal error: ") + e.what());
+    }
+    return false;
+}
+
 void MilterConnection::handle(const std::vector<wire::Packet>& packets, Output& out) {
     for (const auto& packet : packets) {
         if (out.close) return;
@@ -203,6 +242,8 @@ void MilterConnection::handle(const std::vector<wire::Packet>& packets, Output& 
             out.close_reason = why;
             return;
         }
+        // The next MAIL is asked ahead afresh (waits_for_dns).
+        if (command->code == cmd::kMail) mail_asked_ahead_ = false;
         switch (command->code) {
             case cmd::kOptNeg: negotiate(*command, out); continue;
             case cmd::kMacro: macros_.define(command->macro_for, std::move(command->macros)); continue;

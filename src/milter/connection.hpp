@@ -55,9 +55,12 @@ public:
     // Whether handling `p` may wait (DNS): only a RCPT whose session reads
     // block list answers there (session::Session::rcpt_may_wait).
     bool rcpt_may_wait() const { return session_ && session_->rcpt_may_wait(); }
-    // Whether end of message would find its DNS answers (asked ahead) in:
-    // session::Session::dns_answers_ready.
-    bool dns_answers_ready() { return !session_ || session_->dns_answers_ready(); }
+    // Whether handling `batch` would wait for DNS answers asked ahead that
+    // are still on their way: a MAIL (its SPF records, which the first call
+    // for that MAIL asks: session::Session::ask_ahead_for_mail) or an end of
+    // message (session::Session::dns_answers_ready). Never waits; the event
+    // loop calls it before handing `batch` to a worker, and again until false.
+    bool waits_for_dns(const std::vector<wire::Packet>& batch);
     // Its standing under the descriptor budget when it was accepted.
     void set_admission(ConnectionTable::Admission admission) { admission_ = admission; }
 
@@ -83,6 +86,7 @@ private:
     // the MTA adds none to the headers we insert.
     bool leading_space_ = false;
     bool shedding_ = false;
+    bool mail_asked_ahead_ = false;  // waits_for_dns asked the pending MAIL's questions
     ConnectionTable::Admission admission_ = ConnectionTable::Admission::Serve;
     ReplyGate gate_;
     MacroStore macros_;

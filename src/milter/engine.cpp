@@ -47,7 +47,7 @@ constexpr std::size_t kReadAhead = 256 * 1024;
 
 // How often connections are checked against [milter] idle_timeout.
 constexpr std::chrono::milliseconds kIdleSweep{250};
-// How often a parked end of message (Engine::parked_) looks at its DNS
+// How often a parked MAIL or end of message (Engine::parked_) looks at its DNS
 // answers: at most this much is added to its wait.
 constexpr std::chrono::milliseconds kParkedPoll{2};
 
@@ -111,7 +111,7 @@ struct Conn {
     bool busy = false;                  // a job queued or running, or a tarpit pending
     bool eof = false;                   // nothing more to read: close once idle
     bool closing = false;               // the close job is queued or running
-    bool parked = false;                // end of message waits for DNS answers (Engine::parked_)
+    bool parked = false;                // MAIL or end of message waits for DNS answers (Engine::parked_)
     bool want_write = false;            // EPOLLOUT registered
     std::string outbuf;                 // replies the socket did not take yet
     std::string delayed;                // a tarpitted reply and what followed it
@@ -164,8 +164,8 @@ private:
     std::uint64_t next_id_ = kFirstConnection;
     std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
     std::multimap<Clock::time_point, std::uint64_t> timers_;  // tarpits
-    // Connections whose end of message waits for the DNS answers asked
-    // ahead for it: looked at again every kParkedPoll, then scheduled.
+    // Connections whose MAIL or end of message waits for the DNS answers
+    // asked ahead for it: looked at again every kParkedPoll, then scheduled.
     std::vector<std::uint64_t> parked_;
     void recheck_parked();
     Clock::time_point accept_paused_until_{};
@@ -265,13 +265,12 @@ void Engine::on_readable(Conn& c) {
 void Engine::schedule(Conn& c) {
     if (c.busy || c.closing || c.parked) return;
     if (!c.pending.empty()) {
-        // End of message reads the DNS answers asked at MAIL and end of
-        // headers; while they are on their way it waits here rather than
-        // on a worker, so that a slow name server holds sessions, which
-        // are cheap, not worker threads (issue 14's cold-cache run).
-        if (!c.state.dns_answers_ready() &&
-            std::any_of(c.pending.begin(), c.pending.end(),
-                        [](const wire::Packet& p) { return p.command == cmd::kBodyEob; })) {
+        // MAIL reads the SPF records asked for it as it came in, end of
+        // message the DNS answers asked at MAIL and end of headers; while
+        // they are on their way the stage waits here rather than on a
+        // worker, so that a slow name server holds sessions, which are
+        // cheap, not worker threads (issue 14's cold-cache run).
+        if (c.state.waits_for_dns(c.pending)) {
             c.parked = true;
             parked_.push_back(c.id);
             return;

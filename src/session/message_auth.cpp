@@ -81,6 +81,10 @@ void Session::start_message_lookups() {
     if (!runtime_->resolver) return;
     std::vector<std::string> names;
     if (m.dkim) names = m.dkim->key_names();
+    // The ARC keys (within kArcReservedQueries, counted in `later` below).
+    if (m.arc && m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc)
+        for (auto& name : m.arc->key_names())
+            if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
     std::uint32_t later = 0;  // the most the end of message may ask
     if (m.checks.runs(policy::MessageCheck::Dkim)) later += cfg.dkim.max_signatures;
     if (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc) later += auth::kArcReservedQueries;

@@ -231,6 +231,9 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     const StageTimer timer(runtime_->metrics_now, CountedStage::Mail);
     reset_message();
     rate_limit_.clear();
+    // What ask_ahead_for_mail started for this MAIL, if it was this one.
+    std::unique_ptr<Message> ahead = std::move(mail_ahead_);
+    if (ahead && mail_ahead_path_ != (args.empty() ? std::string() : args[0])) ahead.reset();
     if (!connector_) {
         return finish(policy::Verdict::refuse(policy::default_reply(policy::ReplyId::NoConnector),
                                               "no connector", policy::ReasonClass::Connector),
@@ -275,7 +278,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
         }
         rate_limit_ = "rate of " + key + ": " + check.describe();
     }
-    message_ = std::make_unique<Message>(cfg.dns);
+    message_ = ahead ? std::move(ahead) : std::make_unique<Message>(cfg.dns);
     message_->sender = std::move(*parsed.path);
     message_->checks = check_plan();
     plan_signing();
@@ -304,6 +307,68 @@ policy::CheckPlan Session::check_plan() const {
                                local_ != policy::LocalSubmission::No);
 }
 
+void Session::ask_ahead_for_mail(const std::vector<std::string>& args, const SecurityFacts& security) {
+    mail_ahead_.reset();
+    mail_ahead_path_ = args.empty() ? std::string() : args[0];
+    if (!connector_ || !connect_.client || !runtime_->spf) return;
+    const auto& cfg = *runtime_->config;
+    // The rights and the policy check as on_mail will decide them (SMTP
+    // AUTH and STARTTLS come after connect), so that a MAIL refused on
+    // policy asks nothing. The message rate limit (a limit store that may
+    // be Redis) is on_mail's alone: a MAIL it refuses has asked its records.
+    resolve_rights(security);
+    auto parsed = policy::parse_smtp_path(mail_ahead_path_);
+    if (!parsed.path) return;
+    if (!policy::check_mail(*connector_, rights_, tls_, *parsed.path, size_parameter(args), cfg.accepted_domains,
+                            cfg.sender_logins)
+             .ok())
+        return;
+    auto m = std::make_unique<Message>(cfg.dns);
+    m->sender = std::move(*parsed.path);
+    m->checks = check_plan();
+    if (!m->checks.runs(policy::MessageCheck::Spf)) return;
+    ask_spf_ahead(*m);
+    mail_ahead_ = std::move(m);
+}
+
+bool Session::mail_answers_ready() { return !mail_ahead_ || mail_ahead_->prefetch.ready(); }
+
+// What DKIM (one key per verified signature), ARC and DMARC need later.
+std::uint32_t Session::spf_reserve(const Message& m) const {
+    const auto& cfg = *runtime_->config;
+    return (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
+           (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc ? auth::kArcReservedQueries : 0) +
+           (m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
+}
+
+// The records the SPF check begins with, all asked at once (dns::Prefetch),
+// charged to SPF's share of the budget; a question already started (by
+// ask_ahead_for_mail) is not asked again.
+void Session::ask_spf_ahead(Message& m) {
+    const auto& cfg = *runtime_->config;
+    const std::uint32_t reserve = spf_reserve(m);
+    const std::uint32_t unused = m.max_queries > m.queries_used ? m.max_queries - m.queries_used : 0;
+    const std::uint32_t spf_room = unused > reserve ? unused - reserve : 0;
+    if (spf_room == 0) return;  // the check itself will find no room
+    m.with_budget(runtime_->now,
+        [&] {
+            // RFC 7208 section 4.3: the check's first question is the
+            // identity's record: MAIL FROM's domain, or for the null sender
+            // the HELO name (section 2.4). It is asked by the check anyway.
+            const std::string_view identity = m.sender.null_path ? std::string_view(helo_) : std::string_view(m.sender.domain);
+            if (const auto name = auth::spf_record_name(identity))
+                m.prefetch.start(*runtime_->resolver, *name, dns::Type::TXT, m.budget, cfg.dns.timeout);
+            // The HELO identity's record (section 2.3) beside it, so that its
+            // answer comes in while MAIL FROM's record is being checked; only
+            // with room in the budget for both checks' usual work
+            // (kSpfLookAheadRoom), since it is charged first.
+            if (cfg.spf.check_helo && !helo_.empty() && spf_room >= kSpfLookAheadRoom)
+                if (const auto name = auth::spf_record_name(helo_))
+                    m.prefetch.start(*runtime_->resolver, *name, dns::Type::TXT, m.budget, cfg.dns.timeout);
+        },
+        reserve);
+}
+
 // RFC 7208: the MAIL FROM identity (section 2.4; for the null sender the
 // HELO identity stands in) and, when configured, the HELO identity (section
 // 2.3). The configured actions decide what a result does at MAIL.
@@ -312,29 +377,18 @@ policy::Verdict Session::check_spf() {
     if (!runtime_->spf || !connect_.client) return policy::Verdict::accept();
     auto& m = *message_;
     const std::string receiver = runtime_->authserv_id;
-    // What DKIM (one key per verified signature) and DMARC need later.
-    const std::uint32_t reserve =
-        (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
-        (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc ? auth::kArcReservedQueries : 0) +
-        (m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
-    const std::uint32_t unused = m.max_queries > m.queries_used ? m.max_queries - m.queries_used : 0;
-    const std::uint32_t spf_room = unused > reserve ? unused - reserve : 0;
+    ask_spf_ahead(m);
     m.with_budget(runtime_->now,
         [&] {
-            // The HELO identity's record is asked now, so that its answer
-            // comes in while MAIL FROM's record is being checked; only with
-            // room in the budget for both checks' usual work
-            // (kSpfLookAheadRoom), since it is charged first.
-            if (cfg.spf.check_helo && !helo_.empty() && !m.sender.null_path && spf_room >= kSpfLookAheadRoom)
-                if (const auto name = auth::spf_record_name(helo_);
-                    name && !util::ascii_iequals(*name, m.sender.domain))
-                    m.prefetch.start(*runtime_->resolver, *name, dns::Type::TXT, m.budget, cfg.dns.timeout);
             m.spf_mailfrom =
                 runtime_->spf->check_mailfrom(*connect_.client, helo_, m.sender.address(), receiver, m.budget);
             if (cfg.spf.check_helo && !helo_.empty())
                 m.spf_helo = runtime_->spf->check_helo(*connect_.client, helo_, receiver, m.budget);
         },
-        reserve);
+        spf_reserve(m));
+    // End of message's questions (asked at end of headers) are waited for
+    // from when end of message comes (dns::Prefetch::ready).
+    m.prefetch.stage_over();
     if (m.spf_mailfrom) count_spf_result(false, m.spf_mailfrom->result);
     if (m.spf_helo) count_spf_result(true, m.spf_helo->result);
 
@@ -600,6 +654,7 @@ void Session::on_abort() { reset_message(); }
 
 void Session::on_close() {
     reset_message();
+    mail_ahead_.reset();
     if (lease_.id != 0 && connector_) {
         shared_->limits->close_connection(*connector_, connection_source_, lease_);
         if (counters_) counters_->session_closed();

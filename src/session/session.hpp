@@ -84,6 +84,15 @@ public:
     // wait for them, and the native engine keeps it off its workers (so
     // that a slow name server holds sessions, not threads). Never waits.
     bool dns_answers_ready();
+    // MAIL FROM's SPF check, asked ahead (issue 14): before on_mail runs,
+    // the native engine hands the MAIL here on its event loop, which starts
+    // the DNS questions the check begins with (the MAIL FROM identity's SPF
+    // record, and the HELO name's) and nothing else: no limit store, no
+    // counters, no log. on_mail with the same path then reads their answers;
+    // until mail_answers_ready() the engine keeps the MAIL off its workers.
+    // Never waits; any later call replaces what an earlier one asked.
+    void ask_ahead_for_mail(const std::vector<std::string>& args, const SecurityFacts& security);
+    bool mail_answers_ready();
     // The native engine runs on_header, on_end_of_headers, on_abort, and
     // on_rcpt unless rcpt_may_wait(), on its event-loop thread
     // (milter/engine.cpp, runs_on_loop): they must never wait (no DNS, no
@@ -157,6 +166,9 @@ private:
     std::optional<Outcome> count_connection(std::string_view who);
     void reset_message();
     policy::Verdict check_spf();
+    // Starts the SPF check's first questions for `m` (check_spf).
+    void ask_spf_ahead(Message& m);
+    std::uint32_t spf_reserve(const Message& m) const;
     // End of headers: asks the DKIM key records and the DMARC record the
     // end of message will read (message_auth.cpp).
     void start_message_lookups();
@@ -195,6 +207,10 @@ private:
     bool header_leading_space_ = false;
     bool quarantine_available_ = true;
     std::unique_ptr<Message> message_;
+    // The next message as ask_ahead_for_mail started it, for the MAIL whose
+    // path is mail_ahead_path_; on_mail takes it over or drops it.
+    std::unique_ptr<Message> mail_ahead_;
+    std::string mail_ahead_path_;
     std::string summary_;  // the message's verdicts, for the EOM log line
     const policy::IpListEntry* ip_allowed_ = nullptr;  // [[ip_allow]] entry of the client
     const policy::IpListEntry* ip_blocked_ = nullptr;  // [[ip_block]] entry of the client

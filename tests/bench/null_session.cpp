@@ -46,6 +46,8 @@ Outcome Session::quarantine_failed(Outcome outcome) { return outcome; }
 std::uint64_t Session::header_octets_held() const { return 0; }
 policy::CheckPlan Session::check_plan() const { return {}; }
 bool Session::dns_answers_ready() { return true; }  // asks no DNS
+void Session::ask_ahead_for_mail(const std::vector<std::string>&, const SecurityFacts&) {}
+bool Session::mail_answers_ready() { return true; }
 std::string Session::signing_plan(std::string_view) const { return {}; }  // signs nothing
 
 }  // namespace session

@@ -103,7 +103,8 @@ endif
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/session_test
 TESTS += tests/unit/session_test
-tests_unit_session_test_SOURCES = tests/unit/session_test.cpp tests/unit/log_record_test.cpp
+tests_unit_session_test_SOURCES = tests/unit/session_test.cpp tests/unit/log_record_test.cpp tests/unit/arc_sealed_sample.hpp \
+	tests/unit/dkim_message_io.hpp
 tests_unit_session_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_session_test_LDADD = $(UNIT_TEST_LIBS)
 endif
@@ -157,7 +158,7 @@ EXTRA_DIST += tests/unit/arc_suite_yaml2lines.py tests/unit/arc_sealer.py tests/
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/arc_test
 TESTS += tests/unit/arc_test
-tests_unit_arc_test_SOURCES = tests/unit/arc_suite.cpp tests/unit/arc_test.cpp tests/unit/arc_ed25519_test.cpp tests/unit/dkim_message_io.hpp tests/unit/suite_lines.hpp \
+tests_unit_arc_test_SOURCES = tests/unit/arc_suite.cpp tests/unit/arc_test.cpp tests/unit/arc_ed25519_test.cpp tests/unit/arc_sealed_sample.hpp tests/unit/dkim_message_io.hpp tests/unit/suite_lines.hpp \
 	tests/unit/dkim_fake_resolver.hpp
 tests_unit_arc_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_arc_test_LDADD = $(UNIT_TEST_LIBS)

@@ -21,6 +21,9 @@
 #include "state/dmarc_evaluation.hpp"
 #include "util/ascii.hpp"
 
+#include "arc_sealed_sample.hpp"
+#include "dkim_message_io.hpp"
+
 namespace {
 
 using policy::IpAddress;
@@ -51,7 +54,10 @@ std::string write_zone() {
     char dir[] = "/tmp/session-test-XXXXXX";
     if (!mkdtemp(dir)) return {};
     std::string path = std::string(dir) + "/zone";
-    std::ofstream(path) << kZone;
+    // The ARC sealer's key (arc_sealed_sample.hpp) and its author domain's
+    // DMARC record besides.
+    std::ofstream(path) << kZone << "dummy._domainkey.example.org. IN TXT \"" << testing_arc::kKey << "\"\n"
+                        << "_dmarc.d1.example. IN TXT \"v=DMARC1; p=none\"\n";
     return path;
 }
 
@@ -403,7 +409,7 @@ struct Delivered {
 // One message from `client` to the MTA's `local`:25 address.
 Delivered deliver_to(Fixture& f, const std::string& local, const std::string& client, const std::string& sender,
                      const std::string& rcpt, const std::vector<std::pair<std::string, std::string>>& headers,
-                     const session::SecurityFacts& sec = Fixture::anonymous()) {
+                     const session::SecurityFacts& sec = Fixture::anonymous(), const std::string& body = "Hello.\r\n") {
     Delivered d;
     auto s = f.open(local, 25, client);
     d.mail = f.mail(*s, sender, sec);
@@ -411,7 +417,7 @@ Delivered deliver_to(Fixture& f, const std::string& local, const std::string& cl
     EXPECT_TRUE(s->on_rcpt({"<" + rcpt + ">"}).verdict.ok());
     for (const auto& [n, v] : headers) s->on_header(n, v);
     EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
-    s->on_body("Hello.\r\n");
+    s->on_body(body);
     d.eom = s->on_end_of_message();
     return d;
 }
@@ -1238,6 +1244,7 @@ private:
             std::this_thread::sleep_until(ready_);
             return answer_;
         }
+        bool ready() const override { return std::chrono::steady_clock::now() >= ready_; }
 
     private:
         dns::Answer answer_;
@@ -1282,7 +1289,8 @@ struct Timed {
 };
 
 Timed deliver_slowly(SlowDns& f, const std::vector<std::pair<std::string, std::string>>& headers,
-                     const std::string& local = "192.0.2.1", const std::string& client = "192.0.2.10") {
+                     const std::string& local = "192.0.2.1", const std::string& client = "192.0.2.10",
+                     const std::string& body = "Hello.\r\n") {
     using Clock = std::chrono::steady_clock;
     auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
     Timed t;
@@ -1296,7 +1304,7 @@ Timed deliver_slowly(SlowDns& f, const std::vector<std::pair<std::string, std::s
     const auto eoh_start = Clock::now();
     EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
     t.asked_by_eoh = f.slow->asked();
-    s->on_body("Hello.\r\n");
+    s->on_body(body);
     t.eom = s->on_end_of_message();
     t.eoh_to_eom_time = ms(Clock::now() - eoh_start);
     t.asked_by_eom = f.slow->asked();
@@ -1325,7 +1333,7 @@ TEST_F(SlowDns, KeyAndDmarcQuestionsAreAskedAtEndOfHeadersAndAnsweredTogether) {
     EXPECT_NE(ar->value.find("dkim=permerror"), std::string::npos) << ar->value;
 
     // MAIL: the sender's SPF record and the HELO name's, asked together.
-    EXPECT_EQ(t.asked_by_mail, (std::vector<std::string>{"client.example.net/TXT", "none.example/TXT"}));
+    EXPECT_EQ(t.asked_by_mail, (std::vector<std::string>{"none.example/TXT", "client.example.net/TXT"}));
     EXPECT_LT(t.mail_time, kSlowDns * 17 / 10) << "one round trip, not two";
     // End of headers asks every question end of message reads...
     EXPECT_EQ(after(t.asked_by_eoh, t.asked_by_mail.size()),
@@ -1334,6 +1342,64 @@ TEST_F(SlowDns, KeyAndDmarcQuestionsAreAskedAtEndOfHeadersAndAnsweredTogether) {
     // ...so end of message asks nothing again and waits one round trip, not three.
     EXPECT_EQ(t.asked_by_eom, t.asked_by_eoh);
     EXPECT_LT(t.eoh_to_eom_time, kSlowDns * 2) << "the key and DMARC answers came in together";
+}
+
+// The native engine asks MAIL's records as the MAIL comes in and keeps it
+// off its workers until they are answered: on_mail then waits for nothing.
+TEST_F(SlowDns, MailAskedAheadFindsBothSpfRecordsAnsweredAndAsksNothingAgain) {
+    using Clock = std::chrono::steady_clock;
+    use_slow_dns();
+    auto s = open("192.0.2.1", 25, "192.0.2.10");
+    s->on_helo("client.example.net", anonymous());
+    const std::vector<std::string> args = {"<news@none.example>"};
+    s->ask_ahead_for_mail(args, anonymous());
+    const auto asked = slow->asked();
+    EXPECT_EQ(asked, (std::vector<std::string>{"none.example/TXT", "client.example.net/TXT"}));
+    EXPECT_FALSE(s->mail_answers_ready()) << "the answers come after 300 ms";
+    const auto deadline = Clock::now() + kSlowDns * 10;
+    while (!s->mail_answers_ready() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(s->mail_answers_ready());
+    const auto start = Clock::now();
+    const Outcome mail = s->on_mail(args, anonymous(), Clock::now());
+    EXPECT_TRUE(mail.verdict.ok()) << mail.verdict.reason;
+    EXPECT_LT(Clock::now() - start, kSlowDns / 2) << "both answers were in";
+    EXPECT_EQ(slow->asked(), asked) << "nothing asked twice";
+    // Another path at MAIL than the one asked ahead: its own questions.
+    s->ask_ahead_for_mail({"<a@k1.example>"}, anonymous());
+    EXPECT_EQ(after(slow->asked(), asked.size()), (std::vector<std::string>{"k1.example/TXT", "client.example.net/TXT"}));
+    EXPECT_TRUE(s->on_mail(args, anonymous(), Clock::now()).verdict.ok());
+    EXPECT_EQ(after(slow->asked(), asked.size() + 2),
+              (std::vector<std::string>{"none.example/TXT", "client.example.net/TXT"}))
+        << "the records asked for another path are not used";
+}
+
+// ARC: the newest ARC Set's key is asked at end of headers with the DMARC
+// record, so that an ARC-sealed message's end of message waits one round
+// trip, not a second one for the sealer's key.
+TEST_F(SlowDns, ArcSealersKeyIsAskedAtEndOfHeadersWithTheDmarcRecord) {
+    const auto sealed = testing_dkim::split_message(testing_dkim::lf_to_crlf(testing_arc::kChain));
+    const std::vector<std::pair<std::string, std::string>> headers(sealed.headers.begin(), sealed.headers.end());
+    // The verdicts with answers at once (the fixture's offline zone), on the
+    // Checked Relay connector (no max_message_size for the ARC fields).
+    const auto reference =
+        deliver_to(*this, "10.0.0.50", "10.0.0.82", "news@none.example", "user@example.com", headers, anonymous(),
+                   sealed.body);
+    ASSERT_TRUE(reference.eom.verdict.ok()) << reference.eom.verdict.reason;
+    const auto* expected = inserted(reference.eom, "Authentication-Results");
+    ASSERT_NE(expected, nullptr);
+    EXPECT_NE(expected->value.find("arc=pass"), std::string::npos) << expected->value;
+
+    use_slow_dns();
+    const Timed t = deliver_slowly(*this, headers, "10.0.0.50", "10.0.0.82", sealed.body);
+    ASSERT_TRUE(t.eom.verdict.ok()) << t.eom.verdict.reason;
+    const auto* ar = inserted(t.eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_EQ(ar->value, expected->value) << "asking ahead changes no verdict";
+    // The seal and the message signature share their key: asked once.
+    EXPECT_EQ(after(t.asked_by_eoh, t.asked_by_mail.size()),
+              (std::vector<std::string>{"dummy._domainkey.example.org/TXT", "_dmarc.d1.example/TXT"}));
+    EXPECT_EQ(t.asked_by_eom, t.asked_by_eoh) << "nothing asked again at end of message";
+    EXPECT_LT(t.eoh_to_eom_time, kSlowDns * 2) << "the ARC key and DMARC answers came in together";
 }
 
 TEST_F(SlowDns, FiftySignaturesAskAtMostFourKeysAheadAndNoMoreThanMaxSignaturesInAll) {
