@@ -6,7 +6,7 @@ tests_bench_milter_load_SOURCES = tests/bench/milter_load.cpp tests/bench/corpus
 tests_bench_milter_load_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_bench_milter_load_LDADD = libmilterclient.a $(PTHREAD_LIBS)
 
-EXTRA_DIST += tests/bench/corpus_gen.py tests/bench/zone_dns.py tests/bench/postfix_e2e.sh tests/bench/dnsbl.sh tests/bench/metrics.sh tests/bench/cluster.sh tests/bench/reports.sh tests/bench/signing.sh tests/bench/report_db_gen.py \
+EXTRA_DIST += tests/bench/corpus_gen.py tests/bench/zone_dns.py tests/bench/postfix_e2e.sh tests/bench/dnsbl.sh tests/bench/metrics.sh tests/bench/cluster.sh tests/bench/reports.sh tests/bench/signing.sh tests/bench/cold.sh tests/bench/report_db_gen.py \
 	tests/bench/nodelay_preload.c BENCHMARKS.md
 
 bench: connector-milter$(EXEEXT) tests/bench/milter_load$(EXEEXT) tests/bench/null_milter$(EXEEXT) \
