@@ -9,8 +9,15 @@
 // It runs them on 1 thread and on 2 threads at once (both cores, the same
 // counters: the cache lines bounce as in the daemon), and prints ns per
 // message. Compare with the CPU per message of scripts/bench.
+//
+// `metrics_cost --messages N` instead makes the calls of N messages once,
+// on one thread, untimed: tests/bench/metrics.sh runs it under callgrind
+// for two values of N, so that the difference divided by the difference of
+// N is the instructions counting costs one message (start-up cancels out).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -57,8 +64,13 @@ double ns_per_message(const session::ConnectorCounters& c, int threads, int mess
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
     const session::ConnectorCounters counters("Default Frontend");
+    if (argc == 3 && std::strcmp(argv[1], "--messages") == 0) {
+        const long n = std::strtol(argv[2], nullptr, 10);
+        for (long i = 0; i < n; ++i) one_message(counters);
+        return 0;
+    }
     constexpr int kMessages = 200000;
     (void)ns_per_message(counters, 1, kMessages / 10);  // warm-up
     double best1 = 1e18, best2 = 1e18;
