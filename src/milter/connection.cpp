@@ -196,27 +196,13 @@ void MilterConnection::negotiate(const Command& c, Output& out) {
 bool MilterConnection::waits_for_dns(const std::vector<wire::Packet>& batch) {
     if (!session_ || shedding_) return false;
     try {
-        // The MAIL's macros may come in this batch, before it.
-        std::optional<MacroStore> with_batch;
-        for (const auto& packet : batch) {
-            switch (packet.command) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            switch (batch[i].command) {
                 case cmd::kBodyEob: return !session_->dns_answers_ready();
-                case cmd::kMacro:
-                    if (mail_asked_ahead_) continue;
-                    if (auto macro = parse_command(packet, nullptr)) {
-                        if (!with_batch) with_batch = macros_;
-                        with_batch->define(macro->macro_for, std::move(macro->macros));
-                    }
-                    continue;
                 case cmd::kMail:
                     if (!mail_asked_ahead_) {
                         mail_asked_ahead_ = true;
-                        if (auto mail = parse_command(packet, nullptr)) {
-                            const MacroStore& macros = with_batch ? *with_batch : macros_;
-                            session_->ask_ahead_for_mail(
-                                mail->args,
-                                security_facts([&macros](const char* name) { return macros.lookup(cmd::kMail, name); }));
-                        }
+                        ask_ahead_for_mail(batch, i);
                     }
                     return !session_->mail_answers_ready();
                 case cmd::kConnect:
@@ -230,6 +216,25 @@ bool MilterConnection::waits_for_dns(const std::vector<wire::Packet>& batch) {
         daemon_log::error(std::string("asking DNS ahead: internal error: ") + e.what());
     }
     return false;
+}
+
+// The MAIL at batch[mail], with the macros as they will be when it is
+// handled: those of the packets before it in the batch too.
+void MilterConnection::ask_ahead_for_mail(const std::vector<wire::Packet>& batch, std::size_t mail) {
+    const auto command = parse_command(batch[mail], nullptr);
+    if (!command) return;
+    std::optional<MacroStore> with_batch;
+    for (std::size_t i = 0; i < mail; ++i) {
+        if (batch[i].command != cmd::kMacro) continue;
+        if (auto macro = parse_command(batch[i], nullptr)) {
+            if (!with_batch) with_batch = macros_;
+            with_batch->define(macro->macro_for, std::move(macro->macros));
+        }
+    }
+    const MacroStore& macros = with_batch ? *with_batch : macros_;
+    session_->ask_ahead_for_mail(command->args, security_facts([&macros](const char* name) {
+                                     return macros.lookup(cmd::kMail, name);
+                                 }));
 }
 
 void MilterConnection::handle(const std::vector<wire::Packet>& packets, Output& out) {

@@ -75,6 +75,7 @@ private:
     void guarded(Output& out, Stage stage, F&& body);
     void on_connect(const Command& c, Output& out);
     void on_end_of_message(Output& out);
+    void ask_ahead_for_mail(const std::vector<wire::Packet>& batch, std::size_t mail);
     MacroLookup macros_at(char stage) const;
     std::string queue_id_or_noqueue(char stage) const;
 
