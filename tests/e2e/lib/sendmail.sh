@@ -151,7 +151,7 @@ sm_queue_count() { find "$SM_QUEUE" -name 'qf*' -type f | wc -l; }
 # (E2E_IN_NAMESPACE).  Skips where namespaces cannot be created.
 sm_enter_namespaces() {
     [ -z "${E2E_IN_NAMESPACE:-}" ] || return 0
-    unshare --net --uts --mount --pid --fork true 2>/dev/null ||
+    unshare --net --uts --mount --pid --fork --mount-proc true 2>/dev/null ||
         e2e_skip "no permission to create namespaces (unshare --net --uts --mount --pid)"
     if ! SM_ROOT=$(sm_find_root); then
         "$(e2e_top_srcdir)/tests/e2e/fetch-sendmail" "$SM_CACHE" >&2 ||
@@ -159,7 +159,7 @@ sm_enter_namespaces() {
         SM_ROOT=$SM_CACHE/root
     fi
     export SM_ROOT
-    E2E_IN_NAMESPACE=1 exec unshare --net --uts --mount --pid --fork /bin/bash "$@"
+    E2E_IN_NAMESPACE=1 exec unshare --net --uts --mount --pid --fork --mount-proc /bin/bash "$@"
 }
 
 # sm_namespace_network ADDRESS...: inside the namespaces, the host name "mx"
