@@ -245,6 +245,29 @@ TEST_F(NativeEngineTest, MailWaitingForItsSpfRecordDoesNotHoldTheOnlyWorker) {
     slow.quit();
 }
 
+// A MAIL's own macros (SMTP AUTH) come in the same read as the MAIL:
+// asking ahead reads them, so an authenticated session, whose messages skip
+// SPF (ExchangeUsers have Ms-Exch-Bypass-Anti-Spam), asks no SPF record
+// ahead and its MAIL is not held back for one.
+TEST_F(NativeEngineTest, AuthenticatedMailAsksNoSpfRecordAheadAndIsNotHeldBack) {
+    SilentNameServer dns;
+    // contoso.com's SPF record would go to the silent server.
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(dns, ""));
+    SmtpClient user;
+    user.helo = "laptop.home.example";
+    user.auth_user = "alice@contoso.com";
+    user.tls = true;
+    Mta mta(socket_spec(), user);
+    ASSERT_TRUE(mta.connect().proceeds());
+    const auto start = std::chrono::steady_clock::now();
+    const Response mail = mta.mail("<alice@contoso.com>");
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(mail.proceeds()) << describe(mail);
+    EXPECT_LT(elapsed, 1000ms) << "held back for an SPF record its check does not read";
+    EXPECT_FALSE(dns.asked()) << "an SPF record was asked for a session that skips SPF";
+    mta.quit();
+}
+
 TEST_F(SaturationTest, SaturatedWorkerPoolAnswers451_4_3_2AndRecovers) {
     std::unique_ptr<Mta> third;
     ASSERT_NO_FATAL_FAILURE(while_saturated(
