@@ -162,15 +162,7 @@ std::optional<SignatureAlgorithm> usable_algorithm(const TagList& t, std::initia
 // The header value with the b= tag's value emptied (RFC 6376 section 3.7,
 // RFC 8617 section 5.1.1): everything between "=" and the ";" or the end.
 std::string without_b(std::string_view value, const Tag& b) {
-    std::string out(value.substr(0, b.value_begin));
-    out.append(value.substr(b.value_end));
-    return out;
-}
-
-// Drops the final CRLF of a canonicalized block: the signature header is
-// hashed without one (RFC 6376 section 3.7).
-void drop_final_crlf(std::string& s) {
-    if (s.size() >= 2 && s.compare(s.size() - 2, 2, "\r\n") == 0) s.resize(s.size() - 2);
+    return without_span(value, b.value_begin, b.value_end);
 }
 
 }  // namespace
@@ -503,46 +495,29 @@ bool ArcVerifier::Message::State::verify_ams(std::uint32_t instance, dns::Budget
     // The signed header fields: each h= name picks the next instance of
     // that field from the bottom up; a name with no instance left adds
     // nothing (RFC 6376 section 5.4.2).
+    const std::string_view list = *t.get("h");
+    // Section 4.1.2: an AMS never signs an ARC-Seal (they are added after
+    // it); the validation suite and both reference verifiers refuse it too.
+    // ARC-Authentication-Results and older AMSes in h= are tolerated: RFC
+    // 8617 forbids them to signers only, and the suite expects them to
+    // verify.
+    bool signs_seal = false;
+    for_each_signed_name(list, [&](std::string_view name) {
+        signs_seal = signs_seal || util::ascii_iequals(name, "ARC-Seal");
+    });
+    if (signs_seal) {
+        why = "h= includes ARC-Seal";
+        return false;
+    }
     std::string data;
-    std::map<std::string, std::size_t> next_from_bottom;  // lower-case name -> headers index bound
-    std::string_view list = *t.get("h");
-    while (true) {
-        const auto colon = list.find(':');
-        std::string_view name = list.substr(0, colon);
-        while (!name.empty() && is_fws(name.front())) name.remove_prefix(1);
-        while (!name.empty() && is_fws(name.back())) name.remove_suffix(1);
-        if (!name.empty()) {
-            // Section 4.1.2: an AMS never signs an ARC-Seal (they are added
-            // after it); the validation suite and both reference verifiers
-            // refuse it too. ARC-Authentication-Results and older AMSes in
-            // h= are tolerated: RFC 8617 forbids them to signers only, and
-            // the suite expects them to verify.
-            if (util::ascii_iequals(name, "ARC-Seal")) {
-                why = "h= includes ARC-Seal";
-                return false;
-            }
-            const std::string key = util::ascii_lower(name);
-            auto it = next_from_bottom.try_emplace(key, headers.size()).first;
-            std::size_t i = it->second;
-            bool found = false;
-            while (i > 0 && !found) {
-                --i;
-                if (util::ascii_iequals(headers[i].name, name)) {
-                    if (headers[i].dropped) {
-                        why = "h= signs a " + std::string(name) + " field beyond the " +
-                              std::to_string(kMaxBytesBeforeArc / 1024) + " KiB kept above the ARC fields";
-                        return false;
-                    }
-                    canonicalize_header(header_canon, headers[i].name, headers[i].value, data);
-                    found = true;
-                }
-            }
-            // The next instance of this name is searched above this one
-            // (or nowhere, once i is 0).
-            it->second = i;
+    for (const std::size_t i : select_signed_headers(list, headers.size(),
+                                                      [&](std::size_t k) -> std::string_view { return headers[k].name; })) {
+        if (headers[i].dropped) {
+            why = "h= signs a " + headers[i].name + " field beyond the " +
+                  std::to_string(kMaxBytesBeforeArc / 1024) + " KiB kept above the ARC fields";
+            return false;
         }
-        if (colon == std::string_view::npos) break;
-        list.remove_prefix(colon + 1);
+        canonicalize_header(header_canon, headers[i].name, headers[i].value, data);
     }
     const RawHeader& self = headers[static_cast<std::size_t>(slot.ams)];
     canonicalize_header(header_canon, self.name, without_b(self.value, *t.find("b")), data);

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cstring>
 #include <stdexcept>
 
 #include "util/ascii.hpp"
@@ -51,6 +52,49 @@ void canonicalize_header(Canon canon, std::string_view name, std::string_view va
         out += c;
     }
     out += "\r\n";
+}
+
+void for_each_signed_name(std::string_view list, const std::function<void(std::string_view)>& fn) {
+    while (true) {
+        const auto colon = list.find(':');
+        std::string_view name = list.substr(0, colon);
+        while (!name.empty() && (is_wsp(name.front()) || name.front() == '\r' || name.front() == '\n'))
+            name.remove_prefix(1);
+        while (!name.empty() && (is_wsp(name.back()) || name.back() == '\r' || name.back() == '\n'))
+            name.remove_suffix(1);
+        if (!name.empty()) fn(name);
+        if (colon == std::string_view::npos) return;
+        list.remove_prefix(colon + 1);
+    }
+}
+
+std::vector<std::size_t> select_signed_headers(std::string_view h_list, std::size_t count,
+                                               const std::function<std::string_view(std::size_t)>& name_of) {
+    std::vector<std::size_t> out;
+    std::vector<bool> used(count, false);
+    for_each_signed_name(h_list, [&](std::string_view name) {
+        for (std::size_t i = count; i > 0; --i) {
+            if (used[i - 1]) continue;
+            std::string_view field = name_of(i - 1);
+            while (!field.empty() && is_wsp(field.back())) field.remove_suffix(1);
+            if (util::ascii_iequals(field, name)) {
+                used[i - 1] = true;
+                out.push_back(i - 1);
+                return;
+            }
+        }
+    });
+    return out;
+}
+
+std::string without_span(std::string_view value, std::size_t begin, std::size_t end) {
+    std::string out(value.substr(0, begin));
+    out.append(value.substr(end));
+    return out;
+}
+
+void drop_final_crlf(std::string& s) {
+    if (s.size() >= 2 && s.compare(s.size() - 2, 2, "\r\n") == 0) s.resize(s.size() - 2);
 }
 
 struct BodyHasher::Hash {
@@ -123,25 +167,72 @@ void BodyHasher::end_line() {
     }
 }
 
+// Content bytes of the current line without a line end in them (a CR not
+// followed by LF is content): written as runs, not byte by byte.
+void BodyHasher::content_run(std::string_view run) {
+    if (canon_ == Canon::Simple) {
+        if (run.empty()) return;
+        if (!line_has_content_) {
+            for (; pending_empty_lines_ > 0; --pending_empty_lines_) out_ += "\r\n";
+            line_has_content_ = true;
+        }
+        out_.append(run);
+        return;
+    }
+    std::size_t p = 0;
+    while (p < run.size()) {
+        if (is_wsp(run[p])) {
+            pending_wsp_ = true;
+            ++p;
+            continue;
+        }
+        std::size_t q = p + 1;
+        while (q < run.size() && !is_wsp(run[q])) ++q;
+        if (!line_has_content_) {
+            for (; pending_empty_lines_ > 0; --pending_empty_lines_) out_ += "\r\n";
+            line_has_content_ = true;
+        }
+        if (pending_wsp_) out_ += ' ';
+        pending_wsp_ = false;
+        out_.append(run.substr(p, q - p));
+        p = q;
+    }
+}
+
 void BodyHasher::body(std::string_view chunk) {
-    if (finished_) return;
+    if (finished_ || chunk.empty()) return;
     out_.clear();
-    for (char c : chunk) {
-        if (prev_cr_) {
-            prev_cr_ = false;
-            if (c == '\n') {
-                end_line();
-                continue;
-            }
+    std::size_t i = 0;
+    if (prev_cr_) {
+        // The previous chunk ended with a CR: a CRLF split between chunks,
+        // or a lone CR (content).
+        prev_cr_ = false;
+        if (chunk[0] == '\n') {
+            end_line();
+            i = 1;
+        } else {
             content('\r');
         }
-        if (c == '\r') {
-            prev_cr_ = true;
-        } else if (c == '\n') {
-            end_line();  // a bare LF: the MTA's line end
-        } else {
-            content(c);
+    }
+    while (i < chunk.size()) {
+        const void* hit = std::memchr(chunk.data() + i, '\n', chunk.size() - i);
+        if (hit == nullptr) {
+            // A partial line: a final CR may start the CRLF of the next chunk.
+            std::string_view run = chunk.substr(i);
+            if (run.back() == '\r') {
+                prev_cr_ = true;
+                run.remove_suffix(1);
+            }
+            content_run(run);
+            break;
         }
+        const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - chunk.data());
+        std::string_view run = chunk.substr(i, lf - i);
+        // CRLF, or a bare LF: the MTA's line end.
+        if (!run.empty() && run.back() == '\r') run.remove_suffix(1);
+        content_run(run);
+        end_line();
+        i = lf + 1;
     }
     emit(out_);
 }

@@ -14,6 +14,7 @@
 // independent verifiers (dkimpy, Mail::DKIM). Hashing is OpenSSL's EVP.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,24 @@ std::optional<Canon> parse_canon(std::string_view word);
 // everything after the colon with its folds as CRLF, appended to `out` in
 // canonical form with a final CRLF (RFC 6376 sections 3.4.1 and 3.4.2).
 void canonicalize_header(Canon canon, std::string_view name, std::string_view value, std::string& out);
+
+// RFC 6376 section 5.4.2: the header fields an h= list signs, as indices
+// into a message's `count` fields (in received order, `name_of(i)` the name
+// of field i), in h= order. Each name picks the next unused instance of that
+// field from the bottom up; a name with no instance left adds nothing.
+// Names compare case-insensitively, without surrounding white space.
+std::vector<std::size_t> select_signed_headers(std::string_view h_list, std::size_t count,
+                                               const std::function<std::string_view(std::size_t)>& name_of);
+// Calls `fn` with each non-empty name of an h= list, trimmed.
+void for_each_signed_name(std::string_view h_list, const std::function<void(std::string_view)>& fn);
+
+// A signature header field's value with its b= value emptied (RFC 6376
+// section 3.7: "deleted (treated as the empty string)"); `begin`/`end` the
+// b= value's span (tag_list.hpp Tag::value_begin/value_end).
+std::string without_span(std::string_view value, std::size_t begin, std::size_t end);
+// Drops the final CRLF of a canonicalized block: the signature header
+// field is hashed without one (RFC 6376 section 3.7).
+void drop_final_crlf(std::string& s);
 
 // A streaming body canonicalizer feeding SHA-256 hashes, one per distinct
 // l= limit (RFC 6376 section 3.4.3/3.4.4 and 3.5 "l="). Body bytes may come
@@ -58,6 +77,7 @@ public:
 private:
     void emit(std::string_view canonical);
     void content(char c);
+    void content_run(std::string_view run);
     void end_line();
 
     struct Hash;

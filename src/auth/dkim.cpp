@@ -24,12 +24,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <stdexcept>
 
 #include "auth/crlf.hpp"
 #include "auth/dkim_key_cache.hpp"
+#include "auth/dkim_verify.hpp"
 #include "auth/tag_list.hpp"
 #include "dns/prefetch.hpp"
 #include "util/ascii.hpp"
@@ -58,28 +60,12 @@ struct HandleFree {
 };
 
 // DKIM-Signature fields handed to libopendkim per message (see header()).
-constexpr std::uint32_t kMaxSignatureFields = 50;
+constexpr std::uint32_t kMaxSignatureFields = kDkimMaxSignatureFields;
 
 constexpr std::string_view kSha1Refused = "rsa-sha1 not accepted (RFC 8301)";
 
 std::string c_str_or_empty(const unsigned char* s) {
     return s == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(s));
-}
-
-// "<s>._domainkey.<d>" (RFC 6376 section 3.6.2.1) of a DKIM-Signature that
-// finish() will fetch a key for: v=1 with s= and d= (libopendkim asks no
-// key for a signature it cannot parse) and an algorithm the prescreen lets
-// through (not rsa-sha1). nullopt otherwise.
-std::optional<std::string> key_record_name(std::string_view value) {
-    const auto tags = parse_tag_list(value);
-    if (!tags) return std::nullopt;
-    const auto v = tags->get("v"), a = tags->get("a"), s = tags->get("s"), d = tags->get("d");
-    if (!v || !a || !s || !d || strip_fws(*v) != "1") return std::nullopt;
-    const std::string alg = util::ascii_lower(strip_fws(*a));
-    if (alg != "rsa-sha256" && alg != "ed25519-sha256") return std::nullopt;
-    std::string selector = strip_fws(*s), domain = strip_fws(*d);
-    if (selector.empty() || domain.empty()) return std::nullopt;
-    return selector + "._domainkey." + domain;
 }
 
 }  // namespace
@@ -295,9 +281,15 @@ void classify(const State& st, DKIM_SIGINFO* sig, DkimSignatureResult& out) {
 
 }  // namespace
 
-DkimVerifier::DkimVerifier(std::shared_ptr<dns::Resolver> resolver, DkimOptions options)
-    : lib_(std::make_unique<Library>()) {
+DkimVerifier::DkimVerifier(std::shared_ptr<dns::Resolver> resolver, DkimOptions options) {
     if (!resolver) throw std::invalid_argument("DkimVerifier needs a resolver");
+    if (options.verifier == DkimVerifierKind::Native) {
+        native_ = std::make_unique<Native>();
+        native_->resolver = std::move(resolver);
+        native_->options = options;
+        return;
+    }
+    lib_ = std::make_unique<Library>();
     lib_->resolver = std::move(resolver);
     lib_->options = options;
     lib_->lib.reset(dkim_init(nullptr, nullptr));
@@ -320,9 +312,10 @@ DkimVerifier::DkimVerifier(std::shared_ptr<dns::Resolver> resolver, DkimOptions 
 
 DkimVerifier::~DkimVerifier() = default;
 
-bool DkimVerifier::ed25519_supported() const { return lib_->ed25519; }
+bool DkimVerifier::ed25519_supported() const { return native_ ? true : lib_->ed25519; }
 
 std::unique_ptr<DkimVerifier::Message> DkimVerifier::start(std::string_view id) const {
+    if (native_) return std::unique_ptr<Message>(new Message(start_native(*native_)));
     auto st = std::make_unique<Message::State>();
     st->lib = lib_.get();
     st->id = id.empty() ? std::string("-") : std::string(id);
@@ -337,9 +330,11 @@ std::unique_ptr<DkimVerifier::Message> DkimVerifier::start(std::string_view id) 
 }
 
 DkimVerifier::Message::Message(std::unique_ptr<State> state) : state_(std::move(state)) {}
+DkimVerifier::Message::Message(std::unique_ptr<NativeState> state) : native_(std::move(state)) {}
 DkimVerifier::Message::~Message() = default;
 
 void DkimVerifier::Message::header(std::string_view name, std::string_view value) {
+    if (native_) return native_header(*native_, name, value);
     State& st = *state_;
     if (st.eoh_done || st.finished) return;
     if (util::ascii_iequals(name, "DKIM-Signature")) {
@@ -353,7 +348,7 @@ void DkimVerifier::Message::header(std::string_view name, std::string_view value
                                                             kMaxSignatureFields))
             return;
         if (st.signature_headers <= st.lib->options.max_signatures && st.key_names.size() < kMaxPrefetchedKeys)
-            if (auto key = key_record_name(value)) st.key_names.push_back(std::move(*key));
+            if (auto key = dkim_key_record_name(value)) st.key_names.push_back(std::move(*key));
     }
     // RFC 6376 section 3.4: the signer hashed "Name:value" exactly as sent,
     // folds as CRLF; a trailing line end is not part of the field.
@@ -368,9 +363,12 @@ void DkimVerifier::Message::header(std::string_view name, std::string_view value
                       st.scratch.size());
 }
 
-std::vector<std::string> DkimVerifier::Message::key_names() const { return state_->key_names; }
+std::vector<std::string> DkimVerifier::Message::key_names() const {
+    return native_ ? native_->key_names : state_->key_names;
+}
 
 void DkimVerifier::Message::end_of_headers() {
+    if (native_) return native_end_of_headers(*native_);
     State& st = *state_;
     if (st.eoh_done || st.finished) return;
     st.eoh_done = true;
@@ -378,6 +376,7 @@ void DkimVerifier::Message::end_of_headers() {
 }
 
 void DkimVerifier::Message::body(std::string_view chunk) {
+    if (native_) return native_body(*native_, chunk);
     State& st = *state_;
     if (!st.eoh_done) end_of_headers();
     if (st.finished || st.eoh_status != DKIM_STAT_OK || chunk.empty()) return;
@@ -395,6 +394,7 @@ void DkimVerifier::Message::body(std::string_view chunk) {
 }
 
 std::vector<DkimSignatureResult> DkimVerifier::Message::finish(dns::Budget& budget) {
+    if (native_) return native_finish(*native_, budget, static_cast<std::uint64_t>(std::time(nullptr)));
     State& st = *state_;
     std::vector<DkimSignatureResult> results;
     if (st.finished) return results;

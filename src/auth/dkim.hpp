@@ -46,6 +46,8 @@ class DkimVerifier {
     struct Library;
 
 public:
+    struct Native;  // our own verifier: implementation detail (dkim_verify.hpp)
+
     // One DKIM_LIB for the process. Thread-safe: messages may be verified
     // concurrently from different threads, each with its own Message.
     DkimVerifier(std::shared_ptr<dns::Resolver> resolver, DkimOptions options);
@@ -83,11 +85,14 @@ public:
         std::vector<DkimSignatureResult> finish(dns::Budget& budget);
 
         struct State;  // implementation detail (dkim.cpp)
+        struct NativeState;  // implementation detail (dkim_verify.cpp)
 
     private:
         friend class DkimVerifier;
         explicit Message(std::unique_ptr<State> state);
-        std::unique_ptr<State> state_;
+        explicit Message(std::unique_ptr<NativeState> state);
+        std::unique_ptr<State> state_;           // libopendkim
+        std::unique_ptr<NativeState> native_;    // or ours
     };
 
     // `id` is used in libopendkim's diagnostics (the MTA queue id is a good
@@ -95,7 +100,8 @@ public:
     std::unique_ptr<Message> start(std::string_view id) const;
 
 private:
-    std::unique_ptr<Library> lib_;
+    std::unique_ptr<Library> lib_;    // libopendkim
+    std::unique_ptr<Native> native_;  // or ours
 };
 
 }  // namespace auth

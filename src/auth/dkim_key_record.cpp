@@ -36,7 +36,9 @@ bool list_has(std::string_view list, std::string_view word) {
     }
 }
 
-std::shared_ptr<EVP_PKEY> decode_key(const std::string& der, bool ed25519) {
+}  // namespace
+
+std::shared_ptr<EVP_PKEY> decode_public_key(const std::string& der, bool ed25519) {
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     EVP_PKEY* key = nullptr;
     if (ed25519) {
@@ -59,8 +61,6 @@ std::shared_ptr<EVP_PKEY> decode_key(const std::string& der, bool ed25519) {
     }
     return std::shared_ptr<EVP_PKEY>(key, PkeyFree());
 }
-
-}  // namespace
 
 std::optional<SignatureAlgorithm> parse_signature_algorithm(std::string_view word) {
     if (word == "rsa-sha256") return SignatureAlgorithm::RsaSha256;
@@ -104,7 +104,7 @@ KeyRecord parse_dkim_key_record(std::string_view txt, PublicKeyCache* cache) {
     if (!der || der->empty()) return bad("bad key record: p= is not base64");
     std::shared_ptr<EVP_PKEY> key = cache ? cache->find(*der, ed25519) : nullptr;
     if (!key) {
-        key = decode_key(*der, ed25519);
+        key = decode_public_key(*der, ed25519);
         if (!key) return bad("bad key record: p= is not a usable key");
         if (cache) cache->insert(*der, ed25519, key);
     }

@@ -49,6 +49,11 @@ private:
     std::unordered_map<std::string, std::shared_ptr<EVP_PKEY>> keys_;
 };
 
+// The DER bytes of a p= value as a public key: 32 raw octets for ed25519
+// (RFC 8463 section 4.2), else an RSA SubjectPublicKeyInfo or a bare
+// RSAPublicKey. Null when they are not one.
+std::shared_ptr<EVP_PKEY> decode_public_key(const std::string& der, bool ed25519);
+
 // RFC 6376 section 3.6.1: v= (first, "DKIM1") optional; k= "rsa" (default)
 // or "ed25519"; h= when present must allow sha256; s= when present must
 // include "*" or "email"; p= empty means revoked (section 3.6.1 "p=");

@@ -8,6 +8,7 @@ libauth_a_SOURCES = \
 # DKIM (libopendkim) and DMARC (RFC 9989; libpsl for discovery = "psl")
 libauth_a_SOURCES += \
 	src/auth/dkim.cpp src/auth/dkim.hpp \
+	src/auth/dkim_verify.cpp src/auth/dkim_verify.hpp \
 	src/auth/dkim_key_cache.cpp src/auth/dkim_key_cache.hpp \
 	src/auth/dmarc.cpp src/auth/dmarc.hpp \
 	src/auth/dmarc_record.cpp src/auth/dmarc_record.hpp \

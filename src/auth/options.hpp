@@ -8,7 +8,13 @@
 
 namespace auth {
 
+// [dkim] verifier: who verifies DKIM-Signature fields. Native is our own
+// RFC 6376 verifier (dkim_verify.hpp); LibOpenDkim the libopendkim wrapper,
+// kept as the alternative and as the differential test's reference.
+enum class DkimVerifierKind : std::uint8_t { Native, LibOpenDkim };
+
 struct DkimOptions {
+    DkimVerifierKind verifier = DkimVerifierKind::Native;
     std::uint32_t max_signatures = 5;
     std::uint32_t min_rsa_bits = 1024;   // RFC 8301
 };

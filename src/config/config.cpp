@@ -134,6 +134,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dkim", "enabled"},
     {"dkim", "max_signatures"},
     {"dkim", "min_rsa_bits"},
+    {"dkim", "verifier"},
 
     {"", "dkim_signing"},
     {"dkim_signing", "key_table"},
@@ -1495,6 +1496,11 @@ void Loader::load_dkim(const toml::node& node) {
     // 1024 only for administrators who knowingly accept weak keys.
     if (const auto n = get_count(*t, "min_rsa_bits", "dkim", 512, 4096, false))
         k.min_rsa_bits = static_cast<std::uint32_t>(**n);
+    if (const auto v = get_string(*t, "verifier", "dkim")) {
+        if (*v == "native") k.verifier = auth::DkimVerifierKind::Native;
+        else if (*v == "libopendkim") k.verifier = auth::DkimVerifierKind::LibOpenDkim;
+        else error(*t->get("verifier"), "dkim.verifier: \"" + *v + "\": expected \"native\" or \"libopendkim\"");
+    }
 }
 
 void Loader::load_arc(const toml::node& node) {

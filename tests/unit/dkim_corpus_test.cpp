@@ -87,63 +87,10 @@ std::vector<std::string> split(const std::string& s, char sep) {
     return out;
 }
 
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
-    std::size_t i = 0;
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-    return s.substr(i);
-}
-
-// Mail::DKIM's t/FAKE_DNS.dat: "name<spaces>rdata"; NXDOMAIN, timeouts and
-// SERVFAIL are spelled as pseudo-data.
-dns::Record txt_record(std::string text) {
-    dns::Record r;
-    r.type = dns::Type::TXT;
-    r.strings.push_back(std::move(text));
-    return r;
-}
-
-std::shared_ptr<dns::Resolver> serve(dns::StaticZone zone) {
-    return std::make_shared<dns::StaticResolver>(
-        std::make_shared<const dns::StaticZone>(std::move(zone)));
-}
-
-void load_fake_dns(dns::StaticZone& zone, const std::string& text) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        line = trim(line);
-        if (line.empty() || line[0] == '#') continue;
-        const auto sp = line.find_first_of(" \t");
-        if (sp == std::string::npos) continue;
-        const std::string name = line.substr(0, sp);
-        const std::string data = trim(line.substr(sp));
-        if (data == "NXDOMAIN") continue;
-        if (data == "~~Query timed out~~") {
-            zone.add_failure(name, dns::Status::Timeout);
-        } else if (data == "~~SERVFAIL~~") {
-            zone.add_failure(name, dns::Status::ServFail);
-        } else if (data == "\"\"") {
-            zone.add(name, txt_record(std::string()));
-        } else {
-            zone.add(name, txt_record(data));
-        }
-    }
-}
-
-// rfc8463/dns.txt: "name.<TAB>rdata".
-void load_tab_dns(dns::StaticZone& zone, const std::string& text) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        const auto tab = line.find('\t');
-        if (tab == std::string::npos) continue;
-        std::string name = line.substr(0, tab);
-        while (!name.empty() && name.back() == '.') name.pop_back();
-        zone.add(name, txt_record(trim(line.substr(tab + 1))));
-    }
-}
+using testing_dkim::load_fake_dns;
+using testing_dkim::load_tab_dns;
+using testing_dkim::serve;
+using testing_dkim::trim;
 
 struct SigInfo {
     std::string type;       // DKIM or DK

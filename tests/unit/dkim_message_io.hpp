@@ -3,6 +3,7 @@
 // leading space, folds kept) and the body, and feed it to a DKIM verifier.
 #pragma once
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "auth/dkim.hpp"
+#include "dns/static_zone.hpp"
 
 namespace testing_dkim {
 
@@ -89,6 +91,63 @@ inline std::vector<auth::DkimSignatureResult> verify(const auth::DkimVerifier& v
     for (std::size_t i = 0; i < m.body.size(); i += chunk)
         msg->body(std::string_view(m.body).substr(i, chunk));
     return msg->finish(budget);
+}
+
+inline std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
+    std::size_t i = 0;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    return s.substr(i);
+}
+
+inline dns::Record txt_record(std::string text) {
+    dns::Record r;
+    r.type = dns::Type::TXT;
+    r.strings.push_back(std::move(text));
+    return r;
+}
+
+inline std::shared_ptr<dns::Resolver> serve(dns::StaticZone zone) {
+    return std::make_shared<dns::StaticResolver>(std::make_shared<const dns::StaticZone>(std::move(zone)));
+}
+
+// Mail::DKIM's t/FAKE_DNS.dat: "name<spaces>rdata"; NXDOMAIN, timeouts and
+// SERVFAIL are spelled as pseudo-data.
+inline void load_fake_dns(dns::StaticZone& zone, const std::string& text) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        line = trim(line);
+        if (line.empty() || line[0] == '#') continue;
+        const auto sp = line.find_first_of(" \t");
+        if (sp == std::string::npos) continue;
+        const std::string name = line.substr(0, sp);
+        const std::string data = trim(line.substr(sp));
+        if (data == "NXDOMAIN") continue;
+        if (data == "~~Query timed out~~") {
+            zone.add_failure(name, dns::Status::Timeout);
+        } else if (data == "~~SERVFAIL~~") {
+            zone.add_failure(name, dns::Status::ServFail);
+        } else if (data == "\"\"") {
+            zone.add(name, txt_record(std::string()));
+        } else {
+            zone.add(name, txt_record(data));
+        }
+    }
+}
+
+// rfc8463/dns.txt: "name.<TAB>rdata".
+inline void load_tab_dns(dns::StaticZone& zone, const std::string& text) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        const auto tab = line.find('\t');
+        if (tab == std::string::npos) continue;
+        std::string name = line.substr(0, tab);
+        while (!name.empty() && name.back() == '.') name.pop_back();
+        zone.add(name, txt_record(trim(line.substr(tab + 1))));
+    }
 }
 
 }  // namespace testing_dkim

@@ -82,12 +82,21 @@ tests_unit_dkim_corpus_test_SOURCES = tests/unit/dkim_corpus_test.cpp \
 tests_unit_dkim_corpus_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
 	$(OPENSSL_LIBS)
 
+# Our DKIM verifier against libopendkim over every DKIM corpus and variants
+# of each signed message (issue 14): identical verdicts required.
+check_PROGRAMS += tests/unit/dkim_differential_test
+TESTS += tests/unit/dkim_differential_test
+tests_unit_dkim_differential_test_SOURCES = tests/unit/dkim_differential_test.cpp \
+	tests/unit/dkim_message_io.hpp tests/unit/dkim_test_signer.hpp
+tests_unit_dkim_differential_test_LDADD = $(tests_unit_dkim_corpus_test_LDADD)
+
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/dkim_test tests/unit/dmarc_test
-TESTS += tests/unit/dkim_test tests/unit/dmarc_test
+TESTS += tests/unit/dkim_test tests/unit/dkim_libopendkim.test tests/unit/dmarc_test
+EXTRA_DIST += tests/unit/dkim_libopendkim.test
 
 tests_unit_dkim_test_SOURCES = tests/unit/dkim_test.cpp tests/unit/dkim_fake_resolver.hpp \
-	tests/unit/dkim_message_io.hpp
+	tests/unit/dkim_message_io.hpp tests/unit/dkim_test_signer.hpp
 tests_unit_dkim_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_dkim_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
 	$(OPENSSL_LIBS) $(GTEST_LIBS) $(PTHREAD_LIBS)
