@@ -15,6 +15,7 @@
 // Prints every disagreement and a final "N messages, N signatures, N
 // disagreements"; exits non-zero on an unexplained one.
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <functional>
 #include <iostream>
@@ -131,6 +132,9 @@ void check(Counts& c, const Pair& pair, const std::string& label, const RawMessa
     ++c.messages;
     c.signatures += static_cast<int>(ours.size());
     for (const auto& r : ours) c.passes += r.result == auth::DkimResult::Pass;
+    // DKIM_DIFFERENTIAL_VERBOSE=1 prints every verdict, agreeing or not.
+    if (std::getenv("DKIM_DIFFERENTIAL_VERBOSE") != nullptr)
+        for (const auto& r : ours) std::cout << "         " << label << ": " << show(r) << "\n";
     std::string diff = compare(ours, theirs);
     if (const std::string d = compare(ours, chunked); !d.empty()) {
         ++c.disagreements;
@@ -371,6 +375,103 @@ void generated(Counts& counts) {
     }
 }
 
+// Key records, i= and time stamps: one message signed with each of a set
+// of i= values and t=/x= pairs, verified against each of a set of key
+// records published for its selector.
+void keys_and_tags(Counts& counts) {
+    using namespace testing_dkim_signer;
+    const std::string text =
+        "From: Alice <alice@gen.example>\r\nTo: bob@example.net\r\nSubject: keys\r\n\r\nbody\r\n";
+    const std::uint64_t now = static_cast<std::uint64_t>(std::time(nullptr));
+    struct Signing {
+        std::string label;
+        std::string signer;
+        std::uint64_t time = 0, ttl = 0;
+        testing_dkim_signer::SignSpec spec() const {
+            SignSpec s;
+            s.domain = "gen.example";
+            s.selector = "k";
+            s.bits = 2048;
+            s.signer = signer;
+            s.time = time;
+            s.ttl = ttl;
+            return s;
+        }
+    };
+    const std::vector<Signing> signings = {
+        {"plain", "", 0, 0},
+        {"i=@gen.example", "@gen.example", 0, 0},
+        {"i=user@gen.example", "user@gen.example", 0, 0},
+        {"i=@sub.gen.example", "@sub.gen.example", 0, 0},
+        {"i=u@SUB.Gen.Example", "u@SUB.Gen.Example", 0, 0},
+        {"i=@other.example", "@other.example", 0, 0},
+        {"i=@xgen.example", "@xgen.example", 0, 0},
+        {"x= in an hour", "", 0, 3600},
+        {"x= 100 s ago (within the drift)", "", now - 1000, 900},
+        {"x= 400 s ago", "", now - 1000, 600},
+        {"x= a day ago", "", now - 2 * 86400, 86400},
+        {"t= 200 s ahead (within the drift)", "", now + 200, 0},
+        {"t= an hour ahead", "", now + 3600, 0},
+        {"t= an hour ahead, x= later", "", now + 3600, 3600},
+    };
+    const std::string p = rsa_key(2048).public_b64;
+    const std::vector<std::pair<std::string, std::vector<std::string>>> records = {
+        {"plain", {"v=DKIM1; k=rsa; p=" + p}},
+        {"no v= no k=", {"p=" + p}},
+        {"v= not first", {"k=rsa; v=DKIM1; p=" + p}},
+        {"v=DKIM2", {"v=DKIM2; p=" + p}},
+        {"h=sha256", {"v=DKIM1; h=sha256; p=" + p}},
+        {"h=sha1", {"v=DKIM1; h=sha1; p=" + p}},
+        {"h=sha1:sha256", {"v=DKIM1; h=sha1 : sha256; p=" + p}},
+        {"h=md5", {"v=DKIM1; h=md5; p=" + p}},
+        {"s=email", {"v=DKIM1; s=email; p=" + p}},
+        {"s=*", {"v=DKIM1; s=*; p=" + p}},
+        {"s=EMAIL", {"v=DKIM1; s=EMAIL; p=" + p}},
+        {"s=tlsrpt", {"v=DKIM1; s=tlsrpt; p=" + p}},
+        {"k=ed25519", {"v=DKIM1; k=ed25519; p=" + p}},
+        {"k=RSA", {"v=DKIM1; k=RSA; p=" + p}},
+        {"k=dsa", {"v=DKIM1; k=dsa; p=" + p}},
+        {"k= empty", {"v=DKIM1; k=; p=" + p}},
+        {"p= missing", {"v=DKIM1; k=rsa"}},
+        {"p= empty", {"v=DKIM1; k=rsa; p="}},
+        {"p= garbage", {"v=DKIM1; k=rsa; p=AAAA"}},
+        {"p= truncated", {"v=DKIM1; k=rsa; p=" + p.substr(0, p.size() - 8)}},
+        {"p= with spaces", {"v=DKIM1; k=rsa; p=" + p.substr(0, 40) + " " + p.substr(40)}},
+        {"p= in two strings", {"v=DKIM1; k=rsa; p=" + p.substr(0, 100), p.substr(100)}},
+        {"t=y", {"v=DKIM1; t=y; p=" + p}},
+        {"t=s", {"v=DKIM1; t=s; p=" + p}},
+        {"t=y:s", {"v=DKIM1; t=y:s; p=" + p}},
+        {"unknown tag", {"v=DKIM1; zz=top; p=" + p}},
+        {"trailing ;", {"v=DKIM1; p=" + p + ";"}},
+        {"empty record", {""}},
+        {"not a tag list", {"hello world"}},
+        {"n= note", {"v=DKIM1; n=a note; p=" + p}},
+    };
+    for (const auto& [rlabel, strings] : records) {
+        auto zone = std::make_shared<dns::StaticZone>();
+        dns::Record r;
+        r.type = dns::Type::TXT;
+        r.strings = strings;
+        zone->add("k._domainkey.gen.example", std::move(r));
+        const Pair pair(std::make_shared<dns::StaticResolver>(zone));
+        for (const auto& signing : signings) {
+            RawMessage m = testing_dkim::split_message(text);
+            std::string sig;
+            try {
+                sig = sign(text, signing.spec());
+            } catch (const std::exception&) {
+                // libopendkim will not sign with an i= outside d=: add it to
+                // a plain signature (which then no longer verifies either).
+                Signing plain = signing;
+                plain.signer.clear();
+                sig = " i=" + signing.signer + ";" + sign(text, plain.spec());
+            }
+            m.headers.insert(m.headers.begin(), {"DKIM-Signature", sig});
+            check(counts, pair, "key record " + rlabel + ", signature " + signing.label, m);
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -427,6 +528,7 @@ int main() {
             }
         }
         generated(counts);
+        keys_and_tags(counts);
     } catch (const std::exception& e) {
         std::cerr << "dkim_differential_test: " << e.what() << "\n";
         return 2;

@@ -12,6 +12,7 @@
 #include <opendkim/dkim.h>
 #undef _Bool
 
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -81,6 +82,9 @@ struct SignSpec {
     dkim_canon_t canon = DKIM_CANON_RELAXED;
     std::optional<dkim_canon_t> body_canon;  // default: canon
     ssize_t length = -1;                     // l= (-1: none)
+    std::string signer;                      // i= (empty: none)
+    std::uint64_t ttl = 0;                   // x= this many seconds after t= (0: none)
+    std::uint64_t time = 0;                  // t= (0: now)
 };
 
 // Signs `text` (CRLF) with libopendkim and returns the DKIM-Signature value
@@ -89,6 +93,14 @@ inline std::string sign(const std::string& text, const SignSpec& spec) {
     std::unique_ptr<DKIM_LIB, LibClose> lib(dkim_init(nullptr, nullptr));
     unsigned int min_bits = 0;  // the signer must be able to make weak signatures too
     dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &min_bits, sizeof min_bits);
+    if (spec.time != 0) {
+        std::uint64_t t = spec.time;
+        dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &t, sizeof t);
+    }
+    if (spec.ttl != 0) {
+        std::uint64_t ttl = spec.ttl;
+        dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_SIGNATURETTL, &ttl, sizeof ttl);
+    }
     const RsaKey& key = rsa_key(spec.bits);
     DKIM_STAT status = DKIM_STAT_OK;
     std::unique_ptr<DKIM, DkimFree> d(dkim_sign(
@@ -98,6 +110,9 @@ inline std::string sign(const std::string& text, const SignSpec& spec) {
         reinterpret_cast<const unsigned char*>(spec.domain.c_str()), spec.canon, spec.body_canon.value_or(spec.canon),
         spec.alg, spec.length, &status));
     if (!d) throw std::runtime_error("dkim_sign failed");
+    if (!spec.signer.empty() &&
+        dkim_set_signer(d.get(), reinterpret_cast<const unsigned char*>(spec.signer.c_str())) != DKIM_STAT_OK)
+        throw std::runtime_error("dkim_set_signer failed");
     const RawMessage m = testing_dkim::split_message(text);
     for (const auto& [n, v] : m.headers) {
         std::string h = n + ":" + v;
