@@ -7,7 +7,8 @@
 //     rsa-sha1 is refused by policy here (RFC 8301 section 3.1), before any
 //     key is fetched, as are signatures beyond max_signatures;
 //   at end of message (sections 6.1.2 and 6.1.3):
-//     l= not beyond the body, the key record (section 3.6.1), the header
+//     l= not beyond the body, the key record (section 3.6.1, its k= suiting
+//     a=, section 6.1.2 step 6), the header
 //     signature, then the body hash (libopendkim's order: a signature that
 //     does not verify is reported as such even when the body changed too),
 //     t=s in the key (i= domain equal to d=), and the RFC 8301 key size.
@@ -101,6 +102,21 @@ std::optional<std::string> decode_base64_lenient(std::string_view text) {
     default: break;
     }
     return out;
+}
+
+// RFC 6376 section 2.4 base64string, FWS already removed.
+bool is_base64string(std::string_view text) {
+    std::size_t padding = 0;
+    for (char c : text) {
+        if (c == '=') {
+            if (++padding > 2) return false;
+            continue;
+        }
+        const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                              c == '/';
+        if (!alphabet || padding > 0) return false;
+    }
+    return true;
 }
 
 std::string base64(std::string_view bytes) {
@@ -228,7 +244,11 @@ void check_signature(Signature& s, std::string_view value, std::uint64_t now) {
     const auto b = t.get("b");
     if (!b) return neutral("signature data missing");
     if (s.b.empty()) return neutral("signature data empty");
-    if (!decode_base64_lenient(s.b)) return neutral("signature data corrupt");
+    // Section 3.5 b= is a base64string (section 2.4): the base64 alphabet
+    // with FWS and at most two "=" at the end. Anything else is a syntax
+    // error (dkimpy agrees), not bytes to skip as libopendkim does: a
+    // signature with stray characters in b= must not pass.
+    if (!is_base64string(s.b) || !decode_base64_lenient(s.b)) return neutral("signature data corrupt");
     // RFC 8301 section 3.1: rsa-sha1 signatures MUST NOT be considered
     // valid; refused before their key is fetched.
     if (s.alg == SignatureAlgorithm::RsaSha1) decided(s, DkimResult::Policy, std::string(kSha1Refused));
@@ -262,10 +282,13 @@ KeyOutcome evaluate_key(const DkimVerifier::Native& shared, const Signature& s, 
     }
     if (const auto svc = tags->get("s"); svc && !list_has(*svc, "*") && !list_has(*svc, "email"))
         return perm("not an e-mail key");
+    // Section 3.6.1 k=: "rsa" when absent.
+    bool ed25519_key = false;
     if (const auto kt = tags->get("k")) {
         const std::string type = strip_fws(*kt);
         if (!util::ascii_iequals(type, "rsa") && !util::ascii_iequals(type, "ed25519"))
             return perm("unknown key type");
+        ed25519_key = util::ascii_iequals(type, "ed25519");
     }
     const auto p = tags->get("p");
     if (!p) return perm("key DNS reply corrupt");
@@ -275,13 +298,17 @@ KeyOutcome evaluate_key(const DkimVerifier::Native& shared, const Signature& s, 
     if (p64.empty()) return perm("key revoked");
     const auto der = decode_base64_lenient(p64);
     if (!der) return perm("key DNS reply corrupt");
+    // Section 6.1.2 step 6: a key whose k= does not suit a= is a PERMFAIL
+    // (RFC 8463 section 4.2 publishes Ed25519 keys with k=ed25519).
+    // libopendkim does not compare them, and would verify an Ed25519
+    // signature with a key published as k=rsa (or without k=); dkimpy
+    // refuses, as we do.
+    const bool ed25519 = s.alg == SignatureAlgorithm::Ed25519Sha256;
+    if (ed25519_key != ed25519) return perm("key type does not match the signature algorithm");
     if (const auto flags = tags->get("t")) {
         k.testing = list_has(*flags, "y");
         k.strict = list_has(*flags, "s");
     }
-    // The key is read as the signature's algorithm wants it (libopendkim
-    // does not compare k= with a=): a key of the other type does not apply.
-    const bool ed25519 = s.alg == SignatureAlgorithm::Ed25519Sha256;
     std::shared_ptr<EVP_PKEY> key = shared.keys.find(*der, ed25519);
     if (!key) {
         key = decode_public_key(*der, ed25519);

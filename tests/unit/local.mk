@@ -101,6 +101,15 @@ tests_unit_dkim_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
 tests_unit_dkim_test_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) \
 	$(OPENSSL_LIBS) $(GTEST_LIBS) $(PTHREAD_LIBS)
 
+# Adversarial DKIM cases signed by tests/unit/dkim_adversarial_cases.py
+# (python3-dkim): our verifier must give the RFC's verdict on each.
+check_PROGRAMS += tests/unit/dkim_adversarial_test
+TESTS += tests/unit/dkim_adversarial_test
+EXTRA_DIST += tests/unit/dkim_adversarial_cases.py
+tests_unit_dkim_adversarial_test_SOURCES = tests/unit/dkim_adversarial_test.cpp tests/unit/dkim_message_io.hpp
+tests_unit_dkim_adversarial_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
+tests_unit_dkim_adversarial_test_LDADD = $(tests_unit_dkim_test_LDADD)
+
 tests_unit_dmarc_test_SOURCES = tests/unit/dmarc_test.cpp tests/unit/dmarc_mail_dmarc_test.cpp \
 	tests/unit/dkim_fake_resolver.hpp
 tests_unit_dmarc_test_CXXFLAGS = $(UNIT_TEST_CXXFLAGS)
