@@ -31,9 +31,10 @@ struct DkimSigningKey {
     std::string origin;    // "file:line" of the key table entry, for messages
     DkimKeyType type = DkimKeyType::Rsa;
     unsigned bits = 0;            // RSA modulus size; 256 for ed25519
-    std::string private_pem;      // PKCS#8 PEM, the form libopendkim reads (RSA signatures)
-    // The same key parsed once, shared by every signature: ed25519
-    // signatures are made with it (auth/dkim_ed25519_signature.hpp).
+    std::string private_pem;      // the key as PKCS#8 PEM, whatever form the file had
+    // The same key parsed once, shared by every signature: rsa-sha256 and
+    // ed25519-sha256 signatures are made with it
+    // (auth/dkim_signature_maker.hpp).
     std::shared_ptr<EVP_PKEY> pkey;
     std::string public_key;       // the p= value to publish (base64)
     // "v=DKIM1; k=rsa; p=..." : the TXT record at selector._domainkey.domain.

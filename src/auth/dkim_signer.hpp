@@ -1,5 +1,5 @@
-// DKIM signing (RFC 6376 section 5): rsa-sha256 with libopendkim and
-// ed25519-sha256 (RFC 8463), several signatures per message (one per key
+// DKIM signing (RFC 6376 section 5): rsa-sha256 and ed25519-sha256
+// (RFC 8463), both made by auth/dkim_signature_maker.hpp, several signatures per message (one per key
 // choice), never l= (section 8.2), t= always and x= when configured.
 #pragma once
 #include <cstdint>
@@ -24,7 +24,7 @@ struct DkimSignature {
 };
 
 class DkimSigner {
-    struct Library;
+    struct Settings;
 
 public:
     // Copies what it needs from `options` (header lists, canonicalization,
@@ -58,13 +58,15 @@ public:
 
     // `headers`: the header fields as they will be delivered, in order:
     // name without colon, value as received after the colon (leading space
-    // included when the MTA sends it). Never null; a choice whose key
-    // libopendkim refuses reports its error from finish().
+    // included when the MTA sends it). Never null; a choice that cannot be
+    // signed (no From:, a key without its parsed form) reports its error
+    // from finish(). `id` (the queue id) is not used by the signatures: the
+    // caller's log lines carry it.
     std::unique_ptr<Message> start(std::string_view id, const std::vector<DkimKeyChoice>& choices,
                                    const std::vector<std::pair<std::string, std::string>>& headers) const;
 
 private:
-    std::unique_ptr<Library> lib_;
+    std::unique_ptr<Settings> settings_;
 };
 
 }  // namespace auth

@@ -15,13 +15,13 @@ libauth_a_SOURCES += \
 	src/auth/org_domain.cpp src/auth/org_domain.hpp
 # DNS block lists (RFC 5782), asked at connect and read at RCPT
 libauth_a_SOURCES += src/auth/dnsbl.cpp src/auth/dnsbl.hpp
-# DKIM signing: the signing/key table lookups and the signer (libopendkim
-# for rsa-sha256, our canonicalization and OpenSSL for ed25519-sha256)
+# DKIM signing: the signing/key table lookups and the signer (our
+# canonicalization and OpenSSL for rsa-sha256 and ed25519-sha256)
 libauth_a_SOURCES += \
 	src/auth/crlf.hpp \
 	src/auth/dkim_sign_options.hpp src/auth/dkim_sign_table.cpp \
 	src/auth/dkim_signer.cpp src/auth/dkim_signer.hpp \
-	src/auth/dkim_ed25519_signature.cpp src/auth/dkim_ed25519_signature.hpp
+	src/auth/dkim_signature_maker.cpp src/auth/dkim_signature_maker.hpp
 # ARC verification (RFC 8617) on RFC 6376 canonicalization and OpenSSL
 libauth_a_SOURCES += \
 	src/auth/arc.cpp src/auth/arc.hpp \

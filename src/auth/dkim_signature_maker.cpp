@@ -1,7 +1,8 @@
-#include "auth/dkim_ed25519_signature.hpp"
+#include "auth/dkim_signature_maker.hpp"
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <map>
 
 #include "auth/crlf.hpp"
@@ -37,6 +38,14 @@ std::string wire_value(std::string_view raw) {
 
 }  // namespace
 
+const std::vector<std::string>& dkim_default_sign_headers() {
+    static const std::vector<std::string> names = {
+        "from",          "reply-to",       "subject",     "date",      "to",         "cc",          "resent-date",
+        "resent-from",   "resent-sender",  "resent-to",   "resent-cc", "in-reply-to", "references", "list-id",
+        "list-help",     "list-unsubscribe", "list-subscribe", "list-post", "list-owner", "list-archive"};
+    return names;
+}
+
 std::vector<std::string> dkim_signed_header_names(const std::vector<std::pair<std::string, std::string>>& headers,
                                                   const std::vector<std::string>& sign,
                                                   const std::vector<std::string>& oversign) {
@@ -52,13 +61,13 @@ std::vector<std::string> dkim_signed_header_names(const std::vector<std::pair<st
     return out;
 }
 
-DkimEd25519Signature::DkimEd25519Signature(const Params& params,
-                                           const std::vector<std::pair<std::string, std::string>>& headers,
-                                           const std::vector<std::string>& h_names)
+DkimSignatureMaker::DkimSignatureMaker(const Params& params,
+                                       const std::vector<std::pair<std::string, std::string>>& headers,
+                                       const std::vector<std::string>& h_names)
     : params_(params), body_(canon_of(params.body_canon)) {
     body_.add_limit(std::nullopt);  // never l= (section 8.2): the whole body
-    if (params_.key == nullptr || params_.key->type != DkimKeyType::Ed25519 || !params_.key->pkey) {
-        error_ = "no parsed ed25519 key";
+    if (params_.key == nullptr || !params_.key->pkey) {
+        error_ = "no parsed private key";
         return;
     }
     bool from = false;
@@ -86,18 +95,18 @@ DkimEd25519Signature::DkimEd25519Signature(const Params& params,
     }
 }
 
-DkimEd25519Signature::~DkimEd25519Signature() = default;
+DkimSignatureMaker::~DkimSignatureMaker() = default;
 
-void DkimEd25519Signature::body(std::string_view chunk) {
+void DkimSignatureMaker::body(std::string_view chunk) {
     if (error_.empty()) body_.body(chunk);
 }
 
-std::string DkimEd25519Signature::finish() {
+std::string DkimSignatureMaker::finish() {
     if (!error_.empty()) return {};
     body_.finish();
     const std::string& bh = body_.digest(0);
     // The tags in libopendkim's order (v a c d s t x bh h b).
-    std::string value = "v=1; a=ed25519-sha256; c=" + std::string(canon_name(params_.header_canon)) + "/" +
+    std::string value = "v=1; a=" + std::string(dkim_sign_algorithm(params_.key->type)) + "; c=" + std::string(canon_name(params_.header_canon)) + "/" +
                         std::string(canon_name(params_.body_canon)) + "; d=" + params_.domain +
                         "; s=" + params_.key->selector + "; t=" + std::to_string(params_.time);
     if (params_.ttl != 0) value += "; x=" + std::to_string(params_.time + params_.ttl);
@@ -110,23 +119,42 @@ std::string DkimEd25519Signature::finish() {
     std::string data = signed_headers_;
     canonicalize_header(canon_of(params_.header_canon), "DKIM-Signature", " " + value, data);
     data.resize(data.size() - 2);
-    unsigned char hash[EVP_MAX_MD_SIZE];
-    unsigned int hash_len = 0;
-    if (EVP_Digest(data.data(), data.size(), hash, &hash_len, EVP_sha256(), nullptr) != 1) {
-        error_ = "SHA-256 failed";
-        return {};
-    }
-    // RFC 8463 section 3: PureEdDSA (Ed25519, RFC 8032) over the SHA-256
-    // hash of section 3.7, not over the data itself.
+    const std::string b = sign(data);
+    if (b.empty()) return {};
+    return value + base64(reinterpret_cast<const unsigned char*>(b.data()), b.size());
+}
+
+std::string DkimSignatureMaker::sign(std::string_view data) {
     std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    unsigned char sig[64];
-    std::size_t sig_len = sizeof sig;
-    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, params_.key->pkey.get()) != 1 ||
-        EVP_DigestSign(ctx.get(), sig, &sig_len, hash, hash_len) != 1) {
-        error_ = "Ed25519 signing failed";
-        return {};
+    EVP_PKEY* pkey = params_.key->pkey.get();
+    std::string out(static_cast<std::size_t>(std::max(EVP_PKEY_get_size(pkey), 0)), '\0');
+    std::size_t out_len = out.size();
+    if (params_.key->type == DkimKeyType::Rsa) {
+        // RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 (OpenSSL's default
+        // padding for an RSA key) with SHA-256 over the data.
+        if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey) != 1 ||
+            EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &out_len,
+                           reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+            error_ = "RSA signing failed";
+            return {};
+        }
+    } else {
+        // RFC 8463 section 3: PureEdDSA (Ed25519, RFC 8032) over the
+        // SHA-256 hash of the data, not over the data itself.
+        unsigned char hash[EVP_MAX_MD_SIZE];
+        unsigned int hash_len = 0;
+        if (EVP_Digest(data.data(), data.size(), hash, &hash_len, EVP_sha256(), nullptr) != 1) {
+            error_ = "SHA-256 failed";
+            return {};
+        }
+        if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
+            EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &out_len, hash, hash_len) != 1) {
+            error_ = "Ed25519 signing failed";
+            return {};
+        }
     }
-    return value + base64(sig, sig_len);
+    out.resize(out_len);
+    return out;
 }
 
 }  // namespace auth

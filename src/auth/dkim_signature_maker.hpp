@@ -1,14 +1,18 @@
-// One ed25519-sha256 DKIM signature (RFC 8463) made with our RFC 6376
-// canonicalization (auth/canonicalization.hpp) and OpenSSL's EVP, not with
-// libopendkim.
+// One DKIM signature, rsa-sha256 (RFC 6376 section 3.3.1) or ed25519-sha256
+// (RFC 8463), made with our RFC 6376 canonicalization
+// (auth/canonicalization.hpp) and OpenSSL's EVP with the key parsed once at
+// load, not with libopendkim.
 //
-// Why not libopendkim: 2.11's dkim_free() releases the key that
-// dkim_privkey_load() parsed for RSA handles only; an ed25519 handle keeps
-// its parsed key (the EVP_PKEY, its memory BIO and the output buffer), so a
-// daemon that signs with ed25519 through libopendkim loses a few hundred
-// bytes per signature, and the handle is opaque: nothing outside the
-// library can free them. RSA signatures stay with libopendkim
-// (auth/dkim_signer.cpp), which frees them.
+// Why not libopendkim:
+// - 2.11's dkim_free() releases the key that dkim_privkey_load() parsed for
+//   RSA handles only; an ed25519 handle keeps its parsed key (the EVP_PKEY,
+//   its memory BIO and the output buffer), so a daemon that signs with
+//   ed25519 through libopendkim loses a few hundred bytes per signature, and
+//   the handle is opaque: nothing outside the library can free them.
+// - For RSA, every handle parses the PEM private key again (dkim_sign()
+//   takes the key as text), which with its per-handle allocations made a
+//   signature cost 1.48 ms of CPU against 0.27 ms for the RSA-2048
+//   operation itself (BENCHMARKS.md, "DKIM signing").
 //
 // The signature is the one libopendkim writes, tag for tag: the same h=
 // (the headers of the sign list present, in message order, then the
@@ -26,6 +30,11 @@
 
 namespace auth {
 
+// RFC 6376 section 5.4.1's list of header fields to sign, as OpenDKIM signs
+// by default (libopendkim's dkim_should_signhdrs, lower case): the default
+// of [dkim_signing] sign_headers.
+const std::vector<std::string>& dkim_default_sign_headers();
+
 // RFC 6376 section 5.4: the h= names, as libopendkim's signer lists them:
 // every header field whose name (ASCII case-insensitive) is From or in
 // `sign` (lower case), in message order with the name as the message spells
@@ -35,10 +44,10 @@ std::vector<std::string> dkim_signed_header_names(const std::vector<std::pair<st
                                                   const std::vector<std::string>& sign,
                                                   const std::vector<std::string>& oversign);
 
-class DkimEd25519Signature {
+class DkimSignatureMaker {
 public:
     struct Params {
-        const DkimSigningKey* key = nullptr;  // type Ed25519, pkey parsed
+        const DkimSigningKey* key = nullptr;  // pkey parsed; its type gives a=
         std::string domain;                   // d=
         DkimCanon header_canon = DkimCanon::Relaxed;
         DkimCanon body_canon = DkimCanon::Relaxed;
@@ -48,22 +57,25 @@ public:
     // `headers`: name without colon, value after the colon, folds as CRLF
     // or LF, as DkimSigner::start() takes them. error() is non-empty when
     // the signature cannot be made (no From:, a key without its parsed form).
-    DkimEd25519Signature(const Params& params, const std::vector<std::pair<std::string, std::string>>& headers,
-                         const std::vector<std::string>& h_names);
-    ~DkimEd25519Signature();
-    DkimEd25519Signature(const DkimEd25519Signature&) = delete;
-    DkimEd25519Signature& operator=(const DkimEd25519Signature&) = delete;
+    DkimSignatureMaker(const Params& params, const std::vector<std::pair<std::string, std::string>>& headers,
+                       const std::vector<std::string>& h_names);
+    ~DkimSignatureMaker();
+    DkimSignatureMaker(const DkimSignatureMaker&) = delete;
+    DkimSignatureMaker& operator=(const DkimSignatureMaker&) = delete;
 
     const std::string& error() const { return error_; }
     // Body bytes in any chunking (a bare LF is a line end).
     void body(std::string_view chunk);
-    // The DKIM-Signature value on one line ("v=1; a=ed25519-sha256; ...;
+    // The DKIM-Signature value on one line ("v=1; a=rsa-sha256; ...;
     // b=..."), or empty with error() set.
     std::string finish();
 
 private:
+    // The b= bytes over the data of section 3.7, or empty with error_ set.
+    std::string sign(std::string_view data);
+
     Params params_;
-    std::string h_tag_;          // "from:to:subject:from"
+    std::string h_tag_;           // "from:to:subject:from"
     std::string signed_headers_;  // the selected fields, canonical, CRLF each
     BodyHasher body_;
     std::string error_;
