@@ -143,6 +143,50 @@ sm_headers() {
         { inh = 0 }' "$1"
 }
 
+# sm_bs SENDER RECIPIENT [SWAKS ARGS...]: sendmail -bs against the test's
+# sendmail.cf, a dialogue on its stdin and stdout (swaks waits for each
+# reply: sendmail refuses a client that talks before the greeting).  No
+# daemon needed: the message goes to the queue.
+sm_bs() {
+    local from=$1 to=$2
+    shift 2
+    swaks --pipe "env LD_LIBRARY_PATH=$(sm_libpath) $SM_ROOT/usr/libexec/sendmail/sendmail -C $SM_CF -bs" \
+        --timeout 60 --helo localhost --from "$from" --to "$to" --h-Subject "connector-milter e2e" "$@" 2>&1
+}
+
+# sm_setup_msp: submit.cf in $SM_DIR for sendmail's own sendmail command,
+# the MSP (FEATURE(msp)), which relays every message over SMTP to the MTA
+# on [127.0.0.1]:25 (needs sm_setup, and sm_start for the relay).
+sm_setup_msp() {
+    local cfdir=$SM_ROOT/usr/share/sendmail/cf
+    {
+        printf "divert(0)dnl\nOSTYPE(\`linux')dnl\n"
+        printf "define(\`confDOMAIN_NAME', \`mx.e2e.test')dnl\n"
+        # An MSP must not run as root: nobody stands in for Debian's smmsp.
+        printf "define(\`confRUN_AS_USER', \`nobody:nogroup')dnl\n"
+        printf "define(\`MSP_QUEUE_DIR', \`%s/clientmqueue')dnl\n" "$SM_DIR"
+        printf "define(\`STATUS_FILE', \`%s/submit.st')dnl\n" "$SM_DIR"
+        printf "define(\`confSERVICE_SWITCH_FILE', \`%s/service.switch')dnl\n" "$SM_DIR"
+        printf "define(\`confHOSTS_FILE', \`%s/hosts')dnl\n" "$SM_DIR"
+        printf "define(\`confBIND_OPTS', \`-DNSRCH -DEFNAMES')dnl\n"
+        printf "define(\`confTO_IDENT', \`0s')dnl\n"
+        printf "FEATURE(\`msp', \`[127.0.0.1]')dnl\n"
+    } >"$SM_DIR/submit.mc"
+    mkdir -p "$SM_DIR/clientmqueue"
+    : >"$SM_DIR/submit.st"
+    chown nobody:nogroup "$SM_DIR/clientmqueue" "$SM_DIR/submit.st"
+    chmod 770 "$SM_DIR/clientmqueue"
+    m4 -D_CF_DIR_="$cfdir/" "$cfdir/m4/cf.m4" "$SM_DIR/submit.mc" >"$SM_DIR/submit.cf" 2>"$SM_DIR/submit-m4.err" ||
+        e2e_hard_error "m4 could not make submit.cf: $(cat "$SM_DIR/submit-m4.err")"
+}
+
+# sm_msp SENDER RECIPIENT: the sendmail command through submit.cf, as cron
+# or mail(1) runs it (the message on stdin).
+sm_msp() {
+    printf 'From: %s\nTo: %s\nSubject: connector-milter e2e MSP\n\ncron output\n' "$1" "$2" |
+        sm_sendmail -C "$SM_DIR/submit.cf" -f "$1" "$2" 2>&1
+}
+
 sm_queue_count() { find "$SM_QUEUE" -name 'qf*' -type f | wc -l; }
 
 # sm_enter_namespaces SCRIPT ARGS...: runs SCRIPT again (exec) inside new
