@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/ascii.hpp"
@@ -52,6 +53,10 @@ struct DkimSigningRule {
     std::string pattern;            // lower case
     std::vector<std::string> keys;  // key names (OpenDKIM "%": the address's domain)
     std::string origin;             // "file:line"
+    // The signer's identity written as i= (RFC 6376 section 3.5): OpenDKIM's
+    // optional second SigningTable field, each "%" standing for the
+    // address's domain; empty: no i= (its default is "@" and d=).
+    std::string identity;
 };
 
 // Which address picks the key: the From: header's (RFC 7489 alignment, the
@@ -92,10 +97,31 @@ struct DkimSignOptions {
 
 // One signature to make: the key and the d= it signs with.
 struct DkimKeyChoice {
+    DkimKeyChoice() = default;
+    DkimKeyChoice(const DkimSigningKey* key_, std::string domain_, std::string why_, std::string identity_ = {})
+        : key(key_), domain(std::move(domain_)), why(std::move(why_)), identity(std::move(identity_)) {}
+
     const DkimSigningKey* key = nullptr;
-    std::string domain;  // d= (the key's, or the address's domain for "%")
-    std::string why;     // "SigningTable:3 *@example.com -> key example"
+    std::string domain;    // d= (the key's, or the address's domain for "%")
+    std::string why;       // "SigningTable:3 *@example.com -> key example"
+    std::string identity;  // i= ("%" replaced); empty: none
+    // Why the rule's i= is not written (its domain is not d= or below it,
+    // RFC 6376 section 3.5; OpenDKIM leaves it out too): logged.
+    std::string identity_dropped;
 };
+
+// RFC 6376 section 3.5: whether the i= `identity` ("[local]@domain") may
+// go with d= `domain`: its domain is d= or a subdomain of it. Inline:
+// config/ (linked after auth/) checks the tables with it while loading.
+inline bool dkim_identity_fits(std::string_view identity, std::string_view domain) {
+    const std::size_t at = identity.rfind('@');
+    if (at == std::string_view::npos) return false;
+    const std::string i_domain = util::dns_name_key(identity.substr(at + 1));
+    const std::string d = util::dns_name_key(domain);
+    if (i_domain.empty() || d.empty()) return false;
+    return i_domain == d || (i_domain.size() > d.size() && i_domain.ends_with(d) &&
+                             i_domain[i_domain.size() - d.size() - 1] == '.');
+}
 
 struct DkimKeySelection {
     std::vector<DkimKeyChoice> choices;  // empty: nothing signs for this address

@@ -40,6 +40,17 @@ bool dkim_pattern_matches(std::string_view pattern, std::string_view text) {
 
 namespace {
 
+// OpenDKIM: every "%" of the SigningTable's signer field is the address's
+// domain.
+std::string expand_percent(std::string_view text, std::string_view domain) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '%') out.append(domain);
+        else out += c;
+    }
+    return out;
+}
+
 // Adds the signatures one rule asks for; false when it names an unknown key.
 bool add_rule(const DkimSignOptions& options, const DkimSigningRule& rule, const std::string& domain,
               DkimKeySelection& out) {
@@ -55,6 +66,11 @@ bool add_rule(const DkimSignOptions& options, const DkimSigningRule& rule, const
         choice.key = key;
         choice.domain = key->domain == "%" ? domain : key->domain;
         choice.why = rule.origin + " " + rule.pattern + " -> key " + key->name;
+        if (!rule.identity.empty()) {
+            const std::string identity = expand_percent(rule.identity, domain);
+            if (dkim_identity_fits(identity, choice.domain)) choice.identity = identity;
+            else choice.identity_dropped = "i=" + identity + " left out: not in d=" + choice.domain + " (RFC 6376 section 3.5)";
+        }
         const bool twice = std::any_of(out.choices.begin(), out.choices.end(), [&](const DkimKeyChoice& c) {
             return c.key == key && c.domain == choice.domain;
         });

@@ -46,6 +46,22 @@ const std::vector<std::string>& dkim_default_sign_headers() {
     return names;
 }
 
+std::string dkim_quoted_printable(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x21 && c <= 0x7e && c != ';' && c != '=') {
+            out += ch;
+        } else {
+            out += '=';
+            out += kHex[c >> 4];
+            out += kHex[c & 0x0f];
+        }
+    }
+    return out;
+}
+
 std::vector<std::string> dkim_signed_header_names(const std::vector<std::pair<std::string, std::string>>& headers,
                                                   const std::vector<std::string>& sign,
                                                   const std::vector<std::string>& oversign) {
@@ -105,10 +121,13 @@ std::string DkimSignatureMaker::finish() {
     if (!error_.empty()) return {};
     body_.finish();
     const std::string& bh = body_.digest(0);
-    // The tags in libopendkim's order (v a c d s t x bh h b).
-    std::string value = "v=1; a=" + std::string(dkim_sign_algorithm(params_.key->type)) + "; c=" + std::string(canon_name(params_.header_canon)) + "/" +
-                        std::string(canon_name(params_.body_canon)) + "; d=" + params_.domain +
-                        "; s=" + params_.key->selector + "; t=" + std::to_string(params_.time);
+    // The tags in libopendkim's order (v a c d s t x bh h b), with i= (which
+    // our signatures never carried before) after d=.
+    std::string value = "v=1; a=" + std::string(dkim_sign_algorithm(params_.key->type)) +
+                        "; c=" + std::string(canon_name(params_.header_canon)) + "/" +
+                        std::string(canon_name(params_.body_canon)) + "; d=" + params_.domain;
+    if (!params_.identity.empty()) value += "; i=" + dkim_quoted_printable(params_.identity);
+    value += "; s=" + params_.key->selector + "; t=" + std::to_string(params_.time);
     if (params_.ttl != 0) value += "; x=" + std::to_string(params_.time + params_.ttl);
     value += "; bh=" + base64(reinterpret_cast<const unsigned char*>(bh.data()), bh.size());
     value += "; h=" + h_tag_ + "; b=";

@@ -16,7 +16,8 @@
 //
 // The signature is the one libopendkim writes, tag for tag: the same h=
 // (the headers of the sign list present, in message order, then the
-// oversigned names once more), t=, x=, never l= (RFC 6376 section 8.2).
+// oversigned names once more), i= when the signing table names a signer,
+// t=, x=, never l= (RFC 6376 section 8.2).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,11 @@ namespace auth {
 // of [dkim_signing] sign_headers.
 const std::vector<std::string>& dkim_default_sign_headers();
 
+// RFC 6376 section 2.11: `text` as DKIM-Quoted-Printable (every octet but
+// the printable ASCII ones other than ";" and "=" as "=XX"), the form of an
+// i= value.
+std::string dkim_quoted_printable(std::string_view text);
+
 // RFC 6376 section 5.4: the h= names, as libopendkim's signer lists them:
 // every header field whose name (ASCII case-insensitive) is From or in
 // `sign` (lower case), in message order with the name as the message spells
@@ -49,6 +55,7 @@ public:
     struct Params {
         const DkimSigningKey* key = nullptr;  // pkey parsed; its type gives a=
         std::string domain;                   // d=
+        std::string identity;                 // i=, within d= (RFC 6376 section 3.5); empty: none
         DkimCanon header_canon = DkimCanon::Relaxed;
         DkimCanon body_canon = DkimCanon::Relaxed;
         std::uint64_t time = 0;  // t=

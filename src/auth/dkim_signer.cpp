@@ -98,6 +98,7 @@ std::unique_ptr<DkimSigner::Message> DkimSigner::start(
         DkimSignatureMaker::Params p;
         p.key = choice.key;
         p.domain = choice.domain;
+        p.identity = choice.identity;
         p.header_canon = settings_->header_canon;
         p.body_canon = settings_->body_canon;
         p.time = now;
@@ -140,7 +141,9 @@ std::vector<DkimSignature> DkimSigner::Message::finish() {
         sig.domain = one.choice.domain;
         sig.selector = one.choice.key->selector;
         sig.algorithm = std::string(dkim_sign_algorithm(one.choice.key->type));
+        sig.identity = one.choice.identity;
         sig.why = one.choice.why;
+        if (!one.choice.identity_dropped.empty()) sig.why += "; " + one.choice.identity_dropped;
         sig.error = one.error;
         if (one.maker) {
             const std::string value = one.maker->finish();

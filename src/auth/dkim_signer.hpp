@@ -18,7 +18,8 @@ struct DkimSignature {
     std::string domain;        // d=
     std::string selector;      // s=
     std::string algorithm;     // a=
-    std::string why;           // which rule chose the key
+    std::string identity;      // i=; empty: none
+    std::string why;           // which rule chose the key (and why its i= was left out)
     std::string header_value;  // the DKIM-Signature value, folded with "\n\t"; empty on error
     std::string error;         // non-empty: this signature failed
 };

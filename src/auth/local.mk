@@ -21,7 +21,8 @@ libauth_a_SOURCES += \
 	src/auth/crlf.hpp \
 	src/auth/dkim_sign_options.hpp src/auth/dkim_sign_table.cpp \
 	src/auth/dkim_signer.cpp src/auth/dkim_signer.hpp \
-	src/auth/dkim_signature_maker.cpp src/auth/dkim_signature_maker.hpp
+	src/auth/dkim_signature_maker.cpp src/auth/dkim_signature_maker.hpp \
+	src/auth/dkim_own_keys.cpp src/auth/dkim_own_keys.hpp
 # ARC verification (RFC 8617) on RFC 6376 canonicalization and OpenSSL
 libauth_a_SOURCES += \
 	src/auth/arc.cpp src/auth/arc.hpp \

@@ -156,6 +156,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"dkim_signing.key", "private_key"},
     {"dkim_signing.rule", "pattern"},
     {"dkim_signing.rule", "keys"},
+    {"dkim_signing.rule", "identity"},
     {"arc", "enabled"},
     {"arc", "trusted_arc_sealers"},
 
@@ -1649,8 +1650,10 @@ void Loader::read_signing_table(const toml::node& where, std::string spec) {
     const std::string path = resolve(spec);
     const auto text = read_table(where, "dkim_signing.signing_table", path);
     if (!text) return;
-    for (const auto& p : parse_opendkim_signing_table(*text, path, refile, config_.dkim_signing.rules))
-        error_in(path, p.line, p.message);
+    for (const auto& p : parse_opendkim_signing_table(*text, path, refile, config_.dkim_signing.rules)) {
+        if (p.warning) config_.warnings.push_back(path + ":" + std::to_string(p.line) + ": " + p.message);
+        else error_in(path, p.line, p.message);
+    }
 }
 
 // An opendkim.conf used as it is: its KeyTable and SigningTable (or
@@ -1689,7 +1692,7 @@ void Loader::load_opendkim_conf(const toml::node& where, const std::string& path
                 key.selector = util::ascii_lower(conf.selector);
                 key.origin = path;
                 o.keys.push_back(key);
-                o.rules.push_back({auth::DkimSigningRule::Kind::Exact, d, {key.name}, path + " Domain"});
+                o.rules.push_back({auth::DkimSigningRule::Kind::Exact, d, {key.name}, path + " Domain", {}});
                 first = false;
             }
             if (first) error_in(path, 0, "Domain: no domain listed");
@@ -1782,6 +1785,10 @@ void Loader::load_dkim_signing(const toml::node& node) {
                 rule.pattern = util::ascii_lower(*pattern);
                 rule.origin = file_ + ":" + std::to_string(line_of(r));
                 for (const auto& [key, where] : *keys) rule.keys.push_back(key);
+                if (const auto identity = get_string(r, "identity", "dkim_signing.rule")) {
+                    if (valid_signer_identity(*identity)) rule.identity = *identity;
+                    else error(*r.get("identity"), "dkim_signing.rule identity \"" + *identity + "\": use [local]@domain");
+                }
                 o.rules.push_back(std::move(rule));
             }
         }
@@ -1829,6 +1836,17 @@ void Loader::load_dkim_signing(const toml::node& node) {
                 if (colon != std::string::npos) line = std::atoi(rule.origin.c_str() + colon + 1);
                 error_in(rule.origin.substr(0, colon), line, "signing rule names key \"" + k + "\", which no key table defines");
             }
+    // An i= outside d= is left out when signing (RFC 6376 section 3.5, as
+    // OpenDKIM does); where both are fixed, say so now.
+    for (const auto& rule : o.rules) {
+        if (rule.identity.empty() || rule.identity.find('%') != std::string::npos) continue;
+        for (const auto& k : rule.keys) {
+            const auto* key = k == "%" ? nullptr : o.find_key(k);
+            if (key != nullptr && key->domain != "%" && !auth::dkim_identity_fits(rule.identity, key->domain))
+                config_.warnings.push_back(rule.origin + ": i=" + rule.identity + " is not in d=" + key->domain +
+                                           " of key \"" + key->name + "\": signed without i=");
+        }
+    }
     if (!o.keys.empty() && o.rules.empty())
         error(*t, "[dkim_signing]: keys but no signing table (signing_table or [[dkim_signing.rule]])");
 }

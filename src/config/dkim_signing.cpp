@@ -246,8 +246,9 @@ std::vector<TableProblem> parse_opendkim_signing_table(std::string_view text, co
                                                        bool refile, std::vector<auth::DkimSigningRule>& rules) {
     std::vector<TableProblem> problems;
     for_each_entry(text, [&](int line, std::string_view pattern, std::string_view value) {
-        // The second value (the signer's i=) is not used: we never write i=
-        // (RFC 6376 section 3.5: its default is @d=).
+        // "keyname [signer]": OpenDKIM writes the optional signer as i=
+        // (opendkim.conf(5), SigningTable), each "%" in it standing for the
+        // address's domain.
         std::size_t gap = 0;
         while (gap < value.size() && !std::isspace(static_cast<unsigned char>(value[gap]))) ++gap;
         const std::string_view key = value.substr(0, gap);
@@ -255,10 +256,20 @@ std::vector<TableProblem> parse_opendkim_signing_table(std::string_view text, co
             problems.push_back({line, "signing table entry \"" + std::string(pattern) + "\": no key name"});
             return;
         }
+        std::string_view signer = trim(value.substr(gap));
+        signer = signer.substr(0, std::min(signer.size(), signer.find_first_of(" \t")));
         auth::DkimSigningRule rule;
         rule.kind = refile ? auth::DkimSigningRule::Kind::Pattern : auth::DkimSigningRule::Kind::Exact;
         rule.pattern = util::ascii_lower(pattern);
         rule.keys.emplace_back(key);
+        if (!signer.empty()) {
+            if (valid_signer_identity(signer))
+                rule.identity = std::string(signer);
+            else
+                problems.push_back({line, "signing table entry \"" + std::string(pattern) + "\": signer \"" +
+                                              std::string(signer) + "\" is not [local]@domain: signed without i=",
+                                    true});
+        }
         rule.origin = file + ":" + std::to_string(line);
         rules.push_back(std::move(rule));
     });
@@ -304,6 +315,15 @@ bool parse_canonicalization(std::string_view text, auth::DkimCanon& header, auth
     // "simple" for the body.
     if (slash == std::string::npos) return one(t, header) && one("simple", body);
     return one(std::string_view(t).substr(0, slash), header) && one(std::string_view(t).substr(slash + 1), body);
+}
+
+bool valid_signer_identity(std::string_view identity) {
+    // RFC 6376 section 3.5: i= is [ Local-part ] "@" domain-name.
+    const std::size_t at = identity.rfind('@');
+    if (at == std::string_view::npos || at + 1 == identity.size()) return false;
+    for (const unsigned char c : identity)
+        if (c <= 0x20 || c == 0x7f) return false;
+    return true;
 }
 
 bool valid_sign_header_name(std::string_view name) {

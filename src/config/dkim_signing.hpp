@@ -70,9 +70,11 @@ std::vector<TableProblem> parse_opendkim_conf(std::string_view text, OpendkimCon
 // "relaxed/simple", "simple" (= simple/simple), "relaxed" (= relaxed/simple,
 // RFC 6376 section 3.5 c=): false when not one of these.
 bool parse_canonicalization(std::string_view text, auth::DkimCanon& header, auth::DkimCanon& body);
-// A header field name we can hand to libopendkim's list (RFC 5322 ftext,
-// restricted to letters, digits and '-' so that it stays a literal in
-// libopendkim's regular expression).
+// A header field name for the sign and oversign lists (RFC 5322 ftext,
+// restricted to letters, digits and '-', the names mail uses).
 bool valid_sign_header_name(std::string_view name);
+// A signer for i= (RFC 6376 section 3.5): "[local]@domain", no white space
+// or control characters ("%" allowed: OpenDKIM's address domain).
+bool valid_signer_identity(std::string_view identity);
 
 }  // namespace config

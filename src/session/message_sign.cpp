@@ -65,7 +65,9 @@ std::string Session::signing_plan(std::string_view address) const {
         const auto& c = selection.choices[i];
         out += (i ? " + d=" : " d=") + c.domain + " s=" + c.key->selector + " a=" +
                std::string(auth::dkim_sign_algorithm(c.key->type));
+        if (!c.identity.empty()) out += " i=" + c.identity;
         why += (i ? "; " : "") + c.why;
+        if (!c.identity_dropped.empty()) why += "; " + c.identity_dropped;
     }
     return out + " (" + why + "; " + decision.why + ")";
 }
@@ -134,7 +136,7 @@ void Session::start_signing() {
         for (const auto& [name, value] : m.sign_headers) m.own_check->header(name, value);
         m.own_check->end_of_headers();
     }
-    m.sign_headers = {};  // libopendkim holds what it needs
+    m.sign_headers = {};  // the signature makers and own_check hold what they need
 }
 
 void Session::sign_body(std::string_view chunk) {
@@ -165,7 +167,8 @@ Outcome Session::sign_message(Outcome outcome) {
     }
     std::vector<std::string> lines;
     for (auto& sig : made) {
-        const std::string id = "d=" + sig.domain + " s=" + sig.selector + " a=" + sig.algorithm;
+        std::string id = "d=" + sig.domain + " s=" + sig.selector + " a=" + sig.algorithm;
+        if (!sig.identity.empty()) id += " i=" + sig.identity;
         if (std::find(already.begin(), already.end(), sig.domain + "/" + sig.selector) != already.end()) {
             lines.push_back("not signed again: " + id + " (the message carries our valid signature)");
             continue;

@@ -2,12 +2,12 @@
 
 #include "auth/arc.hpp"
 #include "auth/dkim.hpp"
+#include "auth/dkim_own_keys.hpp"
 #include "auth/dkim_signer.hpp"
 #include "auth/dmarc.hpp"
 #include "auth/spf.hpp"
 #include "dns/resolver.hpp"
 #include "session/counters.hpp"
-#include "dns/static_zone.hpp"
 #include "state/dmarc_evaluation.hpp"
 
 namespace session {
@@ -46,18 +46,8 @@ RuntimeBuild build_runtime(std::shared_ptr<const config::Config> config,
         if (config->dmarc.enabled) runtime->dmarc = std::make_shared<auth::DmarcEvaluator>(resolver, config->dmarc);
         if (config->dkim_signing.configured()) {
             runtime->signer = std::make_shared<auth::DkimSigner>(config->dkim_signing);
-            auto zone = std::make_shared<dns::StaticZone>();
-            for (const auto& key : config->dkim_signing.keys) {
-                if (key.domain == "%") continue;  // d= known per message only
-                dns::Record txt;
-                txt.type = dns::Type::TXT;
-                const std::string record = key.dns_record();
-                // RFC 1035: character-strings of at most 255 octets.
-                for (std::size_t i = 0; i < record.size(); i += 255) txt.strings.push_back(record.substr(i, 255));
-                zone->add(key.selector + "._domainkey." + key.domain, std::move(txt));
-            }
             runtime->own_signatures = std::make_shared<auth::DkimVerifier>(
-                std::make_shared<dns::StaticResolver>(std::move(zone)), config->dkim);
+                std::make_shared<auth::DkimOwnKeyResolver>(config->dkim_signing.keys), config->dkim);
         }
     } catch (const std::exception& e) {
         build.errors.push_back(std::string("cannot set up SPF/DKIM/DMARC: ") + e.what());

@@ -153,6 +153,63 @@ TEST(DkimSigningTable, PercentKeyNameAndDomainStandForTheAddressDomain) {
     EXPECT_NE(chosen(r, "bob", "example.net").front().find("error: SigningTable:1"), std::string::npos);
 }
 
+// OpenDKIM's SigningTable: "pattern keyname [signer]", the signer written
+// as i= with "%" standing for the address's domain (opendkim.conf(5)).
+std::vector<std::string> identities(const auth::DkimSignOptions& o, const std::string& local,
+                                    const std::string& domain) {
+    std::vector<std::string> out;
+    for (const auto& c : auth::choose_signing_keys(o, local, domain).choices)
+        out.push_back(c.identity.empty() ? "(none: " + c.identity_dropped + ")" : c.identity);
+    return out;
+}
+
+TEST(DkimSigningTable, SignerFieldIsTheIdentityWithPercentAsTheAddressDomain) {
+    TempDir dir;
+    const std::string table =
+        "ceo@example.com rsa-key ceo@example.com\n*@sub.example.com sub-key bulk@%\n*@example.com rsa-key @%\n* ed-key\n";
+    auto o = tables(kKeyTable, table, true, dir);
+    EXPECT_EQ(identities(o, "ceo", "example.com"), std::vector<std::string>{"ceo@example.com"});
+    EXPECT_EQ(identities(o, "bob", "Example.COM"), std::vector<std::string>{"@example.com"});
+    EXPECT_EQ(identities(o, "x", "sub.example.com"), std::vector<std::string>{"bulk@sub.example.com"});
+    // No signer field: no i= (its default is "@" and d=, RFC 6376 section 3.5).
+    const auto other = auth::choose_signing_keys(o, "x", "other.example");
+    ASSERT_EQ(other.choices.size(), 1u);
+    EXPECT_TRUE(other.choices[0].identity.empty());
+    EXPECT_TRUE(other.choices[0].identity_dropped.empty());
+}
+
+TEST(DkimSigningTable, SignerOutsideTheSigningDomainIsLeftOutAndSaysWhy) {
+    // RFC 6376 section 3.5: i='s domain must be d= or below it; OpenDKIM
+    // then signs without i=.
+    TempDir dir;
+    auto o = tables(kKeyTable, "*@example.com  sub-key  boss@example.com\n*  rsa-key  x@%\n", true, dir);
+    const auto sel = auth::choose_signing_keys(o, "bob", "example.com");
+    ASSERT_EQ(sel.choices.size(), 1u);  // sub-key signs d=sub.example.com
+    EXPECT_TRUE(sel.choices[0].identity.empty());
+    EXPECT_NE(sel.choices[0].identity_dropped.find("i=boss@example.com left out: not in d=sub.example.com"),
+              std::string::npos)
+        << sel.choices[0].identity_dropped;
+    // "%" is the address's domain, and d= is the key's example.com.
+    EXPECT_EQ(identities(o, "y", "mail.example.com"), std::vector<std::string>{"x@mail.example.com"});
+    EXPECT_EQ(identities(o, "y", "elsewhere.example")[0].rfind("(none: i=x@elsewhere.example left out", 0), 0u);
+    EXPECT_TRUE(auth::dkim_identity_fits("a@Mail.Example.com", "example.COM"));
+    EXPECT_FALSE(auth::dkim_identity_fits("a@badexample.com", "example.com"));
+    EXPECT_FALSE(auth::dkim_identity_fits("no-at-sign", "example.com"));
+}
+
+TEST(DkimSigningTable, SignerThatIsNoAddressIsAWarningAndNoIdentity) {
+    std::vector<auth::DkimSigningRule> rules;
+    const auto problems = config::parse_opendkim_signing_table(
+        "*@example.com k1 not-an-address\n*@example.net k2 ok@example.net\n", "SigningTable", true, rules);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_TRUE(problems[0].warning);
+    EXPECT_EQ(problems[0].line, 1);
+    EXPECT_NE(problems[0].message.find("not-an-address"), std::string::npos) << problems[0].message;
+    ASSERT_EQ(rules.size(), 2u);
+    EXPECT_TRUE(rules[0].identity.empty());
+    EXPECT_EQ(rules[1].identity, "ok@example.net");
+}
+
 TEST(DkimSigningTable, KeyTableErrorsNameTheFileAndLine) {
     TempDir dir;
     dir.write("keys/a.private", rsa_pem());
@@ -558,6 +615,33 @@ TEST(DkimSignerOracles, EverySignatureVerifiesWithPythonDkimAndMailDkim) {
     }
 }
 
+TEST(DkimSigner, IdentityIsWrittenAsQuotedPrintableAndVerifies) {
+    // i= is DKIM-Quoted-Printable (RFC 6376 sections 2.11 and 3.5): ';' and
+    // '=' in a local part are written =3B and =3D. python3-dkim checks the
+    // signature and that i= is within d=.
+    TempDir dir;
+    auth::DkimSignOptions o;
+    o.keys.push_back(key_of(rsa_pem(), "r", "example.com", "2026r"));
+    o.keys.push_back(key_of(ed_pem(), "e", "example.com", "2026e"));
+    dir.write("zone.txt",
+              "2026r._domainkey.example.com\t" + o.keys[0].dns_record() + "\n2026e._domainkey.example.com\t" +
+                  o.keys[1].dns_record() + "\n",
+              0644);
+    const std::vector<auth::DkimKeyChoice> choices = {{&o.keys[0], "example.com", "test", "odd;one=x@mail.example.com"},
+                                                      {&o.keys[1], "example.com", "test", "@example.com"}};
+    const auto sigs = sign(o, choices, kHeaders, {"body\r\n"});
+    ASSERT_EQ(sigs.size(), 2u);
+    ASSERT_TRUE(sigs[0].error.empty() && sigs[1].error.empty()) << sigs[0].error << sigs[1].error;
+    EXPECT_NE(sigs[0].value.find("; d=example.com; i=odd=3Bone=3Dx@mail.example.com; s=2026r;"), std::string::npos)
+        << sigs[0].value;
+    EXPECT_NE(sigs[1].value.find("; i=@example.com; s=2026e;"), std::string::npos) << sigs[1].value;
+    dir.write("identity.eml", delivered(sigs, kHeaders, "body\r\n"), 0644);
+    const auto results = run_oracle("/usr/bin/python3 " + source_dir() + "/tests/unit/dkim_oracle.py " +
+                                    dir.path().string());
+    ASSERT_EQ(results.count("identity.eml"), 1u) << "python3-dkim installed?";
+    EXPECT_EQ(results.at("identity.eml"), "pass");
+}
+
 // ---- who gets signed: the session ------------------------------------------
 
 const char* kSessionConfig = R"toml(
@@ -623,10 +707,12 @@ struct SessionSigning : ::testing::Test {
     std::vector<std::string> log;
     std::vector<auth::DkimSigningKey> keys;
 
+    std::string key_table = "rsa example.com:2026r:keys/rsa.private\ned example.com:2026e:keys/ed.private\n";
+
     void load(const std::string& extra = "", const std::string& signing_table = "*@example.com rsa\n") {
         dir.write("keys/rsa.private", rsa_pem());
         dir.write("keys/ed.private", ed_pem());
-        dir.write("KeyTable", "rsa example.com:2026r:keys/rsa.private\ned example.com:2026e:keys/ed.private\n");
+        dir.write("KeyTable", key_table);
         dir.write("SigningTable", signing_table);
         std::string text = kSessionConfig;
         text.replace(text.find("@EXTRA@"), 7, extra);
@@ -812,6 +898,40 @@ TEST_F(SessionSigning, OurOwnValidSignatureIsNotMadeTwice) {
     EXPECT_EQ(signatures(third).size(), 1u);
 }
 
+TEST_F(SessionSigning, OurOwnValidSignatureWithPercentDomainIsNotMadeTwice) {
+    // A KeyTable domain of "%" signs as d=<the From: domain>: our signature
+    // already on the message is recognised for that d= too.
+    key_table = "pct %:2026p:keys/rsa.private\ned %:2026e:keys/ed.private\n";
+    load("multiple_signatures = true", "*@example.com pct\n*@example.com ed\n");
+    auto first = run(587, "198.51.100.7", user(), kMessage, kBody);
+    ASSERT_EQ(signatures(first).size(), 2u);
+    for (const auto& s : signatures(first)) EXPECT_NE(s.find("d=example.com;"), std::string::npos) << s;
+    Headers again;
+    for (const auto& s : signatures(first)) again.push_back({"DKIM-Signature", " " + s});
+    for (const auto& h : kMessage)
+        if (h.first != "Authentication-Results") again.push_back(h);
+    auto second = run(587, "198.51.100.7", user(), again, kBody);
+    EXPECT_TRUE(second.verdict.ok()) << second.verdict.reason;
+    EXPECT_TRUE(signatures(second).empty()) << signatures(second).size() << " signed again";
+    // A changed body invalidates them: then both sign again.
+    auto third = run(587, "198.51.100.7", user(), again, "Changed\r\n");
+    EXPECT_EQ(signatures(third).size(), 2u);
+}
+
+TEST_F(SessionSigning, IdentityFromTheSigningTableIsLoggedAndSigned) {
+    load("", "*@example.com rsa alice@%\n");
+    auto o = run(587, "198.51.100.7", user(), kMessage, kBody);
+    ASSERT_EQ(signatures(o).size(), 1u);
+    EXPECT_NE(signatures(o)[0].find("; i=alice@example.com;"), std::string::npos) << signatures(o)[0];
+    auto results = verify(o, kMessage, kBody);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result, auth::DkimResult::Pass) << results[0].reason;
+    EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& l) {
+        return l.find("stage=SIGN") != std::string::npos &&
+               l.find("signed d=example.com s=2026r a=rsa-sha256 i=alice@example.com") != std::string::npos;
+    }));
+}
+
 TEST(SigningDecision, PrincipalsThatMayBeSigned) {
     policy::Connector c;
     c.name = "C";
@@ -876,6 +996,32 @@ keys = ["ed", "rsa"]
     EXPECT_EQ(o.expire, std::chrono::hours(168));
     EXPECT_EQ(chosen(o, "bob", "example.com"),
               (std::vector<std::string>{"ed d=example.com", "rsa d=example.com"}));
+}
+
+TEST(DkimSigningConfig, NativeRuleIdentityIsCheckedAndAnIdentityOutsideDIsWarned) {
+    TempDir dir;
+    dir.write("keys/rsa.private", rsa_pem());
+    // The native tables written inline, one rule per load.
+    const auto load = [&](const std::string& identity) {
+        return config::load_string(
+            std::string(kMinimal) +
+                "[dkim_signing]\nkey = [{ name = \"rsa\", domain = \"example.com\", selector = \"2026r\", "
+                "private_key = \"keys/rsa.private\" }]\nrule = [{ pattern = \"*@example.com\", keys = [\"rsa\"], "
+                "identity = \"" + identity + "\" }]\n",
+            (dir.path() / "c.conf").string(), dir.path().string());
+    };
+    auto good = load("%s@%");
+    ASSERT_TRUE(good.config) << (good.errors.empty() ? std::string() : good.errors[0].to_string());
+    EXPECT_EQ(good.config->dkim_signing.rules[0].identity, "%s@%");
+    auto bad = load("no address");
+    EXPECT_FALSE(bad.config);
+    ASSERT_FALSE(bad.errors.empty());
+    EXPECT_NE(bad.errors[0].to_string().find("identity"), std::string::npos) << bad.errors[0].to_string();
+    auto outside = load("a@example.net");
+    ASSERT_TRUE(outside.config);
+    EXPECT_TRUE(std::any_of(outside.config->warnings.begin(), outside.config->warnings.end(), [](const std::string& w) {
+        return w.find("i=a@example.net is not in d=example.com") != std::string::npos;
+    }));
 }
 
 TEST(DkimSigningConfig, UnsafeKeyIsRefusedAtTheLineThatNamesIt) {
