@@ -2,7 +2,7 @@
 // messages of a corpus made by tests/bench/corpus_gen.py with
 // auth::ArcVerifier, keys from its bench.zone through dns::StaticResolver,
 // and prints the process CPU time per message, beside DKIM verification
-// (auth::DkimVerifier, libopendkim) of the same messages for scale.
+// (auth::DkimVerifier with its default options) of the same messages for scale.
 //
 //   arc_cpu CORPUS_DIR [ROUNDS]     (CORPUS_DIR: corpus_gen.py's --out)
 //
