@@ -177,6 +177,19 @@ simple_case("l-larger-than-body", "rsa", "nopass",
 simple_case("l-claims-more-than-signed", "rsa", "nopass",
             "RFC 6376 section 3.5 l= beyond the body (libopendkim: length tag value exceeds body size)",
             extra=" l=100000;")
+simple_case("l-relaxed-white-space-changed", "rsa", "pass",
+            "RFC 6376 section 3.5 l= counts the relaxed-canonical body (section 3.4.4)", extra=" l={l};",
+            length=20, after=lambda m: m.replace(b"  some  body", b" some\t\tbody "))
+simple_case("l-relaxed-text-changed", "rsa", "nopass", "RFC 6376 section 3.5 l=: the counted part is signed",
+            extra=" l={l};", length=20, after=lambda m: m.replace(b"some  body", b"evil  body"))
+
+# The signature field itself (section 3.7), simple against relaxed.
+simple_case("signature-field-respaced-simple", "rsa", "nopass",
+            "RFC 6376 sections 3.4.1 and 3.7: simple hashes the field as sent", canon="simple/simple",
+            after=lambda m: m.replace(b"; a=rsa-sha256;", b";  a=rsa-sha256;", 1))
+simple_case("signature-field-respaced-relaxed", "rsa", "pass",
+            "RFC 6376 sections 3.4.2 and 3.7: relaxed reduces WSP runs",
+            after=lambda m: m.replace(b"; a=rsa-sha256;", b";  a=rsa-sha256;", 1))
 
 # b= and bh= syntax.
 def fold_b(m):
