@@ -183,6 +183,26 @@ simple_case("l-relaxed-white-space-changed", "rsa", "pass",
 simple_case("l-relaxed-text-changed", "rsa", "nopass", "RFC 6376 section 3.5 l=: the counted part is signed",
             extra=" l={l};", length=20, after=lambda m: m.replace(b"some  body", b"evil  body"))
 
+# Empty bodies and final line ends (sections 3.4.3, 3.4.4).
+simple_case("empty-body-simple", "rsa", "pass", "RFC 6376 section 3.4.3: an empty body is one CRLF",
+            canon="simple/simple", body=b"")
+simple_case("empty-body-relaxed", "rsa", "pass", "RFC 6376 section 3.4.4 (erratum 1384): empty",
+            body=b"")
+simple_case("empty-body-simple-blank-lines-added", "rsa", "pass",
+            "RFC 6376 section 3.4.3: trailing empty lines are ignored", canon="simple/simple", body=b"",
+            after=lambda m: m + b"\r\n\r\n")
+simple_case("empty-body-simple-text-added", "rsa", "nopass", "RFC 6376 section 3.4.3", canon="simple/simple",
+            body=b"", after=lambda m: m + b"x\r\n")
+simple_case("body-without-final-crlf-simple", "rsa", "pass",
+            "RFC 6376 section 3.4.3: a body not ending in CRLF gets one", canon="simple/simple",
+            body=b"no line end")
+
+# More signatures than [dkim] max_signatures (5): the valid one is never
+# looked at, so nothing passes (fails closed).
+simple_case("valid-signature-beyond-the-cap", "rsa", "nopass",
+            "RFC 6376 section 6.1: a verifier may limit the signatures it checks (max_signatures = 5)",
+            after=lambda m: b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=rsa; h=from; bh=AAAA; b=AAAA\r\n" * 5 + m)
+
 # The signature field itself (section 3.7), simple against relaxed.
 simple_case("signature-field-respaced-simple", "rsa", "nopass",
             "RFC 6376 sections 3.4.1 and 3.7: simple hashes the field as sent", canon="simple/simple",

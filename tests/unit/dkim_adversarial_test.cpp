@@ -56,7 +56,8 @@ struct TempDir {
 std::string verdict(const std::vector<auth::DkimSignatureResult>& results, std::string* detail) {
     detail->clear();
     for (const auto& r : results)
-        *detail += std::string(auth::dkim_result_name(r.result)) + (r.reason.empty() ? "" : " (" + r.reason + ")") + " ";
+        *detail +=
+            std::string(auth::dkim_result_name(r.result)) + (r.reason.empty() ? "" : " (" + r.reason + ")") + " ";
     return results.size() == 1 && results[0].result == auth::DkimResult::Pass ? "pass" : "nopass";
 }
 
