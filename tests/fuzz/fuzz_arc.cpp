@@ -39,36 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const auto resolver = std::make_shared<dns::StaticResolver>(std::make_shared<dns::StaticZone>());
     static const auth::ArcVerifier verifier(resolver, auth::ArcOptions{});
     auto message = verifier.start();
-    std::size_t pos = 0;
     bool any_arc = false;
-    std::string name, value;
-    auto flush = [&] {
-        if (name.empty()) return;
+    std::string_view body;
+    for (const auto& [name, value] : fuzz::split_message(text, body)) {
         const std::string lower = fuzz::lower(name);
         if (lower == "arc-seal" || lower == "arc-message-signature" || lower == "arc-authentication-results")
             any_arc = true;
         message->header(name, value);
-        name.clear();
-    };
-    while (pos < text.size()) {
-        const std::size_t eol = text.find('\n', pos);
-        const std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
-        std::string_view line = text.substr(pos, next - pos);
-        pos = next;
-        if (line == "\n" || line == "\r\n") break;
-        if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-            if (!name.empty()) value += line;
-            continue;
-        }
-        flush();
-        const auto colon = line.find(':');
-        if (colon == std::string_view::npos || colon == 0) continue;
-        name.assign(line.substr(0, colon));
-        value.assign(line.substr(colon + 1));
     }
-    flush();
     message->end_of_headers();
-    const std::string_view body = text.substr(pos);
     for (std::size_t i = 0; i < body.size(); i += 13) message->body(body.substr(i, 13));
     dns::Budget budget(4, std::chrono::milliseconds(1000));
     const auth::ArcVerdict v = message->finish(budget);

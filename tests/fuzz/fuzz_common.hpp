@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fuzz {
@@ -61,6 +62,31 @@ inline std::string printable(std::string_view s) {
         }
     }
     return out;
+}
+
+// A fuzz input as a message: "Name: value" lines (folds kept in the value;
+// a line without a colon, and its folds, ignored), an empty line, then the
+// body. Returns the header fields; `body` gets the rest of the input.
+inline std::vector<std::pair<std::string, std::string>> split_message(std::string_view text, std::string_view& body) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::size_t pos = 0;
+    bool open = false;  // a field that folds may continue
+    while (pos < text.size()) {
+        const std::size_t eol = text.find('\n', pos);
+        const std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
+        const std::string_view line = text.substr(pos, next - pos);
+        pos = next;
+        if (line == "\n" || line == "\r\n") break;
+        if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+            if (open) headers.back().second += line;
+            continue;
+        }
+        const auto colon = line.find(':');
+        open = colon != std::string_view::npos && colon != 0;
+        if (open) headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
+    }
+    body = text.substr(pos);
+    return headers;
 }
 
 }  // namespace fuzz

@@ -6,7 +6,7 @@ EXTRA_DIST += tests/fuzz/README tests/fuzz/corpus tests/fuzz/crashes tests/fuzz/
 if ENABLE_FUZZING
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_static_zone tests/fuzz/fuzz_address \
 	tests/fuzz/fuzz_authres tests/fuzz/fuzz_dmarc_record tests/fuzz/fuzz_spf_record \
-	tests/fuzz/fuzz_session tests/fuzz/fuzz_milter_packet tests/fuzz/fuzz_arc
+	tests/fuzz/fuzz_session tests/fuzz/fuzz_milter_packet tests/fuzz/fuzz_arc tests/fuzz/fuzz_dkim
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.cpp
@@ -32,6 +32,10 @@ tests_fuzz_fuzz_dmarc_record_LDADD = libauth.a
 tests_fuzz_fuzz_arc_SOURCES = tests/fuzz/fuzz_arc.cpp tests/fuzz/fuzz_common.hpp
 tests_fuzz_fuzz_arc_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_arc_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENSSL_LIBS)
+
+tests_fuzz_fuzz_dkim_SOURCES = tests/fuzz/fuzz_dkim.cpp tests/fuzz/fuzz_common.hpp
+tests_fuzz_fuzz_dkim_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_dkim_LDADD = libauth.a libdns.a $(METRICS_LIBS) $(UNBOUND_LIBS) $(OPENDKIM_LIBS) $(OPENSSL_LIBS)
 
 tests_fuzz_fuzz_spf_record_SOURCES = tests/fuzz/fuzz_spf_record.cpp
 tests_fuzz_fuzz_spf_record_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
