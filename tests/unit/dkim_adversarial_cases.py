@@ -257,6 +257,10 @@ simple_case("ed25519-key-31-bytes", "edshort", "nopass", "RFC 8463 section 4.2: 
             alg="ed25519-sha256", key=ED_KEY)
 publish("split._domainkey.example.com", ["v=DKIM1; k=rsa; ", "p=" + RSA_P[:100], RSA_P[100:]])
 simple_case("key-in-three-strings", "split", "pass", "RFC 6376 section 3.6.2.2: strings are concatenated")
+publish("two._domainkey.example.com", ["v=DKIM1; k=rsa; p=" + RSA_P], ["v=DKIM1; k=rsa; p=" + SMALL_P])
+simple_case("two-key-records", "two", "nopass",
+            "RFC 6376 section 3.6.2.2: several TXT records at a selector give undefined results; we refuse "
+            "(permerror) rather than pick one (dkimpy's lookup here returns the first)")
 publish("notfirst._domainkey.example.com", ["k=rsa; v=DKIM1; p=" + RSA_P])
 simple_case("key-v-not-first", "notfirst", "pass",
             "RFC 6376 section 3.6.1 v=: only a record beginning with another v= MUST be discarded")
