@@ -294,6 +294,113 @@ void variants(const std::string& label, const RawMessage& m,
     }
 }
 
+// Just enough JSON (RFC 8259) for opendkim/opendkim-milter-tests.json:
+// values as a tree; numbers, true, false and null are kept as their text.
+struct Json {
+    enum class Kind { Object, Array, String, Other } kind = Kind::Other;
+    std::string text;                                 // String, Other
+    std::vector<std::pair<std::string, Json>> fields;  // Object
+    std::vector<Json> items;                          // Array
+    const Json* get(const std::string& key) const {
+        for (const auto& [k, v] : fields)
+            if (k == key) return &v;
+        return nullptr;
+    }
+};
+
+class JsonReader {
+public:
+    explicit JsonReader(const std::string& text) : s_(text) {}
+    Json value() {
+        skip();
+        if (i_ >= s_.size()) throw std::runtime_error("JSON: unexpected end");
+        Json j;
+        const char c = s_[i_];
+        if (c == '{') {
+            j.kind = Json::Kind::Object;
+            ++i_;
+            skip();
+            if (peek('}')) return ++i_, j;
+            while (true) {
+                skip();
+                std::string key = string();
+                skip();
+                expect(':');
+                j.fields.emplace_back(std::move(key), value());
+                skip();
+                if (peek(',')) { ++i_; continue; }
+                expect('}');
+                return j;
+            }
+        }
+        if (c == '[') {
+            j.kind = Json::Kind::Array;
+            ++i_;
+            skip();
+            if (peek(']')) return ++i_, j;
+            while (true) {
+                j.items.push_back(value());
+                skip();
+                if (peek(',')) { ++i_; continue; }
+                expect(']');
+                return j;
+            }
+        }
+        if (c == '"') {
+            j.kind = Json::Kind::String;
+            j.text = string();
+            return j;
+        }
+        const std::size_t start = i_;
+        while (i_ < s_.size() && std::string_view(",]} \t\r\n").find(s_[i_]) == std::string_view::npos) ++i_;
+        j.text = s_.substr(start, i_ - start);
+        return j;
+    }
+
+private:
+    void skip() {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r' || s_[i_] == '\n')) ++i_;
+    }
+    bool peek(char c) const { return i_ < s_.size() && s_[i_] == c; }
+    void expect(char c) {
+        if (!peek(c)) throw std::runtime_error(std::string("JSON: expected ") + c);
+        ++i_;
+    }
+    std::string string() {
+        expect('"');
+        std::string out;
+        while (i_ < s_.size() && s_[i_] != '"') {
+            char c = s_[i_++];
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
+            if (i_ >= s_.size()) break;
+            c = s_[i_++];
+            switch (c) {
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'u': {
+                // Only the ASCII range occurs in the test data.
+                const unsigned code = static_cast<unsigned>(std::stoul(s_.substr(i_, 4), nullptr, 16));
+                i_ += 4;
+                if (code > 0x7f) throw std::runtime_error("JSON: non-ASCII \\u escape");
+                out += static_cast<char>(code);
+                break;
+            }
+            default: out += c; break;  // \" \\ \/
+            }
+        }
+        expect('"');
+        return out;
+    }
+    const std::string& s_;
+    std::size_t i_ = 0;
+};
+
 // A body in a label: CR, LF and HTAB spelled out.
 std::string escaped(const std::string& body) {
     std::string out;
@@ -522,6 +629,31 @@ int main() {
                 const auto msg = testing_dkim::split_message(
                     testing_dkim::lf_to_crlf(replace_all(testing_dkim::read_file(dir + "/dkimpy/" + file), "\r\n", "\n")));
                 variants("dkimpy/" + file, msg, each(pair));
+            }
+        }
+        // OpenDKIM's own milter tests (opendkim-milter-tests.json): the
+        // cases that carry a DKIM-Signature, keys from its pubkeys file.
+        {
+            dns::StaticZone zone;
+            testing_dkim::load_fake_dns(zone, testing_dkim::read_file(dir + "/opendkim/pubkeys"));
+            const Pair pair(testing_dkim::serve(std::move(zone)));
+            const std::string json = testing_dkim::read_file(dir + "/opendkim/opendkim-milter-tests.json");
+            const Json root = JsonReader(json).value();
+            const Json* cases = root.get("cases");
+            if (cases == nullptr) throw std::runtime_error("opendkim-milter-tests.json: no cases");
+            for (const Json& c : cases->items) {
+                RawMessage m;
+                bool signed_case = false;
+                if (const Json* hs = c.get("headers"))
+                    for (const Json& h : hs->items) {
+                        if (h.items.size() < 2) continue;
+                        m.headers.emplace_back(h.items[0].text, " " + h.items[1].text);
+                        signed_case = signed_case || is_signature(h.items[0].text);
+                    }
+                if (const Json* b = c.get("body"))
+                    for (const Json& part : b->items) m.body += part.text;
+                if (!signed_case) continue;
+                variants("opendkim/" + (c.get("test") ? c.get("test")->text : std::string("?")), m, each(pair));
             }
         }
         // The Mail::DKIM verifier corpus.
