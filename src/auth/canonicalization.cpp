@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -167,6 +168,42 @@ void BodyHasher::end_line() {
     }
 }
 
+namespace {
+
+// The bytes of `w` equal to `c`, as their high bits (exact, no false hits).
+constexpr std::uint64_t bytes_equal(std::uint64_t w, unsigned char c) {
+    const std::uint64_t x = w ^ (0x0101010101010101ULL * c);
+    const std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+    return ~(((x & low7) + low7) | x | low7);
+}
+
+}  // namespace
+
+// The first index at or after `from` where relaxed canonicalization has
+// work to do: an HTAB, an SP followed by WSP, or an SP that ends the run.
+// Eight bytes at a time (loaded little-endian).
+static_assert(std::endian::native == std::endian::little, "next_relaxed_change reads words little-endian");
+std::size_t BodyHasher::next_relaxed_change(std::string_view run, std::size_t from) {
+    std::size_t i = from;
+    const std::size_t n = run.size();
+    while (i + 9 <= n) {  // byte i + 8 exists: an SP at i + 7 can be judged
+        std::uint64_t w;
+        std::memcpy(&w, run.data() + i, 8);
+        const std::uint64_t sp = bytes_equal(w, ' '), tab = bytes_equal(w, '\t');
+        // An HTAB, or an SP whose next byte is WSP (sp and (sp | tab)
+        // shifted down one byte: byte k + 1's flag lands on byte k).
+        std::uint64_t change = tab | (sp & ((sp | tab) >> 8));
+        if ((sp >> 63) != 0 && is_wsp(run[i + 8])) change |= 1ULL << 63;
+        if (change != 0) return i + static_cast<std::size_t>(__builtin_ctzll(change) >> 3);
+        i += 8;
+    }
+    for (; i < n; ++i) {
+        if (run[i] == '\t') return i;
+        if (run[i] == ' ' && (i + 1 == n || is_wsp(run[i + 1]))) return i;
+    }
+    return n;
+}
+
 // Content bytes of the current line without a line end in them (a CR not
 // followed by LF is content): written as runs, not byte by byte.
 void BodyHasher::content_run(std::string_view run) {
@@ -186,14 +223,16 @@ void BodyHasher::content_run(std::string_view run) {
             ++p;
             continue;
         }
-        std::size_t q = p + 1;
-        while (q < run.size() && !is_wsp(run[q])) ++q;
         if (!line_has_content_) {
             for (; pending_empty_lines_ > 0; --pending_empty_lines_) out_ += "\r\n";
             line_has_content_ = true;
         }
         if (pending_wsp_) out_ += ' ';
         pending_wsp_ = false;
+        // From a non-WSP byte up to the next HTAB, SP before WSP or SP at
+        // the end of the run, relaxed canonicalization changes nothing (a
+        // single SP between words stays): copied at once.
+        const std::size_t q = next_relaxed_change(run, p + 1);
         out_.append(run.substr(p, q - p));
         p = q;
     }
