@@ -152,8 +152,10 @@ void check(Counts& c, const Pair& pair, const std::string& label, const RawMessa
         return;
     }
     if (diff.empty()) return;
+    const bool verbose = std::getenv("DKIM_DIFFERENTIAL_VERBOSE") != nullptr;
     if (has_lone_cr(label)) {
         ++c.explained;
+        if (verbose) std::cout << "EXPLAINED (lone CR) " << label << ": " << diff << "\n";
         return;
     }
     for (const auto& known : kRfcDifferences) {
