@@ -147,15 +147,21 @@ void BodyHasher::content(char c) {
         pending_wsp_ = true;
         return;
     }
+    start_content();
+    out_ += c;
+}
+
+// Before a content byte: the empty lines held back are written only once
+// content follows them, so those at the end of the body are dropped
+// (sections 3.4.3 and 3.4.4); a held run of WSP becomes one SP (relaxed
+// only: simple never holds one).
+void BodyHasher::start_content() {
     if (!line_has_content_) {
-        // Empty lines are written only once content follows them: those at
-        // the end of the body are dropped (sections 3.4.3 and 3.4.4).
         for (; pending_empty_lines_ > 0; --pending_empty_lines_) out_ += "\r\n";
         line_has_content_ = true;
     }
     if (pending_wsp_) out_ += ' ';
     pending_wsp_ = false;
-    out_ += c;
 }
 
 void BodyHasher::end_line() {
@@ -209,10 +215,7 @@ std::size_t BodyHasher::next_relaxed_change(std::string_view run, std::size_t fr
 void BodyHasher::content_run(std::string_view run) {
     if (canon_ == Canon::Simple) {
         if (run.empty()) return;
-        if (!line_has_content_) {
-            for (; pending_empty_lines_ > 0; --pending_empty_lines_) out_ += "\r\n";
-            line_has_content_ = true;
-        }
+        start_content();
         out_.append(run);
         return;
     }
@@ -223,12 +226,7 @@ void BodyHasher::content_run(std::string_view run) {
             ++p;
             continue;
         }
-        if (!line_has_content_) {
-            for (; pending_empty_lines_ > 0; --pending_empty_lines_) out_ += "\r\n";
-            line_has_content_ = true;
-        }
-        if (pending_wsp_) out_ += ' ';
-        pending_wsp_ = false;
+        start_content();
         // From a non-WSP byte up to the next HTAB, SP before WSP or SP at
         // the end of the run, relaxed canonicalization changes nothing (a
         // single SP between words stays): copied at once.

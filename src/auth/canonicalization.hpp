@@ -77,6 +77,7 @@ public:
 private:
     void emit(std::string_view canonical);
     void content(char c);
+    void start_content();
     void content_run(std::string_view run);
     static std::size_t next_relaxed_change(std::string_view run, std::size_t from);
     void end_line();
