@@ -1,5 +1,6 @@
 #include "config/socket_spec.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/allocator.hpp"
 
 #include "auth/dkim_sign_options.hpp"
 
@@ -411,6 +412,8 @@ int run_daemon(int argc, char** argv) {
     // per-thread state; the daemon leaves that memory to the kernel at exit
     // instead. The first OpenSSL call decides, so this comes first.
     OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+    // Before any thread starts (daemon/allocator.hpp).
+    tune_allocator();
     Options opt;
     int c;
     opterr = 0;

@@ -2,6 +2,7 @@ sbin_PROGRAMS += connector-milter
 connector_milter_SOURCES = src/main.cpp \
 	src/metrics/endpoint.cpp src/metrics/endpoint.hpp \
 	src/daemon/daemon.cpp src/daemon/daemon.hpp \
+	src/daemon/allocator.cpp src/daemon/allocator.hpp \
 	src/daemon/explain.cpp \
 	src/daemon/status.cpp \
 	src/daemon/dkim_keys.cpp \

@@ -23,7 +23,7 @@ tests_bench_null_milter_LDADD = $(MILTER_LIBS) $(PTHREAD_LIBS)
 # corpus, no protocol, no I/O (tests/bench/session_work.cpp).
 noinst_PROGRAMS += tests/bench/session_work
 tests_bench_session_work_SOURCES = tests/bench/session_work.cpp tests/bench/corpus.cpp tests/bench/corpus.hpp \
-	src/daemon/config_loader.cpp src/daemon/dmarc_recording.cpp src/log/log.cpp
+	src/daemon/config_loader.cpp src/daemon/dmarc_recording.cpp src/daemon/allocator.cpp src/log/log.cpp
 tests_bench_session_work_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_bench_session_work_LDADD = $(CORE_LDADD)
 

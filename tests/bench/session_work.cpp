@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bench/corpus.hpp"
+#include "daemon/allocator.hpp"
 #include "daemon/config_loader.hpp"
 #include "log/log.hpp"
 #include "session/session.hpp"
@@ -151,6 +152,9 @@ Counts run(int per_connection, const daemon_main::Loaded& loaded, const std::vec
 
 int main(int argc, char** argv) {
     try {
+        // The daemon's allocator settings, so that the work is measured as
+        // the daemon does it.
+        daemon_main::tune_allocator();
         const Options o(argc, argv);
         const int per_connection = static_cast<int>(o.number("--per-connection", 1));
         const long warmup = o.number("--warmup", 0), messages = o.number("--messages", 1);
