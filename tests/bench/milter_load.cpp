@@ -201,7 +201,10 @@ void worker(const Options& o, std::size_t index, const std::vector<CorpusMessage
             if (chain.empty()) {
                 const auto opening = Clock::now();
                 for (const auto& t : targets) {
-                    chain.push_back(std::make_unique<milterclient::Mta>(t, c.client));
+                    // Written and read as Postfix does (Options::buffered).
+                    milterclient::Options mta_options;
+                    mta_options.buffered = true;
+                    chain.push_back(std::make_unique<milterclient::Mta>(t, c.client, mta_options));
                     const auto r = chain.back()->connect();
                     if (!r.proceeds()) throw milterclient::Error("connect refused: " + r.smtp_reply());
                 }

@@ -339,6 +339,8 @@ Session::Session(Session&& other) noexcept
       options_(other.options_),
       negotiated_(std::move(other.negotiated_)),
       out_(std::move(other.out_)),
+      in_(std::move(other.in_)),
+      in_pos_(std::exchange(other.in_pos_, 0)),
       last_eom_(std::move(other.last_eom_)) {}
 
 Session& Session::operator=(Session&& other) noexcept {
@@ -348,6 +350,8 @@ Session& Session::operator=(Session&& other) noexcept {
         options_ = other.options_;
         negotiated_ = std::move(other.negotiated_);
         out_ = std::move(other.out_);
+        in_ = std::move(other.in_);
+        in_pos_ = std::exchange(other.in_pos_, 0);
         last_eom_ = std::move(other.last_eom_);
     }
     return *this;
@@ -385,7 +389,23 @@ void Session::read_exact(char* out, std::size_t n, Clock::time_point deadline) {
     if (fd_ < 0) throw Error("read on a closed session");
     std::size_t got = 0;
     while (got < n) {
-        const ssize_t r = ::recv(fd_, out + got, n - got, 0);
+        if (in_pos_ < in_.size()) {
+            const std::size_t take = std::min(n - got, in_.size() - in_pos_);
+            std::memcpy(out + got, in_.data() + in_pos_, take);
+            in_pos_ += take;
+            got += take;
+            continue;
+        }
+        ssize_t r;
+        if (options_.buffered) {
+            in_.resize(64 * 1024);
+            in_pos_ = 0;
+            r = ::recv(fd_, in_.data(), in_.size(), 0);
+            in_.resize(r > 0 ? static_cast<std::size_t>(r) : 0);
+            if (r > 0) continue;
+        } else {
+            r = ::recv(fd_, out + got, n - got, 0);
+        }
         if (r > 0) {
             got += static_cast<std::size_t>(r);
             continue;
@@ -427,7 +447,7 @@ std::optional<Packet> Session::read_packet(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     // Wait for the first byte without throwing on timeout.
     pollfd p{fd_, POLLIN, 0};
-    for (;;) {
+    for (; in_pos_ == in_.size();) {
         const int r = ::poll(&p, 1, remaining_ms(deadline));
         if (r == 0) return std::nullopt;
         if (r > 0) break;
@@ -454,6 +474,8 @@ bool Session::wait_closed(std::chrono::milliseconds timeout) {
         return true;  // writing failed: the peer is gone
     }
     const auto deadline = Clock::now() + timeout;
+    in_.clear();  // read but not consumed: discarded, as below
+    in_pos_ = 0;
     char buf[4096];
     for (;;) {
         const ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
@@ -549,8 +571,10 @@ Response Session::event(char command, std::string_view data, std::uint32_t no_se
         return Response{Action::NotSent, {}, 0, std::nullopt};
     }
     queue_packet(command, data);
-    flush();
-    if (no_reply_flag != 0 && negotiated_.has(no_reply_flag)) return Response{Action::NoReply, {}, 0, std::nullopt};
+    const bool no_reply = no_reply_flag != 0 && negotiated_.has(no_reply_flag);
+    // Options::buffered: written with the next packet that waits for a reply.
+    if (!options_.buffered || !no_reply || out_.size() >= kBufferedWriteSize) flush();
+    if (no_reply) return Response{Action::NoReply, {}, 0, std::nullopt};
     return read_decision(command);
 }
 

@@ -138,7 +138,16 @@ struct Options {
     // Send only the macros the filter asked for (SMFIR_SETSYMLIST), as the
     // MTAs do. Off: send every macro given.
     bool honour_macro_lists = true;
+    // Postfix's way of talking to a filter (milter8 writes through a
+    // buffered VSTREAM): a packet the filter answers nothing to (a header or
+    // body chunk negotiated without a reply) is queued and written with the
+    // next packet that waits for a reply, or once kBufferedWriteSize bytes
+    // are queued; replies are read a buffer at a time, not a field at a
+    // time. The load generator's mode. Off: every event is written at once.
+    bool buffered = false;
 };
+// Postfix's VSTREAM_BUFSIZE.
+inline constexpr std::size_t kBufferedWriteSize = 4096;
 
 struct Packet {
     char command = 0;
@@ -249,6 +258,8 @@ private:
     Options options_;
     Negotiated negotiated_;
     std::string out_;  // queued packets (macros), written with the next event
+    std::string in_;   // Options::buffered: bytes read and not yet consumed
+    std::size_t in_pos_ = 0;
     std::optional<EomResult> last_eom_;  // filled by read_decision at end of message
 };
 

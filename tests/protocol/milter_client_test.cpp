@@ -4,6 +4,7 @@
 // define it) and how replies are decoded.
 #include <libmilter/mfapi.h>  // SMFIF_* action flags
 #include <libmilter/mfdef.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -60,6 +61,7 @@ public:
         }
     }
     void reply(char cmd, const std::string& data = "") { write(encode_packet(cmd, data)); }
+    int fd() const { return fd_; }
     // The filter's SMFIC_OPTNEG reply.
     void negotiate(std::uint32_t actions, std::uint32_t protocol, const std::string& lists = "") {
         const Packet p = read();
@@ -414,6 +416,62 @@ TEST(MilterClientTest, AbortQuitNcAndQuitExpectNoReply) {
     s.close();
     filter.join();
     EXPECT_EQ(seen, (std::vector<char>{SMFIC_ABORT, SMFIC_QUIT_NC, SMFIC_QUIT}));
+}
+
+// Options::buffered (the load generator's mode, Postfix's milter8 way):
+// headers negotiated without a reply wait in the client until a packet that
+// wants one, and replies that arrive together are read from one buffer.
+// Unbuffered, the first header is on the wire at once.
+void headers_then_eoh(bool buffered, bool& header_seen_early, std::vector<char>& order,
+                      milterclient::EomResult& eom) {
+    FakeFilter filter;
+    filter.run([&](FilterEnd& f) {
+        f.negotiate(SMFIF_ADDHDRS, SMFIP_NR_HDR);
+        pollfd p{f.fd(), POLLIN, 0};
+        header_seen_early = ::poll(&p, 1, 300) == 1;
+        for (;;) {
+            const Packet pk = f.read();
+            order.push_back(pk.command);
+            if (pk.command == 0 || pk.command == SMFIC_EOH) break;
+        }
+        f.reply(SMFIC_EOH == order.back() ? SMFIR_CONTINUE : SMFIR_TEMPFAIL);
+        (void)f.read();  // end of message
+        // Two replies in one write: the header to insert, then the verdict.
+        f.write(encode_packet(SMFIR_INSHEADER, be32(0) + z("X-Test") + z("one")) + encode_packet(SMFIR_CONTINUE, ""));
+    });
+    milterclient::Options o;
+    o.buffered = buffered;
+    milterclient::Session s(filter.spec(), o);
+    s.negotiate();
+    EXPECT_EQ(s.header("Subject", "a").action, Action::NoReply);
+    EXPECT_EQ(s.header("From", "b@c.example").action, Action::NoReply);
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(s.eoh().action, Action::Continue);
+    eom = s.end_of_message();
+    filter.join();
+}
+
+TEST(MilterClientTest, BufferedModeHoldsHeadersUntilAReplyIsWanted) {
+    bool early = true;
+    std::vector<char> order;
+    milterclient::EomResult eom;
+    headers_then_eoh(true, early, order, eom);
+    EXPECT_FALSE(early) << "a header went out before the end of headers";
+    EXPECT_EQ(order, (std::vector<char>{SMFIC_HEADER, SMFIC_HEADER, SMFIC_EOH}));
+    EXPECT_EQ(eom.action, Action::Continue);
+    ASSERT_EQ(eom.new_headers("X-Test").size(), 1U);
+    EXPECT_EQ(eom.new_headers("X-Test")[0].value, "one");
+}
+
+TEST(MilterClientTest, UnbufferedModeWritesEachHeaderAtOnce) {
+    bool early = false;
+    std::vector<char> order;
+    milterclient::EomResult eom;
+    headers_then_eoh(false, early, order, eom);
+    EXPECT_TRUE(early);
+    EXPECT_EQ(order, (std::vector<char>{SMFIC_HEADER, SMFIC_HEADER, SMFIC_EOH}));
+    EXPECT_EQ(eom.action, Action::Continue);
+    ASSERT_EQ(eom.new_headers("X-Test").size(), 1U);
 }
 
 }  // namespace
