@@ -4,6 +4,9 @@
 
 #include <bit>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdexcept>
 
 #include "util/ascii.hpp"
@@ -187,11 +190,27 @@ constexpr std::uint64_t bytes_equal(std::uint64_t w, unsigned char c) {
 
 // The first index at or after `from` where relaxed canonicalization has
 // work to do: an HTAB, an SP followed by WSP, or an SP that ends the run.
-// Eight bytes at a time (loaded little-endian).
+// Sixteen bytes at a time with SSE2 (every x86-64 has it), then eight at a
+// time (loaded little-endian), then byte by byte.
 static_assert(std::endian::native == std::endian::little, "next_relaxed_change reads words little-endian");
 std::size_t BodyHasher::next_relaxed_change(std::string_view run, std::size_t from) {
     std::size_t i = from;
     const std::size_t n = run.size();
+#if defined(__SSE2__)
+    const __m128i space16 = _mm_set1_epi8(' '), tab16 = _mm_set1_epi8('\t');
+    while (i + 17 <= n) {  // byte i + 16 exists: an SP at i + 15 can be judged
+        const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(run.data() + i));
+        // Bit k: byte i + k is SP / HTAB.
+        const auto sp = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(w, space16)));
+        const auto ht = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(w, tab16)));
+        std::uint32_t wsp = sp | ht;
+        if (is_wsp(run[i + 16])) wsp |= 1U << 16;
+        // An HTAB, or an SP whose next byte is WSP.
+        const std::uint32_t change = ht | (sp & (wsp >> 1));
+        if (change != 0) return i + static_cast<std::size_t>(__builtin_ctz(change));
+        i += 16;
+    }
+#endif
     while (i + 9 <= n) {  // byte i + 8 exists: an SP at i + 7 can be judged
         std::uint64_t w;
         std::memcpy(&w, run.data() + i, 8);

@@ -72,6 +72,7 @@ std::optional<Canon> canon_word(std::string_view w) {
 // way.)
 std::optional<std::string> decode_base64_lenient(std::string_view text) {
     std::string out;
+    out.reserve(text.size() / 4 * 3 + 3);
     std::uint32_t bits = 0;
     int count = 0;
     for (char c : text) {
@@ -248,7 +249,10 @@ void check_signature(Signature& s, std::string_view value, std::uint64_t now) {
     // with FWS and at most two "=" at the end. Anything else is a syntax
     // error (dkimpy agrees), not bytes to skip as libopendkim does: a
     // signature with stray characters in b= must not pass.
-    if (!is_base64string(s.b) || !decode_base64_lenient(s.b)) return neutral("signature data corrupt");
+    if (!is_base64string(s.b)) return neutral("signature data corrupt");
+    auto signature = decode_base64_lenient(s.b);
+    if (!signature) return neutral("signature data corrupt");
+    s.signature = std::move(*signature);
     // RFC 8301 section 3.1: rsa-sha1 signatures MUST NOT be considered
     // valid; refused before their key is fetched.
     if (s.alg == SignatureAlgorithm::RsaSha1) decided(s, DkimResult::Policy, std::string(kSha1Refused));
@@ -483,7 +487,7 @@ std::vector<DkimSignatureResult> native_finish(NativeState& st, dns::Budget& bud
         const Tag& b = *s.tags->find("b");
         canonicalize_header(s.header_canon, self.name, without_span(self.value, b.value_begin, b.value_end), data);
         drop_final_crlf(data);
-        const bool verified = verify_signature(*key.key, s.alg, data, *decode_base64_lenient(s.b));
+        const bool verified = verify_signature(*key.key, s.alg, data, s.signature);
         ERR_clear_error();  // a refused signature leaves OpenSSL errors behind
         if (!verified) {
             done(DkimResult::Fail, "signature did not verify");

@@ -65,6 +65,7 @@ struct DkimVerifier::Message::NativeState {
         std::size_t field = 0;  // index into fields
         std::optional<TagList> tags;
         std::string domain, selector, algorithm, b;  // as reported
+        std::string signature;  // b= decoded
         std::optional<DkimResult> result;  // decided before any key lookup
         std::string reason;
         SignatureAlgorithm alg = SignatureAlgorithm::RsaSha256;
