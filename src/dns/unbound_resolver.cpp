@@ -4,6 +4,7 @@
 
 #include "dns/counters.hpp"
 #include "util/ascii.hpp"
+#include "util/waiting.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 namespace dns {
@@ -358,6 +360,10 @@ bool UnboundResolver::Question::ready() const {
 
 const Answer& UnboundResolver::Question::wait() {
     if (answered_) return answer_;
+    // Not answered yet: this thread waits (a worker pool lets another job
+    // run meanwhile).
+    std::optional<util::WaitingRegion> waiting;
+    if (!ready()) waiting.emplace();
     answered_ = true;
     {
         std::unique_lock lock(owner_.pending_mutex_);

@@ -1,5 +1,7 @@
 #include "milter/worker_pool.hpp"
 
+#include <algorithm>
+
 #include "metrics/catalogue.hpp"
 
 namespace milter {
@@ -33,7 +35,9 @@ struct WorkerPool::Worker {
     bool stop = false;
 };
 
-WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_limit) : queue_limit_(queue_limit) {
+WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_limit, std::size_t max_running)
+    : queue_limit_(queue_limit),
+      max_running_(max_running > 0 ? max_running : std::max(1U, std::thread::hardware_concurrency())) {
     gauges().threads.add(static_cast<std::int64_t>(threads));
     workers_.reserve(threads);
     threads_.reserve(threads);
@@ -67,12 +71,20 @@ void WorkerPool::hand(Worker& worker, std::function<void()> job) {
     worker.wake.notify_one();
 }
 
+std::function<void()> WorkerPool::pop_job() {
+    std::function<void()> job = std::move(queue_.front().run);
+    if (queue_.front().limited) --limited_waiting_;
+    queue_.pop_front();
+    gauges().queued.sub();
+    return job;
+}
+
 bool WorkerPool::try_submit(std::function<void()> job) {
     Worker* w = nullptr;
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || limited_waiting_ >= queue_limit_) return false;
-        w = take_idle_worker();
+        if (running_ < max_running_ && (w = take_idle_worker())) ++running_;
         if (!w) {
             queue_.push_back({std::move(job), true});
             ++limited_waiting_;
@@ -87,7 +99,7 @@ void WorkerPool::submit(std::function<void()> job) {
     Worker* w = nullptr;
     {
         std::lock_guard lock(mutex_);
-        w = take_idle_worker();
+        if (running_ < max_running_ && (w = take_idle_worker())) ++running_;
         if (!w) {
             queue_.push_back({std::move(job), false});
             gauges().queued.add();
@@ -118,19 +130,50 @@ void WorkerPool::stop() {
     threads_.clear();
 }
 
+void WorkerPool::waiting() {
+    Worker* w = nullptr;
+    std::function<void()> job;
+    {
+        std::lock_guard lock(mutex_);
+        --running_;
+        // This thread's place goes to a queued job, on an idle worker.
+        if (!stopping_ && !queue_.empty() && running_ < max_running_ && (w = take_idle_worker())) {
+            job = pop_job();
+            ++running_;
+        }
+    }
+    if (w) hand(*w, std::move(job));
+}
+
+void WorkerPool::done_waiting() {
+    // Back to work, over max_running for a while if others took its place.
+    std::lock_guard lock(mutex_);
+    ++running_;
+}
+
 void WorkerPool::run(Worker& self) {
+    util::t_wait_observer = this;
+    bool counted = false;  // this worker is in running_
     for (;;) {
         std::function<void()> job;
         {
             std::lock_guard lock(mutex_);
-            if (!queue_.empty()) {
-                job = std::move(queue_.front().run);
-                if (queue_.front().limited) --limited_waiting_;
-                queue_.pop_front();
-                gauges().queued.sub();
-            } else if (stopping_) {
-                return;  // stopping, and nothing left to run
+            if (stopping_) {
+                // Whatever is queued runs before the pool stops, limit or not.
+                if (queue_.empty()) {
+                    if (counted) --running_;
+                    return;
+                }
+                if (!counted) ++running_;
+                counted = true;
+                job = pop_job();
+            } else if (!queue_.empty() && (counted ? running_ <= max_running_ : running_ < max_running_)) {
+                if (!counted) ++running_;
+                counted = true;
+                job = pop_job();
             } else {
+                if (counted) --running_;
+                counted = false;
                 idle_.push_back(&self);
             }
         }
@@ -141,6 +184,7 @@ void WorkerPool::run(Worker& self) {
             job = std::move(self.job);
             self.job = nullptr;
             self.has_job = false;
+            counted = true;  // whoever handed it counted it
         }
         gauges().busy.add();
         job();

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/waiting.hpp"
+
 namespace state {
 
 using Clock = std::chrono::steady_clock;
@@ -274,6 +276,7 @@ RedisResult RedisClient::call(std::vector<std::string> argv) {
     request->argv = std::move(argv);
     request->deadline = Clock::now() + options_.timeout;
     submit(request);
+    const util::WaitingRegion waiting;  // a worker pool lets another job run meanwhile
     std::unique_lock lock(request->mutex);
     if (!request->cv.wait_until(lock, request->deadline, [&] { return request->done; })) {
         // The I/O thread ends the connection for it at its next tick.
@@ -303,6 +306,7 @@ RedisResult RedisClient::call_script(const RedisScript& script, const std::vecto
     request->script = &script;
     request->deadline = Clock::now() + options_.timeout;
     submit(request);
+    const util::WaitingRegion waiting;
     std::unique_lock lock(request->mutex);
     if (!request->cv.wait_until(lock, request->deadline, [&] { return request->done; })) return timed_out();
     return std::move(request->result);

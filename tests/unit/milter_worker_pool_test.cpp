@@ -2,15 +2,18 @@
 // queue that says no instead of growing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "metrics/catalogue.hpp"
 #include "milter/worker_pool.hpp"
+#include "util/waiting.hpp"
 
 namespace {
 
@@ -114,6 +117,42 @@ TEST(WorkerPool, GaugesShowThreadsBusyWorkersAndWaitingBatches) {
         EXPECT_EQ(queued.value() - queued0, 0);
     }
     EXPECT_EQ(threads.value() - threads0, 0);
+}
+
+// At most max_running jobs run at once: with one allowed, a second job
+// waits in the queue while the first runs, however many threads there are.
+// A job waiting for the network (util::WaitingRegion) gives its place to a
+// queued one meanwhile.
+bool second_ran_while_first_ran(bool first_waits_for_the_network) {
+    milter::WorkerPool pool(4, 10, 1);
+    EXPECT_EQ(pool.max_running(), 1u);
+    std::atomic<bool> second_ran{false}, seen_by_first{false};
+    std::atomic<bool> first_started{false}, first_done{false};
+    EXPECT_TRUE(pool.try_submit([&] {
+        first_started = true;
+        std::optional<util::WaitingRegion> waiting;
+        if (first_waits_for_the_network) waiting.emplace();
+        const auto until = std::chrono::steady_clock::now() + 1s;
+        while (!second_ran && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+        seen_by_first = second_ran.load();
+        first_done = true;
+    }));
+    for (int i = 0; i < 200 && !first_started; ++i) std::this_thread::sleep_for(5ms);
+    EXPECT_TRUE(pool.try_submit([&] { second_ran = true; }));
+    // stop() runs whatever is queued at once: only after the first job.
+    for (int i = 0; i < 400 && !first_done; ++i) std::this_thread::sleep_for(5ms);
+    pool.stop();
+    EXPECT_TRUE(second_ran.load());
+    return seen_by_first.load();
+}
+
+TEST(WorkerPool, NoMoreThanMaxRunningJobsRunAtOnce) { EXPECT_FALSE(second_ran_while_first_ran(false)); }
+
+TEST(WorkerPool, AJobWaitingForTheNetworkLetsAQueuedJobRun) { EXPECT_TRUE(second_ran_while_first_ran(true)); }
+
+TEST(WorkerPool, MaxRunningDefaultsToTheMachinesCpus) {
+    milter::WorkerPool pool(2, 10);
+    EXPECT_EQ(pool.max_running(), std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace
