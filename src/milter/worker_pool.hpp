@@ -1,8 +1,9 @@
 // A fixed number of threads running queued jobs, with a bounded queue: the
 // native engine's session work runs here, off the event loop, because a
 // stage may wait (SPF at MAIL, DKIM and DMARC at end of message ask DNS).
-// The pool never grows: when `queue_limit` jobs wait, try_submit() says no
-// and the caller answers the MTA with a tempfail.
+// The pool never grows: when `queue_limit` jobs wait (beyond those the idle
+// workers will take), try_submit() says no and the caller answers the MTA
+// with a tempfail.
 //
 // Ordering per connection is the caller's: the event loop keeps at most one
 // job per connection queued or running.
@@ -44,8 +45,9 @@ public:
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    // Queues `job` unless `queue_limit` jobs wait already (a job handed to an
-    // idle worker at once does not wait).
+    // Queues `job` unless `queue_limit` jobs wait already, not counting as
+    // many as there are idle workers (which take them once a CPU is free;
+    // a job handed to an idle worker at once does not wait either).
     bool try_submit(std::function<void()> job);
     // Queues `job` whatever the queue holds: the end of a connection, which
     // must run and is bounded by the number of connections (it does not

@@ -39,16 +39,23 @@ struct Gate {
     }
 };
 
+// Gives the pool a job that holds its worker at `gate` (and counts in `ran`
+// once released); true once that job runs.
+bool hold_a_worker(milter::WorkerPool& pool, Gate& gate, std::atomic<int>& ran) {
+    if (!pool.try_submit([&] {
+            gate.wait();
+            ++ran;
+        }))
+        return false;
+    for (int i = 0; i < 200 && !gate.entered; ++i) std::this_thread::sleep_for(5ms);
+    return gate.entered.load();
+}
+
 TEST(WorkerPool, RefusesWorkBeyondTheQueueLimitAndRunsWhatItTook) {
     milter::WorkerPool pool(1, 2);
     Gate gate;
     std::atomic<int> ran{0};
-    ASSERT_TRUE(pool.try_submit([&] {
-        gate.wait();
-        ++ran;
-    }));
-    for (int i = 0; i < 200 && !gate.entered; ++i) std::this_thread::sleep_for(5ms);
-    ASSERT_TRUE(gate.entered.load());
+    ASSERT_TRUE(hold_a_worker(pool, gate, ran));
     EXPECT_TRUE(pool.try_submit([&] { ++ran; }));
     EXPECT_TRUE(pool.try_submit([&] { ++ran; }));
     EXPECT_FALSE(pool.try_submit([&] { ++ran; })) << "a third waiting job exceeds the limit of 2";
@@ -153,6 +160,24 @@ TEST(WorkerPool, AJobWaitingForTheNetworkLetsAQueuedJobRun) { EXPECT_TRUE(second
 TEST(WorkerPool, MaxRunningDefaultsToTheMachinesCpus) {
     milter::WorkerPool pool(2, 10);
     EXPECT_EQ(pool.max_running(), std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Jobs that wait only for a CPU (an idle worker for each) do not count
+// towards the queue limit: the pool takes as much as before the running
+// limit, its threads plus queue_limit.
+TEST(WorkerPool, JobsWaitingOnlyForACpuDoNotCountTowardsTheQueueLimit) {
+    milter::WorkerPool pool(4, 1, 1);
+    for (int i = 0; i < 400 && pool.idle_workers() < 4; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(pool.idle_workers(), 4u);
+    Gate gate;
+    std::atomic<int> ran{0};
+    ASSERT_TRUE(hold_a_worker(pool, gate, ran));
+    // Three idle workers and a queue limit of 1: four may wait.
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(pool.try_submit([&] { ++ran; })) << i;
+    EXPECT_FALSE(pool.try_submit([&] { ++ran; }));
+    gate.release();
+    pool.stop();
+    EXPECT_EQ(ran.load(), 5);
 }
 
 }  // namespace
