@@ -160,22 +160,17 @@ void WorkerPool::run(Worker& self) {
         std::function<void()> job;
         {
             std::lock_guard lock(mutex_);
-            if (stopping_) {
-                // Whatever is queued runs before the pool stops, limit or not.
-                if (queue_.empty()) {
-                    if (counted) --running_;
-                    return;
-                }
-                if (!counted) ++running_;
-                counted = true;
-                job = pop_job();
-            } else if (!queue_.empty() && (counted ? running_ <= max_running_ : running_ < max_running_)) {
+            // Whatever is queued runs before the pool stops, limit or not.
+            const bool take = !queue_.empty() &&
+                              (stopping_ || (counted ? running_ <= max_running_ : running_ < max_running_));
+            if (take) {
                 if (!counted) ++running_;
                 counted = true;
                 job = pop_job();
             } else {
                 if (counted) --running_;
                 counted = false;
+                if (stopping_) return;  // stopping, and nothing left to run
                 idle_.push_back(&self);
             }
         }

@@ -79,7 +79,6 @@ private:
     const std::size_t queue_limit_;
     const std::size_t max_running_;
     std::mutex mutex_;
-    std::condition_variable ready_;
     std::deque<Job> queue_;           // while no worker may take it
     std::size_t running_ = 0;         // workers running a job and not waiting
     std::vector<Worker*> idle_;       // the last to go idle at the back

@@ -396,18 +396,15 @@ void Session::read_exact(char* out, std::size_t n, Clock::time_point deadline) {
             got += take;
             continue;
         }
-        ssize_t r;
+        // Options::buffered: a buffer at a time into in_, consumed above.
         if (options_.buffered) {
             in_.resize(64 * 1024);
             in_pos_ = 0;
-            r = ::recv(fd_, in_.data(), in_.size(), 0);
-            in_.resize(r > 0 ? static_cast<std::size_t>(r) : 0);
-            if (r > 0) continue;
-        } else {
-            r = ::recv(fd_, out + got, n - got, 0);
         }
+        const ssize_t r = options_.buffered ? ::recv(fd_, in_.data(), in_.size(), 0) : ::recv(fd_, out + got, n - got, 0);
+        if (options_.buffered) in_.resize(r > 0 ? static_cast<std::size_t>(r) : 0);
         if (r > 0) {
-            got += static_cast<std::size_t>(r);
+            if (!options_.buffered) got += static_cast<std::size_t>(r);
             continue;
         }
         if (r == 0) throw Error("filter closed the connection");
