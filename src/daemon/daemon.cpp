@@ -1,6 +1,7 @@
 #include "config/socket_spec.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/allocator.hpp"
+#include "dns/unbound_resolver.hpp"
 
 #include "auth/dkim_sign_options.hpp"
 
@@ -370,13 +371,17 @@ void log_descriptor_budget(const OpenFilesLimit& limit, const config::Config& co
         daemon_log::warning("cannot raise the open files limit (" + limit.problem + "); it stays at " +
                             std::to_string(limit.soft));
     const std::size_t open = open_descriptors();
+    // libunbound's sockets beyond its own defaults (dns::upstream_sockets,
+    // from the same limit) are set aside as well.
+    const unsigned dns_sockets = dns::upstream_sockets(limit.soft).total();
     const auto reserve = config.milter.descriptor_reserve;
-    const auto budget = connection_budget(limit.soft, open, reserve);
+    const auto budget = connection_budget(limit.soft, open + (dns_sockets - dns::kLibunboundDefaultSockets), reserve);
     milter::Registry::instance().connections().set_budget(budget);
     daemon_log::info("open files limit " + std::to_string(limit.soft) +
                      (limit.soft != limit.previous ? " (raised from " + std::to_string(limit.previous) + ")" : "") +
                      ", hard limit " + std::to_string(limit.hard) + ", " + std::to_string(open) +
-                     " open, descriptor_reserve " + std::to_string(reserve) + ": up to " +
+                     " open, descriptor_reserve " + std::to_string(reserve) +
+                     " and " + std::to_string(dns_sockets) + " DNS sockets: up to " +
                      std::to_string(budget.sessions) + " milter sessions, then 421 4.3.2; beyond " +
                      std::to_string(budget.connections) + " connections, closed at negotiation");
     for (const auto& c : config.connectors.connectors()) {

@@ -8,6 +8,7 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unbound.h>
 #include <unistd.h>
 
@@ -138,6 +139,16 @@ std::string escape_query_name(std::string_view name) {
     return out;
 }
 
+UpstreamSockets upstream_sockets(std::uint64_t open_files_limit) {
+    // A sixteenth of the limit for questions in flight, a tenth of that for
+    // TCP: the daemon's descriptor budget (descriptor_reserve) sets the
+    // difference to libunbound's defaults aside (daemon.cpp).
+    UpstreamSockets s;
+    s.udp = static_cast<unsigned>(std::clamp<std::uint64_t>(open_files_limit / 16, 16, 256));
+    s.tcp = static_cast<unsigned>(std::clamp<std::uint64_t>(open_files_limit / 160, 2, 16));
+    return s;
+}
+
 void UnboundResolver::CtxDeleter::operator()(ub_ctx* ctx) const { ub_ctx_delete(ctx); }
 void UnboundResolver::ResultDeleter::operator()(ub_result* r) const { ub_resolve_free(r); }
 
@@ -159,6 +170,12 @@ UnboundResolver::UnboundResolver(const UnboundOptions& options)
     // PTR records for its 10.x or 192.168.x hosts, and tests use the
     // RFC 5737 documentation networks.
     check(ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes"), "libunbound: unblock-lan-zones");
+    rlimit files{};
+    const UpstreamSockets sockets =
+        upstream_sockets(getrlimit(RLIMIT_NOFILE, &files) == 0 ? static_cast<std::uint64_t>(files.rlim_cur) : 0);
+    check(ub_ctx_set_option(ctx, "outgoing-range:", std::to_string(sockets.udp).c_str()), "libunbound: outgoing-range");
+    check(ub_ctx_set_option(ctx, "outgoing-num-tcp:", std::to_string(sockets.tcp).c_str()),
+          "libunbound: outgoing-num-tcp");
     for (const char* zone : {"2.0.192.in-addr.arpa. nodefault", "100.51.198.in-addr.arpa. nodefault",
                              "113.0.203.in-addr.arpa. nodefault", "8.b.d.0.1.0.0.2.ip6.arpa. nodefault"})
         check(ub_ctx_set_option(ctx, "local-zone:", zone), std::string("libunbound: local-zone ") + zone);

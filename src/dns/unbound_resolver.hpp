@@ -53,6 +53,21 @@ struct UnboundOptions {
     std::size_t cache_entries = 10000;
 };
 
+// How many sockets to the name servers libunbound may hold at once: UDP
+// ports for questions in flight and TCP connections for truncated answers.
+// libunbound's library defaults (16 and 2) held a busy daemon with a cold
+// cache to 16 questions in flight, one name server round trip per 16
+// (issue 14's cold-cache run); more are taken where the open files limit
+// (RLIMIT_NOFILE) has room for them, at most 256 and 16.
+struct UpstreamSockets {
+    unsigned udp = 16;
+    unsigned tcp = 2;
+    unsigned total() const { return udp + tcp; }
+};
+UpstreamSockets upstream_sockets(std::uint64_t open_files_limit);
+// What libunbound takes by itself, which descriptor_reserve always covered.
+inline constexpr unsigned kLibunboundDefaultSockets = 18;
+
 class UnboundResolver final : public Resolver {
 public:
     // Throws std::runtime_error with a clear message when libunbound

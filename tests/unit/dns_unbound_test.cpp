@@ -1,10 +1,14 @@
 // UnboundResolver against a local test server: no internet involved.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <array>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "dns/unbound_resolver.hpp"
 #include "dns_test_server.hpp"
@@ -281,6 +285,56 @@ TEST(DnsUnbound, StartedQuestionsRunWhileTheCallerDoesOtherWork) {
     // Read again: the same answer, nothing asked again.
     EXPECT_EQ(one->wait().status, Status::Ok);
     EXPECT_EQ(server.queries("2.0.0.127.one.example", 1), 1);
+}
+
+// libunbound's library default of 16 UDP ports held the daemon to 16
+// questions in flight: a cold cache behind a slow name server then waited
+// one round trip per 16 questions (issue 14). The resolver takes more where
+// the open files limit has room: 48 slow questions asked at once are all
+// answered in about one round trip, not three.
+TEST(DnsUnbound, FortyEightQuestionsAskedAtOnceAreAllInFlightTogether) {
+    rlimit files{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+    if (files.rlim_max != RLIM_INFINITY && files.rlim_max < 1024) GTEST_SKIP() << "open files hard limit below 1024";
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < 1024) {
+        files.rlim_cur = files.rlim_max == RLIM_INFINITY ? 1024 : std::min<rlim_t>(files.rlim_max, 4096);
+        ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
+    }
+    ASSERT_GE(dns::upstream_sockets(files.rlim_cur).udp, 48u);
+    TestDnsServer server;
+    constexpr int kQuestions = 48;
+    constexpr auto kDelay = 300ms;  // below libunbound's first retransmission (376 ms)
+    for (int i = 0; i < kQuestions; ++i) {
+        const std::string name = "2.0.0.127.n" + std::to_string(i) + ".example";
+        server.add_a(name, "127.0.0.2");
+        server.set_delay(name, kDelay);
+    }
+    dns::UnboundResolver r(options_for(server));
+    Budget b = Budget::unlimited();
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<dns::PendingAnswer>> pending;
+    for (int i = 0; i < kQuestions; ++i)
+        pending.push_back(r.start("2.0.0.127.n" + std::to_string(i) + ".example", Type::A, b));
+    for (auto& p : pending) EXPECT_EQ(p->wait().status, Status::Ok);
+    EXPECT_LT(since(start), kDelay * 2) << "the questions waited for each other (16 in flight would take "
+                                        << (kDelay * 3).count() << " ms)";
+    EXPECT_EQ(server.total_queries(), kQuestions);
+}
+
+TEST(DnsUnbound, UpstreamSocketsGrowWithTheOpenFilesLimitWithinBounds) {
+    // libunbound's own defaults where the limit is small (a descriptor
+    // budget test runs the daemon at 128)...
+    EXPECT_EQ(dns::upstream_sockets(128).udp, 16u);
+    EXPECT_EQ(dns::upstream_sockets(128).tcp, 2u);
+    EXPECT_EQ(dns::upstream_sockets(128).total(), dns::kLibunboundDefaultSockets);
+    EXPECT_EQ(dns::upstream_sockets(0).total(), dns::kLibunboundDefaultSockets);
+    // ...a sixteenth of it for UDP and a tenth of that for TCP above...
+    EXPECT_EQ(dns::upstream_sockets(1024).udp, 64u);
+    EXPECT_EQ(dns::upstream_sockets(1024).tcp, 6u);
+    // ...and at most 256 and 16 (the daemon raises its limit, e.g. to 20000).
+    EXPECT_EQ(dns::upstream_sockets(20000).udp, 256u);
+    EXPECT_EQ(dns::upstream_sockets(20000).tcp, 16u);
+    EXPECT_EQ(dns::upstream_sockets(1u << 30).total(), 272u);
 }
 
 TEST(DnsUnbound, StartedQuestionTimesOutAtTheDeadlineFixedWhenAsked) {
