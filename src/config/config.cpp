@@ -130,6 +130,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"spf", "temperror_action"},
     {"spf", "permerror_action"},
     {"spf", "received_spf_header"},
+    {"spf", "mail_wait"},
 
     {"dkim", "enabled"},
     {"dkim", "max_signatures"},
@@ -1483,6 +1484,7 @@ void Loader::load_spf(const toml::node& node) {
     if (const auto a = get_action(*t, "temperror_action", "spf")) s.temperror_action = *a;
     if (const auto a = get_action(*t, "permerror_action", "spf")) s.permerror_action = *a;
     if (const auto b = get_bool(*t, "received_spf_header", "spf")) s.received_spf_header = *b;
+    if (const auto d = get_duration(*t, "mail_wait", "spf", milliseconds(0), milliseconds(3'600'000))) s.mail_wait = *d;
 }
 
 void Loader::load_dkim(const toml::node& node) {

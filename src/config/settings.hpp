@@ -122,6 +122,12 @@ struct SpfSettings {
     Action temperror_action = Action::TempFail;   // 451 4.7.24
     Action permerror_action = Action::Accept;
     bool received_spf_header = false;
+    // How long the native engine holds MAIL's reply for the SPF records
+    // asked as the MAIL came in. Records in by then: the verdict is given
+    // at MAIL. Not yet: MAIL is answered, and the verdict is given at the
+    // first RCPT after they are in, else at end of message, whose DKIM and
+    // DMARC questions are then on their way at the same time.
+    std::chrono::milliseconds mail_wait{10};
 };
 
 // [dkim]: the verifier's options, and whether it runs.

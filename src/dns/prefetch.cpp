@@ -45,8 +45,12 @@ std::optional<Answer> Prefetch::take(std::string_view name, Type type) {
 }
 
 bool Prefetch::ready() {
+    if (!first_ready_call_) first_ready_call_ = Budget::Clock::now();
+    return answered();
+}
+
+bool Prefetch::answered() const {
     const auto now = Budget::Clock::now();
-    if (!first_ready_call_) first_ready_call_ = now;
     return std::all_of(questions_.begin(), questions_.end(),
                        [&](const auto& q) { return now >= q.second.deadline || q.second.pending->ready(); });
 }

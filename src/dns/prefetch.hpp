@@ -45,6 +45,8 @@ public:
     // reads the answers was asked for (the native engine asks when end of
     // message arrives, and holds it back until this is true).
     bool ready();
+    // The same without marking anything: for a stage that only looks.
+    bool answered() const;
     // The check that read the answers so far is over (SPF at MAIL): the next
     // ready() call marks when the next one is asked for (end of message).
     void stage_over() { first_ready_call_.reset(); }

@@ -202,9 +202,12 @@ bool MilterConnection::waits_for_dns(const std::vector<wire::Packet>& batch) {
                 case cmd::kMail:
                     if (!mail_asked_ahead_) {
                         mail_asked_ahead_ = true;
+                        mail_asked_at_ = std::chrono::steady_clock::now();
                         ask_ahead_for_mail(batch, i);
                     }
-                    return !session_->mail_answers_ready();
+                    return !session_->mail_answers_ready() &&
+                           std::chrono::steady_clock::now() - mail_asked_at_ <
+                               session_->runtime().config->spf.mail_wait;
                 case cmd::kConnect:
                 case cmd::kQuit:
                 case cmd::kQuitNc: return false;  // another session from here on
@@ -312,6 +315,9 @@ void MilterConnection::on_connect(const Command& c, Output& out) {
                                                       [](std::string_view line) { daemon_log::decision(line); });
         session_->set_header_leading_space(leading_space_);
         session_->set_quarantine_available((actions_ & flag::kQuarantine) != 0);
+        // MAIL is held on the event loop for its SPF records at most
+        // [spf] mail_wait (waits_for_dns).
+        session_->defer_spf_when_unanswered(true);
         const auto facts = connect_facts(macros_at(cmd::kConnect), client_address(c), c.text, connect_evidence(c));
         auto outcome = session_->on_connect(facts);
         warn_if_no_binding(facts, *session_);

@@ -53,13 +53,16 @@ public:
     // The connection ends (MTA closed it, QUIT, or the daemon stops).
     void close_session();
     // Whether handling `p` may wait (DNS): only a RCPT whose session reads
-    // block list answers there (session::Session::rcpt_may_wait).
+    // block list answers or gives an SPF verdict left for later there
+    // (session::Session::rcpt_may_wait).
     bool rcpt_may_wait() const { return session_ && session_->rcpt_may_wait(); }
     // Whether handling `batch` would wait for DNS answers asked ahead that
     // are still on their way: a MAIL (its SPF records, which the first call
-    // for that MAIL asks: session::Session::ask_ahead_for_mail) or an end of
-    // message (session::Session::dns_answers_ready). Never waits; the event
-    // loop calls it before handing `batch` to a worker, and again until false.
+    // for that MAIL asks: session::Session::ask_ahead_for_mail; for at most
+    // [spf] mail_wait, after which the session gives its SPF verdict later)
+    // or an end of message (session::Session::dns_answers_ready). Never
+    // waits; the event loop calls it before handing `batch` to a worker,
+    // and again until false.
     bool waits_for_dns(const std::vector<wire::Packet>& batch);
     // Its standing under the descriptor budget when it was accepted.
     void set_admission(ConnectionTable::Admission admission) { admission_ = admission; }
@@ -88,6 +91,7 @@ private:
     bool leading_space_ = false;
     bool shedding_ = false;
     bool mail_asked_ahead_ = false;  // waits_for_dns asked the pending MAIL's questions
+    std::chrono::steady_clock::time_point mail_asked_at_;  // when it did
     ConnectionTable::Admission admission_ = ConnectionTable::Admission::Serve;
     ReplyGate gate_;
     MacroStore macros_;

@@ -97,9 +97,11 @@ void Session::start_message_lookups() {
     if (names.empty()) return;
     const std::uint32_t left = m.max_queries > m.queries_used ? m.max_queries - m.queries_used : 0;
     if (left < later + names.size()) return;
+    const std::uint32_t used_before = m.queries_used;
     m.with_budget(runtime_->now, [&] {
         for (const auto& name : names) m.prefetch.start(*runtime_->resolver, name, dns::Type::TXT, m.budget, cfg.dns.timeout);
     });
+    m.asked_for_later += m.queries_used - used_before;
 }
 
 Outcome Session::authenticate_message() {

@@ -283,7 +283,13 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     message_->checks = check_plan();
     plan_signing();
     if (message_->checks.runs(policy::MessageCheck::Spf)) {
-        auto spf = check_spf();
+        if (spf_deferrable_ && runtime_->spf && connect_.client && !message_->prefetch.answered()) {
+            // Its records are still on their way (defer_spf_when_unanswered).
+            spf_undecided_ = true;
+            message_->prefetch.stage_over();
+            return continued("MAIL");
+        }
+        auto spf = check_spf(true);
         if (!spf.ok()) {
             reset_message();
             return finish(std::move(spf), "MAIL");
@@ -333,12 +339,14 @@ void Session::ask_ahead_for_mail(const std::vector<std::string>& args, const Sec
 
 bool Session::mail_answers_ready() { return !mail_ahead_ || mail_ahead_->prefetch.ready(); }
 
-// What DKIM (one key per verified signature), ARC and DMARC need later.
+// What DKIM (one key per verified signature), ARC and DMARC need later,
+// less what of it they already asked (an SPF check left for later).
 std::uint32_t Session::spf_reserve(const Message& m) const {
     const auto& cfg = *runtime_->config;
-    return (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
-           (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc ? auth::kArcReservedQueries : 0) +
-           (m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
+    const std::uint32_t later = (m.checks.runs(policy::MessageCheck::Dkim) ? cfg.dkim.max_signatures : 0) +
+                                (m.checks.runs(policy::MessageCheck::Dkim) && runtime_->arc ? auth::kArcReservedQueries : 0) +
+                                (m.checks.runs(policy::MessageCheck::Dmarc) ? auth::kDmarcMaxQueries : 0);
+    return later > m.asked_for_later ? later - m.asked_for_later : 0;
 }
 
 // The records the SPF check begins with, all asked at once (dns::Prefetch),
@@ -372,7 +380,7 @@ void Session::ask_spf_ahead(Message& m) {
 // RFC 7208: the MAIL FROM identity (section 2.4; for the null sender the
 // HELO identity stands in) and, when configured, the HELO identity (section
 // 2.3). The configured actions decide what a result does at MAIL.
-policy::Verdict Session::check_spf() {
+policy::Verdict Session::check_spf(bool own_stage) {
     const auto& cfg = *runtime_->config;
     if (!runtime_->spf || !connect_.client) return policy::Verdict::accept();
     auto& m = *message_;
@@ -388,7 +396,7 @@ policy::Verdict Session::check_spf() {
         spf_reserve(m));
     // End of message's questions (asked at end of headers) are waited for
     // from when end of message comes (dns::Prefetch::ready).
-    m.prefetch.stage_over();
+    if (own_stage) m.prefetch.stage_over();
     if (m.spf_mailfrom) count_spf_result(false, m.spf_mailfrom->result);
     if (m.spf_helo) count_spf_result(true, m.spf_helo->result);
 
@@ -431,6 +439,15 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
                                               connector_ ? policy::ReasonClass::Internal
                                                          : policy::ReasonClass::Connector),
                       "RCPT");
+    }
+    // An SPF verdict left for later: given by the first RCPT that finds its
+    // records in, before anything else, as at MAIL; a refusal holds for
+    // the rest of the message.
+    if (message_->refused) return *message_->refused;
+    if (spf_undecided_ && message_->prefetch.answered()) {
+        spf_undecided_ = false;
+        auto spf = check_spf(true);
+        if (!spf.ok()) return refuse_message(std::move(spf), "RCPT");
     }
     auto parsed = policy::parse_smtp_path(args.empty() ? std::string_view() : std::string_view(args[0]));
     if (!parsed.path || parsed.path->null_path) {
@@ -579,6 +596,15 @@ Outcome Session::on_end_of_message() {
         reset_message();
         return finish(std::move(verdict), "EOM");
     }
+    if (spf_undecided_) {
+        // Left for later at MAIL: its answers came in with this stage's.
+        spf_undecided_ = false;
+        verdict = check_spf(false);
+        if (!verdict.ok()) {
+            reset_message();
+            return finish(std::move(verdict), "EOM");
+        }
+    }
     Outcome outcome = authenticate_message();
     if (outcome.verdict.ok()) outcome = sign_message(std::move(outcome));
     if (!outcome.verdict.ok()) {
@@ -646,7 +672,10 @@ Outcome Session::quarantine_failed(Outcome outcome) {
     return outcome;
 }
 
-void Session::reset_message() { message_.reset(); }
+void Session::reset_message() {
+    message_.reset();
+    spf_undecided_ = false;
+}
 
 bool Session::dns_answers_ready() { return !message_ || message_->prefetch.ready(); }
 

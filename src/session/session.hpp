@@ -78,7 +78,7 @@ public:
     // answers it asked at connect there. When it may not, the native engine
     // answers RCPT on its event loop (milter/engine.cpp); anything else that
     // makes on_rcpt wait must make this true as well.
-    bool rcpt_may_wait() const { return block_lists_ != nullptr; }
+    bool rcpt_may_wait() const { return block_lists_ != nullptr || spf_undecided_; }
     // Whether the DNS answers asked ahead for the current message (at MAIL
     // and end of headers) are all in: until then on_end_of_message would
     // wait for them, and the native engine keeps it off its workers (so
@@ -93,6 +93,13 @@ public:
     // Never waits; any later call replaces what an earlier one asked.
     void ask_ahead_for_mail(const std::vector<std::string>& args, const SecurityFacts& security);
     bool mail_answers_ready();
+    // Whether on_mail may leave the SPF verdict for later when the records
+    // asked ahead are not all in yet (the native engine, which holds the
+    // MAIL for them at most [spf] mail_wait): MAIL is then answered, and the
+    // verdict is given by the first on_rcpt that finds them in (RCPT then
+    // may wait: includes are asked in turn), else by on_end_of_message,
+    // whose answers then include them. Off: on_mail waits for them.
+    void defer_spf_when_unanswered(bool on) { spf_deferrable_ = on; }
     // The native engine runs on_header, on_end_of_headers, on_abort, and
     // on_rcpt unless rcpt_may_wait(), on its event-loop thread
     // (milter/engine.cpp, runs_on_loop): they must never wait (no DNS, no
@@ -165,7 +172,9 @@ private:
     // The connection limits for a new session: nullopt when admitted.
     std::optional<Outcome> count_connection(std::string_view who);
     void reset_message();
-    policy::Verdict check_spf();
+    // `own_stage`: the check is a stage of its own (MAIL, RCPT), not part
+    // of end of message, whose DNS answers are read after it.
+    policy::Verdict check_spf(bool own_stage);
     // Starts the SPF check's first questions for `m` (check_spf).
     void ask_spf_ahead(Message& m);
     std::uint32_t spf_reserve(const Message& m) const;
@@ -206,6 +215,8 @@ private:
     std::string queue_id_;
     bool header_leading_space_ = false;
     bool quarantine_available_ = true;
+    bool spf_deferrable_ = false;
+    bool spf_undecided_ = false;  // the current message's SPF verdict was left for later
     std::unique_ptr<Message> message_;
     // The next message as ask_ahead_for_mail started it, for the MAIL whose
     // path is mail_ahead_path_; on_mail takes it over or drops it.

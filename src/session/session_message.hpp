@@ -65,6 +65,11 @@ struct Session::Message {
     std::chrono::milliseconds max_time;
     std::uint32_t queries_used = 0;
     std::chrono::steady_clock::duration spent{};
+    // Questions of DKIM, ARC and DMARC asked at end of headers, out of the
+    // share kept for them: an SPF check left for later (end of message)
+    // then keeps no more than the rest of that share, and gets the room it
+    // would have had at MAIL.
+    std::uint32_t asked_for_later = 0;
     // Questions asked ahead (HELO's SPF record at MAIL, DKIM keys and the
     // DMARC record at end of headers), charged to the budget when asked;
     // the checks read them through dns::ask(). Declared after nothing that

@@ -72,8 +72,10 @@ protected:
 
     // One worker; the static zone holds fabrikam.example's records (the
     // SimpleMessage's), and `more_zone`; any other name goes to `dns`,
-    // which never answers (timeout 1500 ms).
-    void start_with_one_worker(const SilentNameServer& dns, const std::string& more_zone) {
+    // which never answers (timeout 1500 ms). `sections`: more of the
+    // configuration, before the connectors.
+    void start_with_one_worker(const SilentNameServer& dns, const std::string& more_zone,
+                               const std::string& sections = "") {
         ASSERT_GT(dns.port(), 0);
         const std::string zone = dir_.write("zone",
                                             "fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
@@ -83,7 +85,7 @@ protected:
         start_native("workers = 1\n",
                      "static_zone = \"" + zone + "\"\nnameservers = [\"127.0.0.1@" + std::to_string(dns.port()) +
                          "\"]\ntimeout = \"1500ms\"\n",
-                     kDomainAndFrontend);
+                     sections + kDomainAndFrontend);
     }
 
     // `waiting` (a stage whose DNS question goes to the silent name server
@@ -228,13 +230,14 @@ TEST_F(NativeEngineTest, EndOfMessageWaitingForDnsAnswersDoesNotHoldTheOnlyWorke
 
 // The same for MAIL: the SPF records its check begins with are asked as
 // the MAIL comes in, and while their answers are on their way the MAIL
-// waits on the event loop. With one worker, a MAIL whose sender's SPF
-// record a silent name server never gives does not hold up another
-// session's whole message, and waits one timeout, not a second one.
+// waits on the event loop ([spf] mail_wait, here longer than the DNS
+// timeout: the verdict is always given at MAIL). With one worker, a MAIL
+// whose sender's SPF record a silent name server never gives does not hold
+// up another session's whole message, and waits one timeout, not a second.
 TEST_F(NativeEngineTest, MailWaitingForItsSpfRecordDoesNotHoldTheOnlyWorker) {
     SilentNameServer dns;
     // Everything but slow-spf.example from the static zone.
-    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(dns, ""));
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(dns, "", "[spf]\nmail_wait = \"5s\"\n"));
     Mta slow(socket_spec(), SmtpClient{});
     ASSERT_TRUE(slow.connect().proceeds());
     Response slow_mail;
@@ -242,6 +245,37 @@ TEST_F(NativeEngineTest, MailWaitingForItsSpfRecordDoesNotHoldTheOnlyWorker) {
     expect_another_message_served_while(dns, [&] { slow_mail = slow.mail("<bob@slow-spf.example>"); });
     // SPF could not be evaluated: temperror, deferred, never accepted unchecked.
     EXPECT_EQ(slow_mail.smtp_code(), 451) << describe(slow_mail);
+    slow.quit();
+}
+
+// With the default [spf] mail_wait (10 ms), a MAIL whose SPF record is not
+// in by then is answered at once; the verdict comes at end of message, in
+// the same wait as its DKIM and DMARC answers: here the record never comes,
+// so end of message is deferred (temperror) after one DNS timeout, never
+// accepted unchecked. A RCPT meanwhile finds the record still out and is
+// answered at once too.
+TEST_F(NativeEngineTest, MailWhoseSpfRecordIsNotInWithinMailWaitIsAnsweredAndDecidedAtEndOfMessage) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(dns, ""));
+    Mta slow(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(slow.connect().proceeds());
+    SimpleMessage m;
+    m.from = "<bob@slow-spf.example>";
+    m.headers[0].second = "Bob <bob@slow-spf.example>";
+    const auto start = std::chrono::steady_clock::now();
+    const Response mail = slow.mail(m.from);
+    const Response rcpt = slow.rcpt(m.recipients[0]);
+    const auto envelope_time = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(mail.proceeds()) << describe(mail);
+    EXPECT_TRUE(rcpt.proceeds()) << describe(rcpt);
+    EXPECT_LT(envelope_time, 1000ms) << "MAIL or RCPT was held for the SPF record (DNS timeout 1500 ms)";
+    EXPECT_TRUE(dns.asked()) << "the SPF record was asked as the MAIL came in";
+    Response early;
+    const auto eom = slow.content(m, &early);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(eom) << describe(early);
+    EXPECT_EQ(eom->smtp_code(), 451) << describe(*eom);
+    EXPECT_LT(elapsed, 2900ms) << "one DNS timeout (1500 ms), not two";
     slow.quit();
 }
 

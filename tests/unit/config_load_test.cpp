@@ -117,6 +117,7 @@ softfail_action = "quarantine"
 temperror_action = "accept"
 permerror_action = "reject"
 received_spf_header = true
+mail_wait = "250ms"
 
 [dkim]
 enabled = false
@@ -205,6 +206,7 @@ bad_from_action = "tempfail"
     EXPECT_EQ(c.spf.temperror_action, config::Action::Accept);
     EXPECT_EQ(c.spf.permerror_action, config::Action::Reject);
     EXPECT_TRUE(c.spf.received_spf_header);
+    EXPECT_EQ(c.spf.mail_wait, std::chrono::milliseconds(250));
     EXPECT_FALSE(c.dkim.enabled);
     EXPECT_EQ(c.dkim.max_signatures, 3u);
     EXPECT_EQ(c.dkim.min_rsa_bits, 2048u);
@@ -224,6 +226,7 @@ TEST(ConfigLoad, OmittedSettingsKeepDocumentedDefaults) {
     EXPECT_EQ(c.milter.mta_command_timeout, std::chrono::seconds(30));  // Postfix's milter_command_timeout
     EXPECT_EQ(c.dns.timeout, std::chrono::milliseconds(3000));
     EXPECT_EQ(c.spf.fail_action, config::Action::Reject);
+    EXPECT_EQ(c.spf.mail_wait, std::chrono::milliseconds(10));
     const policy::Connector& front = c.connectors.connectors().at(0);
     // Exchange 2016/2019's receive connector defaults.
     EXPECT_EQ(front.max_message_size, std::optional<std::uint64_t>(36ull * 1024 * 1024));
@@ -1102,4 +1105,14 @@ TEST(ConfigErrors, ClusterLeaseTimeNotLongerThanRenewalIsAnErrorAtItsLine) {
     expect_one_error(load(std::string("[cluster]\nredis = \"redis://127.0.0.1\"\non_unavailable = \"accept\"\n") +
                           kMinimalConnector),
                      "t.conf:3", "on_unavailable");
+}
+
+TEST(ConfigErrors, SpfMailWaitThatIsNotADurationIsAnErrorAtItsLine) {
+    expect_one_error(load(std::string("[spf]\nmail_wait = \"soon\"\n") + kMinimalConnector), "t.conf:2",
+                     "spf.mail_wait");
+    expect_one_error(load(std::string("[spf]\nmail_wait = -1\n") + kMinimalConnector), "t.conf:2",
+                     "spf.mail_wait");
+    const auto never = load(std::string("[spf]\nmail_wait = 0\n") + kMinimalConnector);
+    ASSERT_NE(never.config, nullptr) << join_errors(never);
+    EXPECT_EQ(never.config->spf.mail_wait, std::chrono::milliseconds(0));
 }

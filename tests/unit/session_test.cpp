@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -1400,6 +1401,136 @@ TEST_F(SlowDns, ArcSealersKeyIsAskedAtEndOfHeadersWithTheDmarcRecord) {
               (std::vector<std::string>{"dummy._domainkey.example.org/TXT", "_dmarc.d1.example/TXT"}));
     EXPECT_EQ(t.asked_by_eom, t.asked_by_eoh) << "nothing asked again at end of message";
     EXPECT_LT(t.eoh_to_eom_time, kSlowDns * 2) << "the ARC key and DMARC answers came in together";
+}
+
+// A session from `client` allowed to leave SPF for later, past a MAIL from
+// `sender` whose records it asked ahead (and which are not in yet: the slow
+// name server answers after kSlowDns).
+std::unique_ptr<session::Session> past_mail_spf_left_for_later(SlowDns& f, const std::string& client,
+                                                               const std::string& sender) {
+    auto s = f.open("192.0.2.1", 25, client);
+    s->defer_spf_when_unanswered(true);
+    s->on_helo("client.example.net", Fixture::anonymous());
+    const std::vector<std::string> args = {"<" + sender + ">"};
+    s->ask_ahead_for_mail(args, Fixture::anonymous());
+    EXPECT_FALSE(s->mail_answers_ready());
+    EXPECT_FALSE(s->rcpt_may_wait()) << "no block lists here; nothing left for later yet";
+    const Outcome mail = s->on_mail(args, Fixture::anonymous(), std::chrono::steady_clock::now());
+    EXPECT_TRUE(mail.verdict.ok()) << mail.verdict.reason;
+    EXPECT_TRUE(s->rcpt_may_wait()) << "a RCPT may now give the SPF verdict";
+    return s;
+}
+
+// [spf] mail_wait (issue 14's cold-cache p99): the native engine holds MAIL
+// for its SPF records only that long; a session allowed to defer then
+// answers MAIL and gives the verdict with end of message's, so that a cold
+// message waits one round trip, not two.
+TEST_F(SlowDns, SpfLeftForLaterAtMailIsDecidedAtEndOfMessageInOneRoundTrip) {
+    using Clock = std::chrono::steady_clock;
+    const std::vector<std::pair<std::string, std::string>> headers = {
+        {"From", " news@none.example"}, signature_by("k1.example")};
+    const auto reference = deliver(*this, "192.0.2.10", "news@none.example", headers);
+    ASSERT_TRUE(reference.eom.verdict.ok()) << reference.eom.verdict.reason;
+    const auto* expected = inserted(reference.eom, "Authentication-Results");
+    ASSERT_NE(expected, nullptr);
+
+    use_slow_dns();
+    const auto start = Clock::now();
+    auto s = past_mail_spf_left_for_later(*this, "192.0.2.10", "news@none.example");
+    EXPECT_LT(Clock::now() - start, kSlowDns / 2) << "MAIL answered without its SPF records";
+    EXPECT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    for (const auto& [n, v] : headers) s->on_header(n, v);
+    EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
+    s->on_body("Hello.\r\n");
+    // As the native engine does: end of message once every answer is in.
+    const auto deadline = Clock::now() + kSlowDns * 10;
+    while (!s->dns_answers_ready() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const auto eom_start = Clock::now();
+    const Outcome eom = s->on_end_of_message();
+    EXPECT_LT(Clock::now() - eom_start, kSlowDns / 2) << "end of message waited for nothing more";
+    EXPECT_LT(Clock::now() - start, kSlowDns * 17 / 10) << "one round trip, not two";
+    ASSERT_TRUE(eom.verdict.ok()) << eom.verdict.reason;
+    const auto* ar = inserted(eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_EQ(ar->value, expected->value) << "the same verdicts, SPF's included";
+    const auto asked = slow->asked();
+    EXPECT_EQ(std::count(asked.begin(), asked.end(), "none.example/TXT"), 1) << "the SPF record is not asked again";
+    EXPECT_FALSE(s->rcpt_may_wait());
+}
+
+TEST_F(SlowDns, SpfFailLeftForLaterIsRefusedAtTheFirstRcptAfterItsRecordsAreIn) {
+    using Clock = std::chrono::steady_clock;
+    use_slow_dns();
+    auto s = past_mail_spf_left_for_later(*this, "198.51.100.7", "ceo@spf.example");
+    const auto rcpt_start = Clock::now();
+    EXPECT_TRUE(s->on_rcpt({"<first@example.com>"}).verdict.ok()) << "still not in";
+    EXPECT_LT(Clock::now() - rcpt_start, kSlowDns / 2) << "RCPT waited for the SPF records";
+    std::this_thread::sleep_for(kSlowDns);  // the records asked at MAIL are in now
+    const Outcome second = s->on_rcpt({"<second@example.com>"});
+    EXPECT_EQ(second.verdict.action, policy::Verdict::Action::Reject);
+    EXPECT_EQ(second.verdict.reply.code, "550");
+    EXPECT_EQ(second.verdict.reply.xcode, "5.7.23");
+    const Outcome third = s->on_rcpt({"<third@example.com>"});
+    EXPECT_EQ(third.verdict.reply.xcode, "5.7.23") << "the refusal holds for the rest of the message";
+    // The first recipient was accepted before the verdict: the message is
+    // refused at its end all the same.
+    s->on_header("From", " ceo@spf.example");
+    EXPECT_EQ(s->on_end_of_headers().verdict.reply.xcode, "5.7.23");
+    EXPECT_EQ(s->on_end_of_message().verdict.reply.xcode, "5.7.23");
+    // The next message of the session starts afresh.
+    EXPECT_FALSE(s->rcpt_may_wait());
+}
+
+TEST_F(SlowDns, SpfFailLeftForLaterPastTheLastRcptIsRefusedAtEndOfMessage) {
+    use_slow_dns();
+    auto s = past_mail_spf_left_for_later(*this, "198.51.100.7", "ceo@spf.example");
+    EXPECT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    s->on_header("From", " ceo@spf.example");
+    EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
+    const Outcome eom = s->on_end_of_message();
+    EXPECT_EQ(eom.verdict.action, policy::Verdict::Action::Reject);
+    EXPECT_EQ(eom.verdict.reply.code, "550");
+    EXPECT_EQ(eom.verdict.reply.xcode, "5.7.23");
+}
+
+// The questions end of headers asks ahead for DKIM and DMARC come out of
+// their own share of the message's budget, so that an SPF check left for
+// end of message gets the room it would have had at MAIL (here 19 queries:
+// SPF's share is 3, and the HELO record it reads is not asked ahead).
+TEST_F(SlowDns, SpfLeftForLaterKeepsItsShareOfTheBudget) {
+    const std::vector<std::pair<std::string, std::string>> headers = {
+        {"From", " news@none.example"}, signature_by("k1.example")};
+    use_slow_dns("message_query_budget = 19\n");
+    const Timed reference = deliver_slowly(*this, headers);
+    ASSERT_TRUE(reference.eom.verdict.ok()) << reference.eom.verdict.reason;
+    const auto* expected = inserted(reference.eom, "Authentication-Results");
+    ASSERT_NE(expected, nullptr);
+    EXPECT_NE(expected->value.find("spf=pass"), std::string::npos) << expected->value;
+
+    auto s = past_mail_spf_left_for_later(*this, "192.0.2.10", "news@none.example");
+    EXPECT_TRUE(s->on_rcpt({"<user@example.com>"}).verdict.ok());
+    for (const auto& [n, v] : headers) s->on_header(n, v);
+    EXPECT_TRUE(s->on_end_of_headers().verdict.ok());
+    s->on_body("Hello.\r\n");
+    const Outcome eom = s->on_end_of_message();
+    ASSERT_TRUE(eom.verdict.ok()) << eom.verdict.reason;
+    const auto* ar = inserted(eom, "Authentication-Results");
+    ASSERT_NE(ar, nullptr);
+    EXPECT_EQ(ar->value, expected->value) << "the same verdicts as SPF at MAIL";
+}
+
+// Without defer_spf_when_unanswered (the libmilter engine, explain), on_mail
+// waits for its records and gives the verdict at MAIL, as before.
+TEST_F(SlowDns, WithoutDeferralMailWaitsAndRefusesAtMail) {
+    using Clock = std::chrono::steady_clock;
+    use_slow_dns();
+    auto s = open("192.0.2.1", 25, "198.51.100.7");
+    s->on_helo("client.example.net", anonymous());
+    const std::vector<std::string> args = {"<ceo@spf.example>"};
+    s->ask_ahead_for_mail(args, anonymous());
+    const Outcome mail = s->on_mail(args, anonymous(), Clock::now());
+    EXPECT_EQ(mail.verdict.reply.xcode, "5.7.23");
+    EXPECT_FALSE(s->rcpt_may_wait());
 }
 
 TEST_F(SlowDns, FiftySignaturesAskAtMostFourKeysAheadAndNoMoreThanMaxSignaturesInAll) {
