@@ -381,7 +381,8 @@ void log_descriptor_budget(const OpenFilesLimit& limit, const config::Config& co
                      (limit.soft != limit.previous ? " (raised from " + std::to_string(limit.previous) + ")" : "") +
                      ", hard limit " + std::to_string(limit.hard) + ", " + std::to_string(open) +
                      " open, descriptor_reserve " + std::to_string(reserve) +
-                     " and " + std::to_string(dns_sockets) + " DNS sockets: up to " +
+                     ", DNS sockets " + std::to_string(dns_sockets) + " (" +
+                     std::to_string(dns_sockets - dns::kLibunboundDefaultSockets) + " set aside besides): up to " +
                      std::to_string(budget.sessions) + " milter sessions, then 421 4.3.2; beyond " +
                      std::to_string(budget.connections) + " connections, closed at negotiation");
     for (const auto& c : config.connectors.connectors()) {

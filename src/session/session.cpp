@@ -445,8 +445,10 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
     // the rest of the message.
     if (message_->refused) return *message_->refused;
     if (spf_undecided_ && message_->prefetch.answered()) {
-        spf_undecided_ = false;
+        // Decided once it returns: should it throw (a tempfail for this
+        // RCPT), a later stage gives the verdict still.
         auto spf = check_spf(true);
+        spf_undecided_ = false;
         if (!spf.ok()) return refuse_message(std::move(spf), "RCPT");
     }
     auto parsed = policy::parse_smtp_path(args.empty() ? std::string_view() : std::string_view(args[0]));
@@ -598,8 +600,8 @@ Outcome Session::on_end_of_message() {
     }
     if (spf_undecided_) {
         // Left for later at MAIL: its answers came in with this stage's.
-        spf_undecided_ = false;
         verdict = check_spf(false);
+        spf_undecided_ = false;
         if (!verdict.ok()) {
             reset_message();
             return finish(std::move(verdict), "EOM");
