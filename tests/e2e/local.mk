@@ -55,6 +55,10 @@ EXTRA_DIST += tests/e2e/dmarc_recording_faults.test
 # (issue 19): Postfix passes 451 4.4.3 to the client as a deferral.
 TESTS += tests/e2e/dnsbl_tempfail.test
 EXTRA_DIST += tests/e2e/dnsbl_tempfail.test
+# An SPF verdict left for later ([spf] mail_wait, issue 14): a slow name
+# server (tests/bench/zone_dns.py), the refusal at end of DATA through Postfix.
+TESTS += tests/e2e/spf_later.test
+EXTRA_DIST += tests/e2e/spf_later.test
 # [cluster] (issue 16): a Redis outage through real Postfix (local fallback,
 # tempfail deferring at a sending Postfix, recovery), and a connection limit
 # shared by two daemons.
