@@ -285,7 +285,7 @@ Outcome Session::on_mail(const std::vector<std::string>& args, const SecurityFac
     if (message_->checks.runs(policy::MessageCheck::Spf)) {
         if (spf_deferrable_ && runtime_->spf && connect_.client && !message_->prefetch.answered()) {
             // Its records are still on their way (defer_spf_when_unanswered).
-            spf_undecided_ = true;
+            message_->spf_left_for_later = true;
             message_->prefetch.stage_over();
             return continued("MAIL");
         }
@@ -444,11 +444,8 @@ Outcome Session::on_rcpt(const std::vector<std::string>& args) {
     // records in, before anything else, as at MAIL; a refusal holds for
     // the rest of the message.
     if (message_->refused) return *message_->refused;
-    if (spf_undecided_ && message_->prefetch.answered()) {
-        // Decided once it returns: should it throw (a tempfail for this
-        // RCPT), a later stage gives the verdict still.
-        auto spf = check_spf(true);
-        spf_undecided_ = false;
+    if (message_->spf_left_for_later && message_->prefetch.answered()) {
+        auto spf = decide_spf_left_for_later(true);
         if (!spf.ok()) return refuse_message(std::move(spf), "RCPT");
     }
     auto parsed = policy::parse_smtp_path(args.empty() ? std::string_view() : std::string_view(args[0]));
@@ -598,10 +595,9 @@ Outcome Session::on_end_of_message() {
         reset_message();
         return finish(std::move(verdict), "EOM");
     }
-    if (spf_undecided_) {
-        // Left for later at MAIL: its answers came in with this stage's.
-        verdict = check_spf(false);
-        spf_undecided_ = false;
+    if (message_->spf_left_for_later) {
+        // Its answers came in with this stage's.
+        verdict = decide_spf_left_for_later(false);
         if (!verdict.ok()) {
             reset_message();
             return finish(std::move(verdict), "EOM");
@@ -674,9 +670,18 @@ Outcome Session::quarantine_failed(Outcome outcome) {
     return outcome;
 }
 
-void Session::reset_message() {
-    message_.reset();
-    spf_undecided_ = false;
+void Session::reset_message() { message_.reset(); }
+
+bool Session::rcpt_may_wait() const {
+    return block_lists_ != nullptr || (message_ && message_->spf_left_for_later);
+}
+
+policy::Verdict Session::decide_spf_left_for_later(bool own_stage) {
+    // Cleared once the check returns: should it throw (a tempfail for this
+    // stage), a later stage still gives the verdict.
+    auto verdict = check_spf(own_stage);
+    message_->spf_left_for_later = false;
+    return verdict;
 }
 
 bool Session::dns_answers_ready() { return !message_ || message_->prefetch.ready(); }

@@ -75,10 +75,11 @@ public:
                     std::chrono::steady_clock::time_point now);
     Outcome on_rcpt(const std::vector<std::string>& args);
     // Whether on_rcpt may wait: connection filtering reads the block list
-    // answers it asked at connect there. When it may not, the native engine
+    // answers it asked at connect there, and an SPF verdict on_mail left
+    // for later may be given there. When it may not, the native engine
     // answers RCPT on its event loop (milter/engine.cpp); anything else that
     // makes on_rcpt wait must make this true as well.
-    bool rcpt_may_wait() const { return block_lists_ != nullptr || spf_undecided_; }
+    bool rcpt_may_wait() const;
     // Whether the DNS answers asked ahead for the current message (at MAIL
     // and end of headers) are all in: until then on_end_of_message would
     // wait for them, and the native engine keeps it off its workers (so
@@ -175,6 +176,9 @@ private:
     // `own_stage`: the check is a stage of its own (MAIL, RCPT), not part
     // of end of message, whose DNS answers are read after it.
     policy::Verdict check_spf(bool own_stage);
+    // The verdict on_mail left for later, given now (RCPT: `own_stage`;
+    // end of message); the message no longer waits for one once it returns.
+    policy::Verdict decide_spf_left_for_later(bool own_stage);
     // Starts the SPF check's first questions for `m` (check_spf).
     void ask_spf_ahead(Message& m);
     std::uint32_t spf_reserve(const Message& m) const;
@@ -216,7 +220,6 @@ private:
     bool header_leading_space_ = false;
     bool quarantine_available_ = true;
     bool spf_deferrable_ = false;
-    bool spf_undecided_ = false;  // the current message's SPF verdict was left for later
     std::unique_ptr<Message> message_;
     // The next message as ask_ahead_for_mail started it, for the MAIL whose
     // path is mail_ahead_path_; on_mail takes it over or drops it.

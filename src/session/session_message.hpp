@@ -76,6 +76,9 @@ struct Session::Message {
     // its pending answers need: they only need the runtime's resolver.
     dns::Prefetch prefetch;
     policy::CheckPlan checks;  // which of SPF, DKIM, DMARC run for this message, and why not
+    // on_mail left the SPF verdict for later (defer_spf_when_unanswered):
+    // a RCPT that finds the records in, or end of message, gives it.
+    bool spf_left_for_later = false;
     std::optional<auth::SpfVerdict> spf_mailfrom;
     std::optional<auth::SpfVerdict> spf_helo;
     std::unique_ptr<auth::DkimVerifier::Message> dkim;

@@ -48,6 +48,7 @@ policy::CheckPlan Session::check_plan() const { return {}; }
 bool Session::dns_answers_ready() { return true; }  // asks no DNS
 void Session::ask_ahead_for_mail(const std::vector<std::string>&, const SecurityFacts&) {}
 bool Session::mail_answers_ready() { return true; }
+bool Session::rcpt_may_wait() const { return false; }  // reads no block list, asks no DNS
 std::string Session::signing_plan(std::string_view) const { return {}; }  // signs nothing
 
 }  // namespace session
