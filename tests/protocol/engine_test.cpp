@@ -44,6 +44,15 @@ public:
         char byte = 0;
         return fd_ >= 0 && ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
     }
+    // Whether a question comes in within `limit`: the resolver sends it from
+    // its own thread, which under a sanitizer may take longer than the stage
+    // that asked it.
+    bool asked_within(std::chrono::milliseconds limit) const {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!asked() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return asked();
+    }
 
 private:
     int fd_ = -1;
@@ -99,9 +108,7 @@ protected:
             waiting();
             done = true;
         });
-        const auto deadline = std::chrono::steady_clock::now() + 5s;
-        while (!dns.asked() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-        const bool asked = dns.asked();
+        const bool asked = dns.asked_within(5s);
         Mta fast(socket_spec(), SmtpClient{});
         const Response connected = asked ? fast.connect() : Response{};
         const milterclient::EomResult delivered = asked ? fast.send(SimpleMessage{}) : milterclient::EomResult{};
@@ -269,7 +276,8 @@ TEST_F(NativeEngineTest, MailWhoseSpfRecordIsNotInWithinMailWaitIsAnsweredAndDec
     EXPECT_TRUE(mail.proceeds()) << describe(mail);
     EXPECT_TRUE(rcpt.proceeds()) << describe(rcpt);
     EXPECT_LT(envelope_time, 1000ms) << "MAIL or RCPT was held for the SPF record (DNS timeout 1500 ms)";
-    EXPECT_TRUE(dns.asked()) << "the SPF record was asked as the MAIL came in";
+    // Asked before the message's content is sent, so as the MAIL came in.
+    EXPECT_TRUE(dns.asked_within(1000ms)) << "the SPF record was asked as the MAIL came in";
     Response early;
     const auto eom = slow.content(m, &early);
     const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -298,7 +306,8 @@ TEST_F(NativeEngineTest, AuthenticatedMailAsksNoSpfRecordAheadAndIsNotHeldBack) 
     const auto elapsed = std::chrono::steady_clock::now() - start;
     EXPECT_TRUE(mail.proceeds()) << describe(mail);
     EXPECT_LT(elapsed, 1000ms) << "held back for an SPF record its check does not read";
-    EXPECT_FALSE(dns.asked()) << "an SPF record was asked for a session that skips SPF";
+    // Given the time a question asked at MAIL would take to arrive.
+    EXPECT_FALSE(dns.asked_within(300ms)) << "an SPF record was asked for a session that skips SPF";
     mta.quit();
 }
 
