@@ -639,6 +639,7 @@ int run_daemon(int argc, char** argv) {
         milter::EngineOptions hooks;
         hooks.workers = milter_settings.workers;
         hooks.work_queue_limit = milter_settings.work_queue_limit;
+        hooks.event_loops = milter_settings.event_loops;
         hooks.reload = reload;
         hooks.drain_started = log_drain_started;
         hooks.stopped = log_stopped;
