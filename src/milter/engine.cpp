@@ -756,10 +756,15 @@ void Engine::close_all() {
 
 }  // namespace
 
+std::size_t event_loop_count(std::size_t configured) {
+    // By default one loop per CPU (as many as the worker pool lets jobs run
+    // at once).
+    return configured > 0 ? configured : std::max(1U, std::thread::hardware_concurrency());
+}
+
 int run_native_engine(int listen_fd, const EngineOptions& hooks) {
     WorkerPool pool(hooks.workers, hooks.work_queue_limit);
-    // By default one loop per CPU (as many as the pool lets jobs run at once).
-    const std::size_t count = hooks.event_loops > 0 ? hooks.event_loops : pool.max_running();
+    const std::size_t count = event_loop_count(hooks.event_loops);
     std::vector<std::unique_ptr<Engine>> loops;
     for (std::size_t i = 0; i < count; ++i)
         loops.push_back(std::make_unique<Engine>(listen_fd, hooks, pool, i == 0));

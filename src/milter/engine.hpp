@@ -31,6 +31,13 @@ struct EngineOptions {
     std::function<void(int left)> stopped;
 };
 
+// The event loops the engine runs for [milter] event_loops = `configured`
+// (0: one per CPU).
+std::size_t event_loop_count(std::size_t configured);
+// The descriptors each loop beyond the first opens (its epoll and its
+// eventfd), to be set aside from the connections' budget.
+constexpr std::size_t kDescriptorsPerExtraLoop = 2;
+
 // Serves `listen_fd` (from open_listener) until a drain ends. The calling
 // thread must have SIGUSR1, SIGTERM, SIGINT and SIGHUP blocked (so must
 // every other thread). Returns 0, or 1 when the loop could not be set up.
