@@ -1016,6 +1016,8 @@ TEST_F(PrivilegeTest, MetricsUnixSocketBelongsToTheUserItDropsToAndIsRemovedAtEx
     config_path_ = dir_.write("connector-milter.conf", config_text(kAcceptedDomains + kDefaultFrontend +
                                                                    "\n[metrics]\nlisten = \"unix:" + path + "\"\n"));
     ASSERT_NO_FATAL_FAILURE(start_written({"-u", "nobody"}));
+    // The milter socket is open before the endpoint: wait (bounded) for it.
+    ASSERT_TRUE(daemon_->log_shows("metrics at /metrics on unix:" + path, 5s)) << daemon_->log();
     struct stat st{};
     ASSERT_EQ(::lstat(path.c_str(), &st), 0) << path << "\n" << daemon_->log();
     EXPECT_TRUE(S_ISSOCK(st.st_mode));
