@@ -374,11 +374,12 @@ void log_descriptor_budget(const OpenFilesLimit& limit, const config::Config& co
     // libunbound's sockets beyond its own defaults (dns::upstream_sockets,
     // from the same limit) are set aside as well.
     const unsigned dns_sockets = dns::upstream_sockets(limit.soft).total();
-    // So are the descriptors of the native engine's event loops beyond the
-    // first (read at start, as the engine is).
-    const std::size_t loops = milter::event_loop_count(config.milter.event_loops);
+    // So are those of the native engine's event loops, opened after this
+    // (read at start, as the engine is).
     const std::size_t loop_descriptors =
-        config.milter.engine == config::MilterEngine::Native ? (loops - 1) * milter::kDescriptorsPerExtraLoop : 0;
+        config.milter.engine == config::MilterEngine::Native
+            ? milter::engine_descriptors(milter::event_loop_count(config.milter.event_loops))
+            : 0;
     const auto reserve = config.milter.descriptor_reserve;
     const auto budget = connection_budget(
         limit.soft, open + (dns_sockets - dns::kLibunboundDefaultSockets) + loop_descriptors, reserve);

@@ -66,20 +66,21 @@ constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstCo
 // hashing; MAIL and end of message come here only once the DNS answers
 // asked ahead for them are in (Engine::schedule parks them until then), and
 // RCPT unless the session reads block list answers there (connection
-// filtering) or gives an SPF verdict left for later. A hand-off to a worker
+// filtering) or gives an SPF verdict left for later, and MAIL unless its
+// connector's message rate limit is kept in Redis. A hand-off to a worker
 // and back costs more than most of that work: two thread wake-ups and a
 // write to an eventfd. Should a stage run here wait after all (an SPF
 // include not asked ahead, a Redis reply), the loop goes on on another
 // thread meanwhile (Engine::waiting). What is known to wait goes to the
-// pool: CONNECT and HELO (where DNS checks belong), RCPT with connection
-// filtering or a late SPF verdict, QUIT, UNKNOWN and the end of a
-// connection (which may write to a report store).
+// pool: CONNECT and HELO (where DNS checks belong), MAIL with a shared
+// rate limit, RCPT with connection filtering or a late SPF verdict, QUIT,
+// UNKNOWN and the end of a connection (which may write to a report store).
 bool runs_on_loop(const MilterConnection& state, const wire::Packet& p) {
     switch (p.command) {
         case cmd::kRcpt: return !state.rcpt_may_wait();
+        case cmd::kMail: return !state.mail_may_wait();
         case cmd::kOptNeg:
         case cmd::kMacro:
-        case cmd::kMail:
         case cmd::kHeader:
         case cmd::kEoh:
         case cmd::kData:
@@ -89,10 +90,6 @@ bool runs_on_loop(const MilterConnection& state, const wire::Packet& p) {
         default: return false;
     }
 }
-
-// How many threads a loop may start to go on while stages it runs wait
-// (Engine::waiting); beyond that a waiting stage holds its loop.
-constexpr std::size_t kMaxStandbys = 16;
 
 // The waits of the calling thread so far (a WaitingRegion may nest).
 thread_local int t_wait_depth = 0;
@@ -160,7 +157,7 @@ struct Done {
 // Stages run on the loop (runs_on_loop) with this engine as the thread's
 // util::WaitObserver: when one is about to wait for the network, its thread
 // lets the loop go and another thread (a standby, started when none is
-// free, at most kMaxStandbys) runs it meanwhile; when the wait is over, the
+// free, at most [milter] workers per loop) runs it meanwhile; when the wait is over, the
 // thread takes the loop back before it goes on, so the loop's state is only
 // ever touched by the thread holding it. Work a thread has in hand when it
 // lets the loop go is in the loop's own queues (parked_, completions_), not
@@ -204,7 +201,7 @@ private:
         auto it = conns_.find(id);
         return it == conns_.end() ? nullptr : it->second.get();
     }
-    void add_listener();
+    bool add_listener();
     // Holding the loop (see the class comment).
     void waiting() override;
     void done_waiting() override;
@@ -270,18 +267,18 @@ bool Engine::setup() {
         ev.data.u64 = key;
         if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return false;
     }
-    add_listener();
-    return true;
+    return add_listener();
 }
 
 // Every loop watches the listener; EPOLLEXCLUSIVE wakes one of them (not
 // all) for a new connection, and the one that accepts it serves it.
-void Engine::add_listener() {
+bool Engine::add_listener() {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.u64 = kListenerKey;
-    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0)
-        daemon_log::error(std::string("cannot watch the milter socket: ") + std::strerror(errno));
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) == 0) return true;
+    daemon_log::error(std::string("cannot watch the milter socket: ") + std::strerror(errno));
+    return false;
 }
 
 void Engine::wake() {
@@ -318,7 +315,11 @@ void Engine::accept_all() {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = conn->id;
-        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) continue;  // ~Conn closes it
+        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+            // Out of the table before ~Conn closes the socket.
+            Registry::instance().connections().close(&conn->state);
+            continue;
+        }
         conns_.emplace(conn->id, std::move(conn));
     }
 }
@@ -431,10 +432,14 @@ void Engine::run_here(Conn& c, std::vector<wire::Packet>& packets) {
     auto& table = Registry::instance().connections();
     table.begin_event(&c.state);
     Output out;
-    util::WaitObserver* const before = util::t_wait_observer;
-    util::t_wait_observer = this;
-    c.state.handle(packets, out);
-    util::t_wait_observer = before;
+    {
+        struct Observing {
+            util::WaitObserver* const before = util::t_wait_observer;
+            explicit Observing(util::WaitObserver* engine) { util::t_wait_observer = engine; }
+            ~Observing() { util::t_wait_observer = before; }
+        } observing(this);
+        c.state.handle(packets, out);
+    }
     table.end_event(&c.state, Clock::now());
     c.busy = false;
     finish_batch(c, std::move(out));
@@ -625,9 +630,11 @@ void Engine::iterate() {
     std::array<epoll_event, 256> events;
     const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), next_timeout());
     if (n < 0 && errno != EINTR) {
-        // Not expected to happen; the loop ends (as a drain that is over).
+        // Not expected to happen: this loop ends, and the daemon stops (the
+        // other loops drain).
         daemon_log::error(std::string("epoll_wait: ") + std::strerror(errno));
         failed_ = true;
+        Registry::instance().start_draining();
         return;
     }
     bool accept_ready = false;
@@ -684,9 +691,19 @@ void Engine::waiting() {
     if (t_wait_depth++ > 0) return;
     std::unique_lock lock(lead_mutex_);
     t_handed_over = false;
+    // The loop's own thread is joining the standbys: this stage keeps the
+    // loop while it waits.
+    if (stopping_) return;
     if (idle_standbys_ == 0 && wanting_ == 0) {
-        if (standbys_.size() >= kMaxStandbys) return;  // the loop waits with it
-        standbys_.emplace_back([this] { standby(); });
+        // At most [milter] workers standbys: beyond that the loop waits
+        // with the stage, as beyond that many the pool queues.
+        if (standbys_.size() >= hooks_.workers) return;
+        try {
+            standbys_.emplace_back([this] { standby(); });
+        } catch (const std::exception& e) {
+            daemon_log::error(std::string("cannot start a thread to run an event loop meanwhile: ") + e.what());
+            return;
+        }
         pthread_setname_np(standbys_.back().native_handle(), "loop standby");
     }
     held_ = false;
@@ -697,9 +714,14 @@ void Engine::waiting() {
 void Engine::done_waiting() {
     if (--t_wait_depth > 0 || !t_handed_over) return;
     t_handed_over = false;
-    wake();  // the thread running the loop now ends its round
     std::unique_lock lock(lead_mutex_);
-    take_loop(lock);
+    // Counted before the wake-up, so that the thread running the loop sees
+    // it at the end of the round the wake-up ends.
+    ++wanting_;
+    wake();
+    lead_cv_.wait(lock, [this] { return !held_; });
+    --wanting_;
+    held_ = true;
 }
 
 // A standby thread runs the loop while no other thread holds it and none

@@ -34,9 +34,10 @@ struct EngineOptions {
 // The event loops the engine runs for [milter] event_loops = `configured`
 // (0: one per CPU).
 std::size_t event_loop_count(std::size_t configured);
-// The descriptors each loop beyond the first opens (its epoll and its
-// eventfd), to be set aside from the connections' budget.
-constexpr std::size_t kDescriptorsPerExtraLoop = 2;
+// The descriptors the engine opens for `loops` event loops (an epoll and
+// an eventfd each, and the first loop's signalfd), to be set aside from
+// the connections' budget.
+constexpr std::size_t engine_descriptors(std::size_t loops) { return 2 * loops + 1; }
 
 // Serves `listen_fd` (from open_listener) until a drain ends. The calling
 // thread must have SIGUSR1, SIGTERM, SIGINT and SIGHUP blocked (so must
