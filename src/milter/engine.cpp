@@ -91,6 +91,12 @@ bool runs_on_loop(const MilterConnection& state, const wire::Packet& p) {
     }
 }
 
+// The MAIL and end of message batches a loop runs at once (the rest go to
+// the worker pool), and so about the threads it may start to run the loop
+// while they wait. Few: a stage that waits holds a thread, and under a cold
+// cache, where many would, the pool queues them without a thread each.
+constexpr std::size_t kMaxStandbys = 4;
+
 // The waits of the calling thread so far (a WaitingRegion may nest).
 thread_local int t_wait_depth = 0;
 // Whether the calling thread gave its loop away when its wait began.
@@ -240,10 +246,15 @@ private:
     metrics::Counter& shed_counter_ = metrics::catalogue().work_queue_full.with({});
     Clock::time_point last_shed_warning_{};
     Clock::time_point next_idle_sweep_{};
+    // MAIL and end of message batches run on the loop and not over yet
+    // (some may be waiting, another thread running the loop): at most
+    // kMaxStandbys, so that each can always hand the loop over.
+    std::size_t loop_stages_ = 0;
     // Who holds the loop.
     std::mutex lead_mutex_;
     std::condition_variable lead_cv_;
     bool held_ = false;             // a thread runs the loop
+    std::uint64_t taken_ = 0;       // times a thread whose wait was over took it back
     int wanting_ = 0;               // threads waiting to take it back (or the loop's own thread)
     std::size_t idle_standbys_ = 0;
     bool stopping_ = false;
@@ -375,11 +386,25 @@ void Engine::schedule(Conn& c) {
             c.read_paused = false;
             update_events(c);
         }
-        // Work that never waits is answered here (runs_on_loop): it never
-        // waits for a worker nor counts as overload.
+        // Work not known to wait is answered here (runs_on_loop): it never
+        // waits for a worker nor counts as overload. MAIL and end of
+        // message may wait after all (an SPF include, a DKIM key not asked
+        // ahead): they run here only while another thread could run the
+        // loop meanwhile, else on the pool, so that a cold cache under load
+        // fills the pool's queue rather than stopping the loop.
         if (std::all_of(packets->begin(), packets->end(),
-                        [&c](const wire::Packet& p) { return runs_on_loop(c.state, p); }))
-            return run_here(c, *packets);
+                        [&c](const wire::Packet& p) { return runs_on_loop(c.state, p); })) {
+            const bool may_wait = std::any_of(packets->begin(), packets->end(), [](const wire::Packet& p) {
+                return p.command == cmd::kMail || p.command == cmd::kBodyEob;
+            });
+            if (!may_wait) return run_here(c, *packets);
+            if (loop_stages_ < kMaxStandbys) {
+                ++loop_stages_;
+                run_here(c, *packets);
+                --loop_stages_;
+                return;
+            }
+        }
         c.busy = true;
         Conn* conn = &c;  // stays alive while busy
         const std::uint64_t id = c.id;
@@ -682,7 +707,13 @@ void Engine::yield_to_waiting_threads() {
     if (wanting_ == 0) return;
     held_ = false;
     lead_cv_.notify_all();
-    take_loop(lock);
+    // Not back before one of them had it: the loop is free at once, so
+    // waiting for that alone would take it straight back.
+    const std::uint64_t before = taken_;
+    ++wanting_;
+    lead_cv_.wait(lock, [&] { return !held_ && taken_ != before; });
+    --wanting_;
+    held_ = true;
 }
 
 // The thread holding the loop is about to wait (a stage run on the loop):
@@ -695,9 +726,11 @@ void Engine::waiting() {
     // loop while it waits.
     if (stopping_) return;
     if (idle_standbys_ == 0 && wanting_ == 0) {
-        // At most [milter] workers standbys: beyond that the loop waits
-        // with the stage, as beyond that many the pool queues.
-        if (standbys_.size() >= hooks_.workers) return;
+        // Never more than the stages that may wait on the loop at once
+        // (schedule() sends further MAIL and end of message batches to the
+        // pool); past that, should some other stage wait, the loop waits
+        // with it.
+        if (standbys_.size() >= kMaxStandbys + 1) return;
         try {
             standbys_.emplace_back([this] { standby(); });
         } catch (const std::exception& e) {
@@ -722,6 +755,7 @@ void Engine::done_waiting() {
     lead_cv_.wait(lock, [this] { return !held_; });
     --wanting_;
     held_ = true;
+    ++taken_;
 }
 
 // A standby thread runs the loop while no other thread holds it and none

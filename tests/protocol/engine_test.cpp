@@ -300,6 +300,46 @@ TEST_F(NativeEngineTest, MailWaitingOnTheEventLoopLetsAnotherThreadRunTheLoop) {
     slow.quit();
 }
 
+// Two MAILs waiting on one loop at once: the first hands the loop to a
+// standby, which runs the second and hands it on in turn. The first comes
+// back while a standby runs the loop and takes it; when the second comes
+// back, the loop's own thread must let it have the loop at the end of its
+// round (it once took the loop straight back, and the second MAIL was never
+// answered). Both get their 451 after one DNS timeout each.
+TEST_F(NativeEngineTest, TwoMailsWaitingOnOneLoopBothGetTheLoopBack) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(
+        dns, "include-slow.example. IN TXT \"v=spf1 include:spf.include-slow.example -all\"\n"));
+    Mta first(socket_spec(), SmtpClient{});
+    Mta second(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(first.connect().proceeds());
+    ASSERT_TRUE(second.connect().proceeds());
+    const auto start = std::chrono::steady_clock::now();
+    Response first_mail, second_mail;
+    std::string first_error, second_error;  // no reply in time, say
+    const auto mail = [](Mta& mta, const std::string& from, Response& reply, std::string& error) {
+        try {
+            reply = mta.mail(from);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    };
+    std::thread a([&] { mail(first, "<bob@include-slow.example>", first_mail, first_error); });
+    ASSERT_TRUE(dns.asked_within(5s));
+    std::this_thread::sleep_for(200ms);
+    std::thread b([&] { mail(second, "<carol@include-slow.example>", second_mail, second_error); });
+    a.join();
+    b.join();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(first_error, "");
+    ASSERT_EQ(second_error, "") << "the second MAIL was never answered";
+    EXPECT_EQ(first_mail.smtp_code(), 451) << describe(first_mail);
+    EXPECT_EQ(second_mail.smtp_code(), 451) << describe(second_mail);
+    EXPECT_LT(elapsed, 2900ms) << "the second MAIL waited for more than its own DNS timeout";
+    first.quit();
+    second.quit();
+}
+
 // SIGTERM while a MAIL waits on an event loop (another thread runs the loop
 // meanwhile), with two loops: the MAIL still gets its answer (deferred: SPF
 // could not be evaluated), every loop ends, and the daemon exits with status
