@@ -78,6 +78,7 @@ const std::vector<ConfigKey> kAcceptedKeys = {
     {"milter", "engine"},
     {"milter", "workers"},
     {"milter", "work_queue_limit"},
+    {"milter", "event_loops"},
 
     {"accepted_domain", "domain"},
     {"accepted_domain", "type"},
@@ -670,6 +671,8 @@ void Loader::load_milter(const toml::node& node) {
     if (const auto n = get_count(*t, "workers", "milter", 1, 1024, false)) m.workers = static_cast<std::uint32_t>(**n);
     if (const auto n = get_count(*t, "work_queue_limit", "milter", 1, 1'000'000, false))
         m.work_queue_limit = static_cast<std::uint32_t>(**n);
+    if (const auto n = get_count(*t, "event_loops", "milter", 0, 256, false))
+        m.event_loops = static_cast<std::uint32_t>(**n);
     if (const auto id = get_string(*t, "authserv_id", "milter")) {
         if (valid_authserv_id(*id)) m.authserv_id = util::ascii_lower(*id);
         else error(*t->get("authserv_id"),

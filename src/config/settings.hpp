@@ -29,6 +29,9 @@ struct MilterSettings {
     // wait for a thread; beyond that the MTA gets 451 4.3.2.
     std::uint32_t workers = 32;
     std::uint32_t work_queue_limit = 1024;
+    // Native engine (read at start only): event loops, each serving its
+    // share of the connections; 0: one per CPU.
+    std::uint32_t event_loops = 0;
     std::string socket = "inet:8894@127.0.0.1";
     std::optional<unsigned> socket_mode;   // unix sockets: e.g. 0660
     std::string socket_group;              // unix sockets: group owner

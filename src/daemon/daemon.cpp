@@ -374,8 +374,15 @@ void log_descriptor_budget(const OpenFilesLimit& limit, const config::Config& co
     // libunbound's sockets beyond its own defaults (dns::upstream_sockets,
     // from the same limit) are set aside as well.
     const unsigned dns_sockets = dns::upstream_sockets(limit.soft).total();
+    // So are those of the native engine's event loops, opened after this
+    // (read at start, as the engine is).
+    const std::size_t loop_descriptors =
+        config.milter.engine == config::MilterEngine::Native
+            ? milter::engine_descriptors(milter::event_loop_count(config.milter.event_loops))
+            : 0;
     const auto reserve = config.milter.descriptor_reserve;
-    const auto budget = connection_budget(limit.soft, open + (dns_sockets - dns::kLibunboundDefaultSockets), reserve);
+    const auto budget = connection_budget(
+        limit.soft, open + (dns_sockets - dns::kLibunboundDefaultSockets) + loop_descriptors, reserve);
     milter::Registry::instance().connections().set_budget(budget);
     daemon_log::info("open files limit " + std::to_string(limit.soft) +
                      (limit.soft != limit.previous ? " (raised from " + std::to_string(limit.previous) + ")" : "") +
@@ -639,6 +646,7 @@ int run_daemon(int argc, char** argv) {
         milter::EngineOptions hooks;
         hooks.workers = milter_settings.workers;
         hooks.work_queue_limit = milter_settings.work_queue_limit;
+        hooks.event_loops = milter_settings.event_loops;
         hooks.reload = reload;
         hooks.drain_started = log_drain_started;
         hooks.stopped = log_stopped;

@@ -56,6 +56,8 @@ public:
     // block list answers or gives an SPF verdict left for later there
     // (session::Session::rcpt_may_wait).
     bool rcpt_may_wait() const { return session_ && session_->rcpt_may_wait(); }
+    // The same for MAIL (session::Session::mail_may_wait): a shared rate limit.
+    bool mail_may_wait() const { return session_ && session_->mail_may_wait(); }
     // Whether handling `batch` would wait for DNS answers asked ahead that
     // are still on their way: a MAIL (its SPF records, which the first call
     // for that MAIL asks: session::Session::ask_ahead_for_mail; for at most

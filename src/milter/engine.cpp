@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -10,7 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -18,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -27,6 +32,7 @@
 #include "milter/connection.hpp"
 #include "milter/packet.hpp"
 #include "milter/worker_pool.hpp"
+#include "util/waiting.hpp"
 
 namespace milter {
 
@@ -54,29 +60,47 @@ constexpr std::chrono::milliseconds kParkedPoll{2};
 // epoll keys below kFirstConnection name the loop's own descriptors.
 constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstConnection = 16;
 
-// Commands whose work never waits are handled on the loop itself: option
-// negotiation and macros (no session work), and headers, end of headers,
-// DATA and ABORT, whose session work is header bookkeeping, the From:
-// sender check and libopendkim's parsing of the header block (no key is
-// fetched before end of message), and RCPT (policy) unless the session
-// reads block list answers there (connection filtering). A hand-off to a
-// worker and back costs more than that work: two thread wake-ups and a
-// write to an eventfd. What may wait, or costs much, goes to the pool:
-// CONNECT and HELO (where DNS checks belong), MAIL (SPF), RCPT with
-// connection filtering, body chunks (DKIM hashing), end of message (DKIM
-// keys, DMARC), QUIT and UNKNOWN.
+// What the loop runs itself: every stage whose work is not known to wait.
+// Option negotiation and macros need no session work; headers, end of
+// headers, DATA and ABORT are header bookkeeping; body chunks are DKIM
+// hashing; MAIL and end of message come here only once the DNS answers
+// asked ahead for them are in (Engine::schedule parks them until then), and
+// RCPT unless the session reads block list answers there (connection
+// filtering) or gives an SPF verdict left for later, and MAIL unless its
+// connector's message rate limit is kept in Redis. A hand-off to a worker
+// and back costs more than most of that work: two thread wake-ups and a
+// write to an eventfd. Should a stage run here wait after all (an SPF
+// include not asked ahead, a Redis reply), the loop goes on on another
+// thread meanwhile (Engine::waiting). What is known to wait goes to the
+// pool: CONNECT and HELO (where DNS checks belong), MAIL with a shared
+// rate limit, RCPT with connection filtering or a late SPF verdict, QUIT,
+// UNKNOWN and the end of a connection (which may write to a report store).
 bool runs_on_loop(const MilterConnection& state, const wire::Packet& p) {
     switch (p.command) {
         case cmd::kRcpt: return !state.rcpt_may_wait();
+        case cmd::kMail: return !state.mail_may_wait();
         case cmd::kOptNeg:
         case cmd::kMacro:
         case cmd::kHeader:
         case cmd::kEoh:
         case cmd::kData:
+        case cmd::kBody:
+        case cmd::kBodyEob:
         case cmd::kAbort: return true;
         default: return false;
     }
 }
+
+// The MAIL and end of message batches a loop runs at once (the rest go to
+// the worker pool), and so about the threads it may start to run the loop
+// while they wait. Few: a stage that waits holds a thread, and under a cold
+// cache, where many would, the pool queues them without a thread each.
+constexpr std::size_t kMaxStandbys = 4;
+
+// The waits of the calling thread so far (a WaitingRegion may nest).
+thread_local int t_wait_depth = 0;
+// Whether the calling thread gave its loop away when its wait began.
+thread_local bool t_handed_over = false;
 
 // The signals the loop handles; blocked in every thread by the daemon.
 int open_signalfd() {
@@ -95,6 +119,10 @@ public:
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     int get() const { return fd_; }
+    void reset(int fd) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
 
 private:
     int fd_;
@@ -126,19 +154,45 @@ struct Done {
     bool closed;  // the close job: the connection may go
 };
 
-class Engine {
+// One event loop: its own epoll, connections, timers and completions. The
+// daemon runs one per CPU (run_native_engine), all accepting on the same
+// listener and sharing one worker pool; the first also handles signals and
+// the idle sweep.
+//
+// A loop is run by one thread at a time, the one holding the loop (held_).
+// Stages run on the loop (runs_on_loop) with this engine as the thread's
+// util::WaitObserver: when one is about to wait for the network, its thread
+// lets the loop go and another thread (a standby, started when none is
+// free, at most [milter] workers per loop) runs it meanwhile; when the wait is over, the
+// thread takes the loop back before it goes on, so the loop's state is only
+// ever touched by the thread holding it. Work a thread has in hand when it
+// lets the loop go is in the loop's own queues (parked_, completions_), not
+// on its stack, so the next holder carries it on; a connection whose stage
+// waits stays busy, so nothing else touches it meanwhile.
+class Engine final : private util::WaitObserver {
 public:
-    Engine(int listen_fd, const EngineOptions& hooks)
-        : listen_fd_(listen_fd), hooks_(hooks), pool_(hooks.workers, hooks.work_queue_limit) {}
+    Engine(int listen_fd, const EngineOptions& hooks, WorkerPool& pool, bool primary)
+        : listen_fd_(listen_fd), hooks_(hooks), pool_(pool), primary_(primary) {}
+    ~Engine() = default;
 
-    int run();
+    bool setup();
+    // Runs the loop until the drain ends.
+    void run();
+    // Wakes the loop from another thread (the drain began).
+    void wake();
+    // Closes the connections left; after the pool stopped.
+    void close_all();
+    void set_siblings(std::vector<Engine*> siblings) { siblings_ = std::move(siblings); }
 
 private:
-    bool setup();
+    void iterate();
+    bool finished() const;
+    void begin_drain();
     void accept_all();
     void on_readable(Conn& c);
     void on_writable(Conn& c);
     void schedule(Conn& c);
+    void run_here(Conn& c, std::vector<wire::Packet>& packets);
     void post(Done done);
     void take_completions();
     void finish_batch(Conn& c, Output out);
@@ -153,48 +207,94 @@ private:
         auto it = conns_.find(id);
         return it == conns_.end() ? nullptr : it->second.get();
     }
+    bool add_listener();
+    // Holding the loop (see the class comment).
+    void waiting() override;
+    void done_waiting() override;
+    void take_loop(std::unique_lock<std::mutex>& lock);
+    void yield_to_waiting_threads();
+    void standby();
+    void stop_standbys();
 
     int listen_fd_;
     const EngineOptions& hooks_;
-    WorkerPool pool_;
+    WorkerPool& pool_;
+    const bool primary_;  // signals, the idle sweep
+    std::vector<Engine*> siblings_;
     Fd epoll_{::epoll_create1(EPOLL_CLOEXEC)};
-    Fd signal_fd_{open_signalfd()};
+    Fd signal_fd_;
     Fd wake_{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
     bool inet_ = false;
     std::uint64_t next_id_ = kFirstConnection;
     std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
     std::multimap<Clock::time_point, std::uint64_t> timers_;  // tarpits
     // Connections whose MAIL or end of message waits for the DNS answers
-    // asked ahead for it: looked at again every kParkedPoll, then scheduled.
+    // asked ahead for it: looked at again every kParkedPoll, then scheduled
+    // (through parked_now_, one at a time).
     std::vector<std::uint64_t> parked_;
+    std::deque<std::uint64_t> parked_now_;
     void recheck_parked();
     Clock::time_point accept_paused_until_{};
     bool accept_paused_ = false;
     std::mutex done_mutex_;
     std::vector<Done> done_;
+    std::deque<Done> completions_;  // taken from done_, handled one at a time
     bool draining_ = false;
+    std::atomic<bool> failed_{false};  // epoll_wait failed: the loop ends
     Clock::time_point drain_deadline_{};
     std::uint64_t shed_batches_ = 0;
     metrics::Counter& shed_counter_ = metrics::catalogue().work_queue_full.with({});
     Clock::time_point last_shed_warning_{};
     Clock::time_point next_idle_sweep_{};
+    // MAIL and end of message batches run on the loop and not over yet
+    // (some may be waiting, another thread running the loop): at most
+    // kMaxStandbys, so that each can always hand the loop over.
+    std::size_t loop_stages_ = 0;
+    // Who holds the loop.
+    std::mutex lead_mutex_;
+    std::condition_variable lead_cv_;
+    bool held_ = false;             // a thread runs the loop
+    std::uint64_t taken_ = 0;       // times a thread whose wait was over took it back
+    int wanting_ = 0;               // threads waiting to take it back (or the loop's own thread)
+    std::size_t idle_standbys_ = 0;
+    bool stopping_ = false;
+    std::vector<std::thread> standbys_;
 };
 
 bool Engine::setup() {
     if (epoll_.get() < 0 || wake_.get() < 0) return false;
-    if (signal_fd_.get() < 0) return false;
+    if (primary_) {
+        signal_fd_.reset(open_signalfd());
+        if (signal_fd_.get() < 0) return false;
+    }
     int domain = 0;
     socklen_t len = sizeof domain;
     if (getsockopt(listen_fd_, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0)
         inet_ = domain == AF_INET || domain == AF_INET6;
-    for (auto [fd, key] : {std::pair{listen_fd_, kListenerKey}, std::pair{signal_fd_.get(), kSignalKey},
-                           std::pair{wake_.get(), kWakeKey}}) {
+    for (auto [fd, key] : {std::pair{signal_fd_.get(), kSignalKey}, std::pair{wake_.get(), kWakeKey}}) {
+        if (fd < 0) continue;
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = key;
         if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return false;
     }
-    return true;
+    return add_listener();
+}
+
+// Every loop watches the listener; EPOLLEXCLUSIVE wakes one of them (not
+// all) for a new connection, and the one that accepts it serves it.
+bool Engine::add_listener() {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kListenerKey;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) == 0) return true;
+    daemon_log::error(std::string("cannot watch the milter socket: ") + std::strerror(errno));
+    return false;
+}
+
+void Engine::wake() {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 void Engine::accept_all() {
@@ -226,7 +326,11 @@ void Engine::accept_all() {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = conn->id;
-        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) continue;  // ~Conn closes it
+        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+            // Out of the table before ~Conn closes the socket.
+            Registry::instance().connections().close(&conn->state);
+            continue;
+        }
         conns_.emplace(conn->id, std::move(conn));
     }
 }
@@ -282,17 +386,24 @@ void Engine::schedule(Conn& c) {
             c.read_paused = false;
             update_events(c);
         }
-        // Work that never waits is answered here (runs_on_loop): it never
-        // waits for a worker nor counts as overload.
+        // Work not known to wait is answered here (runs_on_loop): it never
+        // waits for a worker nor counts as overload. MAIL and end of
+        // message may wait after all (an SPF include, a DKIM key not asked
+        // ahead): they run here only while another thread could run the
+        // loop meanwhile, else on the pool, so that a cold cache under load
+        // fills the pool's queue rather than stopping the loop.
         if (std::all_of(packets->begin(), packets->end(),
                         [&c](const wire::Packet& p) { return runs_on_loop(c.state, p); })) {
-            auto& table = Registry::instance().connections();
-            table.begin_event(&c.state);
-            Output out;
-            c.state.handle(*packets, out);
-            table.end_event(&c.state, Clock::now());
-            finish_batch(c, std::move(out));
-            return;
+            const bool may_wait = std::any_of(packets->begin(), packets->end(), [](const wire::Packet& p) {
+                return p.command == cmd::kMail || p.command == cmd::kBodyEob;
+            });
+            if (!may_wait) return run_here(c, *packets);
+            if (loop_stages_ < kMaxStandbys) {
+                ++loop_stages_;
+                run_here(c, *packets);
+                --loop_stages_;
+                return;
+            }
         }
         c.busy = true;
         Conn* conn = &c;  // stays alive while busy
@@ -336,12 +447,35 @@ void Engine::schedule(Conn& c) {
     }
 }
 
+// A batch on the loop's thread, with this engine as the thread's wait
+// observer: should the batch wait, another thread runs the loop meanwhile
+// (waiting()), and this one has the loop back when handle() returns. The
+// connection stays busy throughout, so no other job and no close touches
+// it.
+void Engine::run_here(Conn& c, std::vector<wire::Packet>& packets) {
+    c.busy = true;
+    auto& table = Registry::instance().connections();
+    table.begin_event(&c.state);
+    Output out;
+    {
+        struct Observing {
+            util::WaitObserver* const before = util::t_wait_observer;
+            explicit Observing(util::WaitObserver* engine) { util::t_wait_observer = engine; }
+            ~Observing() { util::t_wait_observer = before; }
+        } observing(this);
+        c.state.handle(packets, out);
+    }
+    table.end_event(&c.state, Clock::now());
+    c.busy = false;
+    finish_batch(c, std::move(out));
+}
+
 void Engine::recheck_parked() {
-    if (parked_.empty()) return;
-    std::vector<std::uint64_t> ids;
-    ids.swap(parked_);
-    for (const auto id : ids) {
-        Conn* c = find(id);
+    for (const auto id : parked_) parked_now_.push_back(id);
+    parked_.clear();
+    while (!parked_now_.empty()) {
+        Conn* c = find(parked_now_.front());
+        parked_now_.pop_front();
         if (!c) continue;
         c->parked = false;
         schedule(*c);  // parks it again while its answers are still out
@@ -353,19 +487,20 @@ void Engine::post(Done done) {
         std::lock_guard lock(done_mutex_);
         done_.push_back(std::move(done));
     }
-    const std::uint64_t one = 1;
-    (void)!::write(wake_.get(), &one, sizeof one);
+    wake();
 }
 
 void Engine::take_completions() {
     std::uint64_t count;
     (void)!::read(wake_.get(), &count, sizeof count);
-    std::vector<Done> done;
     {
         std::lock_guard lock(done_mutex_);
-        done.swap(done_);
+        for (auto& d : done_) completions_.push_back(std::move(d));
+        done_.clear();
     }
-    for (auto& d : done) {
+    while (!completions_.empty()) {
+        Done d = std::move(completions_.front());
+        completions_.pop_front();
         Conn* c = find(d.id);
         if (!c) continue;
         if (d.closed) {
@@ -464,10 +599,7 @@ void Engine::fire_timers(bool all) {
     }
     if (accept_paused_ && (all || accept_paused_until_ <= now)) {
         accept_paused_ = false;
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = kListenerKey;
-        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev);
+        add_listener();
     }
 }
 
@@ -496,74 +628,230 @@ void Engine::on_signal() {
             if (hooks_.reload) hooks_.reload();
             continue;
         }
-        if (draining_) continue;
-        draining_ = true;
         auto& registry = Registry::instance();
+        if (registry.draining()) continue;
         registry.start_draining();
-        const auto timeout = registry.runtime()->config->milter.drain_timeout;
-        drain_deadline_ = Clock::now() + timeout;
-        if (hooks_.drain_started) hooks_.drain_started(timeout, registry.active_sessions());
-        // Tarpits in progress end now, so that their refusals reach the MTA
-        // before the daemon stops.
-        fire_timers(true);
+        if (hooks_.drain_started)
+            hooks_.drain_started(registry.runtime()->config->milter.drain_timeout, registry.active_sessions());
+        for (Engine* other : siblings_) other->wake();
     }
 }
 
-int Engine::run() {
-    if (!setup()) {
-        daemon_log::error(std::string("cannot set up the event loop: ") + std::strerror(errno));
-        return 1;
+// Every loop sees the drain begin (the first loop starts it on a signal).
+void Engine::begin_drain() {
+    draining_ = true;
+    drain_deadline_ = Clock::now() + Registry::instance().runtime()->config->milter.drain_timeout;
+    // Tarpits in progress end now, so that their refusals reach the MTA
+    // before the daemon stops.
+    fire_timers(true);
+}
+
+bool Engine::finished() const {
+    return failed_ ||
+           (draining_ && (Registry::instance().active_sessions() == 0 || Clock::now() >= drain_deadline_));
+}
+
+void Engine::iterate() {
+    std::array<epoll_event, 256> events;
+    const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), next_timeout());
+    if (n < 0 && errno != EINTR) {
+        // Not expected to happen: this loop ends, and the daemon stops (the
+        // other loops drain).
+        daemon_log::error(std::string("epoll_wait: ") + std::strerror(errno));
+        failed_ = true;
+        Registry::instance().start_draining();
+        return;
     }
-    std::vector<epoll_event> events(256);
+    bool accept_ready = false;
+    for (int i = 0; i < n; ++i) {
+        const auto key = events[i].data.u64;
+        if (key == kListenerKey) {
+            accept_ready = true;
+        } else if (key == kSignalKey) {
+            on_signal();
+        } else if (key == kWakeKey) {
+            take_completions();
+        } else if (Conn* c = find(key)) {
+            // An event seen before another thread ran the loop may be
+            // stale by now: a read or write that finds nothing is harmless.
+            if (events[i].events & EPOLLOUT) on_writable(*c);
+            if ((c = find(key)) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof)
+                on_readable(*c);
+        }
+    }
+    if (!draining_ && Registry::instance().draining()) begin_drain();
+    // New connections after the ends seen in the same wait, so that
+    // their admission counts only the connections still open.
+    if (accept_ready) accept_all();
+    fire_timers(false);
+    recheck_parked();
+    // [milter] idle_timeout: a shut socket reads as the end of the
+    // connection, which then closes its usual way.
+    if (primary_ && Clock::now() >= next_idle_sweep_) {
+        Registry::instance().shut_idle_connections();
+        next_idle_sweep_ = Clock::now() + kIdleSweep;
+    }
+}
+
+void Engine::take_loop(std::unique_lock<std::mutex>& lock) {
+    ++wanting_;
+    lead_cv_.wait(lock, [this] { return !held_; });
+    --wanting_;
+    held_ = true;
+}
+
+// A thread waiting to take the loop back (its wait is over) gets it at the
+// end of the current round.
+void Engine::yield_to_waiting_threads() {
+    std::unique_lock lock(lead_mutex_);
+    if (wanting_ == 0) return;
+    held_ = false;
+    lead_cv_.notify_all();
+    // Not back before one of them had it: the loop is free at once, so
+    // waiting for that alone would take it straight back.
+    const std::uint64_t before = taken_;
+    ++wanting_;
+    lead_cv_.wait(lock, [&] { return !held_ && taken_ != before; });
+    --wanting_;
+    held_ = true;
+}
+
+// The thread holding the loop is about to wait (a stage run on the loop):
+// another thread runs the loop until it is back.
+void Engine::waiting() {
+    if (t_wait_depth++ > 0) return;
+    std::unique_lock lock(lead_mutex_);
+    t_handed_over = false;
+    // The loop's own thread is joining the standbys: this stage keeps the
+    // loop while it waits.
+    if (stopping_) return;
+    if (idle_standbys_ == 0 && wanting_ == 0) {
+        // Never more than the stages that may wait on the loop at once
+        // (schedule() sends further MAIL and end of message batches to the
+        // pool); past that, should some other stage wait, the loop waits
+        // with it.
+        if (standbys_.size() >= kMaxStandbys + 1) return;
+        try {
+            standbys_.emplace_back([this] { standby(); });
+        } catch (const std::exception& e) {
+            daemon_log::error(std::string("cannot start a thread to run an event loop meanwhile: ") + e.what());
+            return;
+        }
+        pthread_setname_np(standbys_.back().native_handle(), "loop standby");
+    }
+    held_ = false;
+    t_handed_over = true;
+    lead_cv_.notify_all();
+}
+
+void Engine::done_waiting() {
+    if (--t_wait_depth > 0 || !t_handed_over) return;
+    t_handed_over = false;
+    std::unique_lock lock(lead_mutex_);
+    // Counted before the wake-up, so that the thread running the loop sees
+    // it at the end of the round the wake-up ends.
+    ++wanting_;
+    wake();
+    lead_cv_.wait(lock, [this] { return !held_; });
+    --wanting_;
+    held_ = true;
+    ++taken_;
+}
+
+// A standby thread runs the loop while no other thread holds it and none
+// waits to take it back: while the threads that ran it are waiting.
+void Engine::standby() {
+    std::unique_lock lock(lead_mutex_);
     for (;;) {
-        if (draining_ && (Registry::instance().active_sessions() == 0 || Clock::now() >= drain_deadline_)) break;
-        const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), next_timeout());
-        if (n < 0 && errno != EINTR) {
-            daemon_log::error(std::string("epoll_wait: ") + std::strerror(errno));
-            break;
+        ++idle_standbys_;
+        lead_cv_.wait(lock, [this] { return stopping_ || (!held_ && wanting_ == 0 && !failed_); });
+        --idle_standbys_;
+        if (stopping_) return;
+        held_ = true;
+        lock.unlock();
+        for (;;) {
+            iterate();
+            std::lock_guard check(lead_mutex_);
+            if (wanting_ > 0 || stopping_ || failed_) break;
         }
-        bool accept_ready = false;
-        for (int i = 0; i < n; ++i) {
-            const auto key = events[i].data.u64;
-            if (key == kListenerKey) {
-                accept_ready = true;
-            } else if (key == kSignalKey) {
-                on_signal();
-            } else if (key == kWakeKey) {
-                take_completions();
-            } else if (Conn* c = find(key)) {
-                if (events[i].events & EPOLLOUT) on_writable(*c);
-                if ((c = find(key)) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof)
-                    on_readable(*c);
-            }
-        }
-        // New connections after the ends seen in the same wait, so that
-        // their admission counts only the connections still open.
-        if (accept_ready) accept_all();
-        fire_timers(false);
-        recheck_parked();
-        // [milter] idle_timeout: a shut socket reads as the end of the
-        // connection, which then closes its usual way.
-        if (Clock::now() >= next_idle_sweep_) {
-            Registry::instance().shut_idle_connections();
-            next_idle_sweep_ = Clock::now() + kIdleSweep;
-        }
+        lock.lock();
+        held_ = false;
+        lead_cv_.notify_all();
     }
-    const int left = Registry::instance().active_sessions();
-    if (hooks_.stopped) hooks_.stopped(left);
-    // Jobs in flight finish (they are bounded by the DNS budgets); then the
-    // connections and their sessions go.
-    pool_.stop();
+}
+
+// The loop's own thread, done: standbys that are waiting finish their stage
+// (taking the loop in turn) and every standby ends.
+void Engine::stop_standbys() {
+    {
+        std::lock_guard lock(lead_mutex_);
+        stopping_ = true;
+        held_ = false;
+        lead_cv_.notify_all();
+    }
+    for (auto& t : standbys_) t.join();
+    standbys_.clear();
+}
+
+void Engine::run() {
+    {
+        std::unique_lock lock(lead_mutex_);
+        take_loop(lock);
+    }
+    while (!finished()) {
+        iterate();
+        yield_to_waiting_threads();
+    }
+    stop_standbys();
+}
+
+void Engine::close_all() {
     for (auto& [id, c] : conns_) Registry::instance().connections().close(&c->state);
     conns_.clear();
-    return 0;
 }
 
 }  // namespace
 
+std::size_t event_loop_count(std::size_t configured) {
+    // By default one loop per CPU (as many as the worker pool lets jobs run
+    // at once).
+    return configured > 0 ? configured : std::max(1U, std::thread::hardware_concurrency());
+}
+
 int run_native_engine(int listen_fd, const EngineOptions& hooks) {
-    Engine engine(listen_fd, hooks);
-    return engine.run();
+    WorkerPool pool(hooks.workers, hooks.work_queue_limit);
+    const std::size_t count = event_loop_count(hooks.event_loops);
+    std::vector<std::unique_ptr<Engine>> loops;
+    for (std::size_t i = 0; i < count; ++i)
+        loops.push_back(std::make_unique<Engine>(listen_fd, hooks, pool, i == 0));
+    std::vector<Engine*> others;
+    for (auto& loop : loops) {
+        if (!loop->setup()) {
+            daemon_log::error(std::string("cannot set up the event loop: ") + std::strerror(errno));
+            return 1;
+        }
+        if (loop != loops.front()) others.push_back(loop.get());
+    }
+    loops.front()->set_siblings(others);
+    daemon_log::info("native engine: " + std::to_string(loops.size()) + " event loop" +
+                     (loops.size() == 1 ? "" : "s") + ", " + std::to_string(hooks.workers) + " workers (at most " +
+                     std::to_string(pool.max_running()) + " running at once)");
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops.size(); ++i) {
+        threads.emplace_back([&loop = *loops[i]] { loop.run(); });
+        // For top -H and the like; the first loop is the main thread.
+        const std::string name = "event loop " + std::to_string(i + 1);
+        pthread_setname_np(threads.back().native_handle(), name.c_str());
+    }
+    loops.front()->run();
+    for (auto& t : threads) t.join();
+    const int left = Registry::instance().active_sessions();
+    if (hooks.stopped) hooks.stopped(left);
+    // Jobs in flight finish (they are bounded by the DNS budgets); then the
+    // connections and their sessions go.
+    pool.stop();
+    for (auto& loop : loops) loop->close_all();
+    return 0;
 }
 
 }  // namespace milter

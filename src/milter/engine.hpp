@@ -1,10 +1,11 @@
-// The native milter engine: one event-loop thread (epoll) that accepts MTA
-// connections, reads and frames packets and writes replies, and a bounded
-// worker pool that runs the session events that may wait (see
-// connection.hpp; the loop itself answers those that never wait, see
-// runs_on_loop in engine.cpp). Signals
-// arrive in the loop through a signalfd: SIGUSR1 reloads, SIGTERM, SIGINT
-// and SIGHUP drain and stop.
+// The native milter engine: event loops (epoll; one per CPU by default,
+// [milter] event_loops) that accept MTA connections, read and frame
+// packets, write replies and run the session events not known to wait
+// (runs_on_loop in engine.cpp), and a bounded worker pool that runs those
+// that are (see connection.hpp). A loop whose stage waits after all is run
+// by another thread meanwhile (Engine in engine.cpp). Signals arrive in the
+// first loop through a signalfd: SIGUSR1 reloads, SIGTERM, SIGINT and
+// SIGHUP drain and stop.
 //
 // Per readiness event the loop reads once and hands every complete packet
 // to the connection's next job; a job answers its whole batch in one
@@ -21,12 +22,22 @@ struct EngineOptions {
     // [milter] workers and work_queue_limit (config/settings.hpp).
     std::size_t workers = 32;
     std::size_t work_queue_limit = 1024;
+    // [milter] event_loops; 0: one per CPU.
+    std::size_t event_loops = 0;
     std::function<void()> reload;  // SIGUSR1
     // SIGTERM: the drain starts (new connections get 421 4.3.2).
     std::function<void(std::chrono::seconds timeout, int sessions)> drain_started;
     // The drain ended: `left` sessions were cut short.
     std::function<void(int left)> stopped;
 };
+
+// The event loops the engine runs for [milter] event_loops = `configured`
+// (0: one per CPU).
+std::size_t event_loop_count(std::size_t configured);
+// The descriptors the engine opens for `loops` event loops (an epoll and
+// an eventfd each, and the first loop's signalfd), to be set aside from
+// the connections' budget.
+constexpr std::size_t engine_descriptors(std::size_t loops) { return 2 * loops + 1; }
 
 // Serves `listen_fd` (from open_listener) until a drain ends. The calling
 // thread must have SIGUSR1, SIGTERM, SIGINT and SIGHUP blocked (so must

@@ -672,6 +672,10 @@ Outcome Session::quarantine_failed(Outcome outcome) {
 
 void Session::reset_message() { message_.reset(); }
 
+bool Session::mail_may_wait() const {
+    return connector_ && connector_->message_rate_limit && shared_ && shared_->limits && shared_->limits->may_wait();
+}
+
 bool Session::rcpt_may_wait() const {
     return block_lists_ != nullptr || (message_ && message_->spf_left_for_later);
 }

@@ -80,6 +80,10 @@ public:
     // answers RCPT on its event loop (milter/engine.cpp); anything else that
     // makes on_rcpt wait must make this true as well.
     bool rcpt_may_wait() const;
+    // Whether on_mail may wait for something besides the DNS answers asked
+    // ahead for it: a message rate limit kept in a shared store (Redis).
+    // When it may not, the native engine runs MAIL on its event loop.
+    bool mail_may_wait() const;
     // Whether the DNS answers asked ahead for the current message (at MAIL
     // and end of headers) are all in: until then on_end_of_message would
     // wait for them, and the native engine keeps it off its workers (so

@@ -58,6 +58,8 @@ public:
     // message_rate_limit messages were counted in the minute before `now`.
     virtual LimitCheck admit_message(const policy::Connector& connector, std::string_view key,
                                      std::chrono::steady_clock::time_point now) = 0;
+    // Whether a call may wait (for a server's reply).
+    virtual bool may_wait() const { return false; }
 };
 
 // This process's counters (policy::ConnectionTracker, policy::RateLimiter).

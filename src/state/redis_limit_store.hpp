@@ -47,6 +47,7 @@ public:
                                ConnectionLease* lease) override;
     void close_connection(const policy::Connector& connector, std::string_view source,
                           ConnectionLease& lease) override;
+    bool may_wait() const override { return true; }
     LimitCheck admit_message(const policy::Connector& connector, std::string_view key,
                              std::chrono::steady_clock::time_point now) override;
 

@@ -49,6 +49,7 @@ bool Session::dns_answers_ready() { return true; }  // asks no DNS
 void Session::ask_ahead_for_mail(const std::vector<std::string>&, const SecurityFacts&) {}
 bool Session::mail_answers_ready() { return true; }
 bool Session::rcpt_may_wait() const { return false; }  // reads no block list, asks no DNS
+bool Session::mail_may_wait() const { return false; }  // counts no rate
 std::string Session::signing_plan(std::string_view) const { return {}; }  // signs nothing
 
 }  // namespace session

@@ -4,13 +4,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "metrics/scrape.hpp"
 #include "protocol/daemon_fixture.hpp"
@@ -20,6 +25,24 @@ namespace {
 
 using namespace std::chrono_literals;
 using milterclient::Response;
+
+// The names of the threads of process `pid`.
+std::vector<std::string> thread_names(pid_t pid) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        if (std::getline(comm, name)) names.push_back(name);
+    }
+    return names;
+}
+
+std::size_t count_named(const std::vector<std::string>& names, const std::string& prefix) {
+    return static_cast<std::size_t>(std::count_if(names.begin(), names.end(), [&](const std::string& n) {
+        return n.compare(0, prefix.size(), prefix) == 0;
+    }));
+}
 
 // A UDP "name server" on loopback that never answers: a stage that asks
 // DNS holds its worker until the resolver's timeout.
@@ -79,19 +102,20 @@ protected:
         ASSERT_TRUE(daemon_->start(socket_spec_, 10s, &why)) << why << "\n" << daemon_->log();
     }
 
-    // One worker; the static zone holds fabrikam.example's records (the
-    // SimpleMessage's), and `more_zone`; any other name goes to `dns`,
-    // which never answers (timeout 1500 ms). `sections`: more of the
-    // configuration, before the connectors.
+    // One worker, one event loop (or `milter_lines`); the static zone holds
+    // fabrikam.example's records (the SimpleMessage's), and `more_zone`; any
+    // other name goes to `dns`, which never answers (timeout 1500 ms).
+    // `sections`: more of the configuration, before the connectors.
     void start_with_one_worker(const SilentNameServer& dns, const std::string& more_zone,
-                               const std::string& sections = "") {
+                               const std::string& sections = "",
+                               const std::string& milter_lines = "workers = 1\nevent_loops = 1\n") {
         ASSERT_GT(dns.port(), 0);
         const std::string zone = dir_.write("zone",
                                             "fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
                                             "mail.fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
                                             "_dmarc.fabrikam.example. IN TXT \"v=DMARC1; p=none\"\n" +
                                                 more_zone);
-        start_native("workers = 1\n",
+        start_native(milter_lines,
                      "static_zone = \"" + zone + "\"\nnameservers = [\"127.0.0.1@" + std::to_string(dns.port()) +
                          "\"]\ntimeout = \"1500ms\"\n",
                      sections + kDomainAndFrontend);
@@ -127,14 +151,14 @@ protected:
 
 class SaturationTest : public NativeEngineTest {
 protected:
-    // One worker and room for one waiting batch: a MAIL whose SPF check
-    // waits on a silent name server holds the worker, a second one waits
-    // (the sender's SPF record, asked ahead, is in the static zone; the
-    // record it includes is asked by the check, on the worker);
-    // `during` runs while the pool is so saturated, `after` once both MAILs
-    // were answered (a tempfail: SPF could not be checked, never an
-    // unchecked acceptance) and the pool is idle, before those two sessions
-    // quit.
+    // One worker and room for one waiting batch: a RCPT of a session with
+    // connection filtering, whose block list answers a silent name server
+    // never gives, holds the worker; a second one waits. (A MAIL whose SPF
+    // include waits runs on the event loop, which another thread takes over
+    // meanwhile: it does not hold a worker.)
+    // `during` runs while the pool is so saturated, `after` once both RCPTs
+    // were answered (the block list timed out: its dns_failure, ignore,
+    // lets them on) and the pool is idle, before those two sessions quit.
     // `before` runs once the daemon is up, before the pool is saturated.
     // Besides the Default Frontend, an anonymous relay connector without
     // checks serves the device at 198.51.100.77: its MAIL needs no DNS; the
@@ -146,9 +170,8 @@ protected:
         ASSERT_GT(dns_.port(), 0);
         metrics_port_ = free_tcp_port();
         const std::string zone = dir_.write("zone",
-                                            "slow-dns.example. IN TXT \"v=spf1 include:spf.slow-dns.example -all\"\n"
                                             "mail.fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n");
-        ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\n",
+        ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\nevent_loops = 1\n",
                                              "static_zone = \"" + zone + "\"\nnameservers = [\"127.0.0.1@" +
                                                  std::to_string(dns_.port()) + "\"]\ntimeout = \"1500ms\"\n",
                                              "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) +
@@ -160,23 +183,21 @@ protected:
                                                                  "checks = []\nconnection_filtering = true\n",
                                                                  "Filtered Relay")));
         before();
-        Mta first(socket_spec(), SmtpClient{});
-        ASSERT_TRUE(first.connect().proceeds());
-        Mta second(socket_spec(), SmtpClient{});
-        ASSERT_TRUE(second.connect().proceeds());
-        Response first_mail, second_mail;
-        std::thread a([&] { first_mail = first.mail("<bob@slow-dns.example>"); });
+        const auto first = device_past_mail("198.51.100.78");
+        const auto second = device_past_mail("198.51.100.78");
+        Response first_rcpt, second_rcpt;
+        std::thread a([&] { first_rcpt = first->rcpt("<someone@outside.example>"); });
         std::this_thread::sleep_for(300ms);  // the worker is waiting on DNS
-        std::thread b([&] { second_mail = second.mail("<carol@slow-dns.example>"); });
+        std::thread b([&] { second_rcpt = second->rcpt("<someone@outside.example>"); });
         std::this_thread::sleep_for(300ms);  // queued behind it
         during();
         a.join();
         b.join();
-        EXPECT_FALSE(first_mail.proceeds()) << describe(first_mail);
-        EXPECT_FALSE(second_mail.proceeds()) << describe(second_mail);
+        EXPECT_TRUE(first_rcpt.proceeds()) << describe(first_rcpt);
+        EXPECT_TRUE(second_rcpt.proceeds()) << describe(second_rcpt);
         after();
-        first.quit();
-        second.quit();
+        first->quit();
+        second->quit();
     }
 
     // A session of the relay device at `ip` past MAIL (its connector runs
@@ -253,6 +274,123 @@ TEST_F(NativeEngineTest, MailWaitingForItsSpfRecordDoesNotHoldTheOnlyWorker) {
     // SPF could not be evaluated: temperror, deferred, never accepted unchecked.
     EXPECT_EQ(slow_mail.smtp_code(), 451) << describe(slow_mail);
     slow.quit();
+}
+
+// A MAIL whose SPF records are in runs on the event loop; should its check
+// wait after all (here an include, which is not asked ahead, goes to the
+// silent name server), another thread runs the loop meanwhile: with one loop
+// and one worker, another session's whole message goes through while the
+// MAIL waits, and the MAIL waits one timeout.
+TEST_F(NativeEngineTest, MailWaitingOnTheEventLoopLetsAnotherThreadRunTheLoop) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(
+        dns, "include-slow.example. IN TXT \"v=spf1 include:spf.include-slow.example -all\"\n"));
+    Mta slow(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(slow.connect().proceeds());
+    Response slow_mail;
+    expect_another_message_served_while(dns, [&] { slow_mail = slow.mail("<bob@include-slow.example>"); });
+    // SPF could not be evaluated: temperror, deferred, never accepted unchecked.
+    EXPECT_EQ(slow_mail.smtp_code(), 451) << describe(slow_mail);
+    // The loop went on on another thread (kept for the next wait), and came back.
+    EXPECT_EQ(count_named(thread_names(daemon_->pid()), "loop standby"), 1u);
+    Mta after(socket_spec(), SmtpClient{});
+    EXPECT_TRUE(after.connect().proceeds());
+    EXPECT_TRUE(after.send(SimpleMessage{}).proceeds());
+    after.quit();
+    slow.quit();
+}
+
+// Two MAILs waiting on one loop at once: the first hands the loop to a
+// standby, which runs the second and hands it on in turn. The first comes
+// back while a standby runs the loop and takes it; when the second comes
+// back, the loop's own thread must let it have the loop at the end of its
+// round (it once took the loop straight back, and the second MAIL was never
+// answered). Both get their 451 after one DNS timeout each.
+TEST_F(NativeEngineTest, TwoMailsWaitingOnOneLoopBothGetTheLoopBack) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(
+        dns, "include-slow.example. IN TXT \"v=spf1 include:spf.include-slow.example -all\"\n"));
+    Mta first(socket_spec(), SmtpClient{});
+    Mta second(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(first.connect().proceeds());
+    ASSERT_TRUE(second.connect().proceeds());
+    const auto start = std::chrono::steady_clock::now();
+    Response first_mail, second_mail;
+    std::string first_error, second_error;  // no reply in time, say
+    const auto mail = [](Mta& mta, const std::string& from, Response& reply, std::string& error) {
+        try {
+            reply = mta.mail(from);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    };
+    std::thread a([&] { mail(first, "<bob@include-slow.example>", first_mail, first_error); });
+    ASSERT_TRUE(dns.asked_within(5s));
+    std::this_thread::sleep_for(200ms);
+    std::thread b([&] { mail(second, "<carol@include-slow.example>", second_mail, second_error); });
+    a.join();
+    b.join();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(first_error, "");
+    ASSERT_EQ(second_error, "") << "the second MAIL was never answered";
+    EXPECT_EQ(first_mail.smtp_code(), 451) << describe(first_mail);
+    EXPECT_EQ(second_mail.smtp_code(), 451) << describe(second_mail);
+    EXPECT_LT(elapsed, 2900ms) << "the second MAIL waited for more than its own DNS timeout";
+    first.quit();
+    second.quit();
+}
+
+// SIGTERM while a MAIL waits on an event loop (another thread runs the loop
+// meanwhile), with two loops: the MAIL still gets its answer (deferred: SPF
+// could not be evaluated), every loop ends, and the daemon exits with status
+// 0 within the drain timeout (3 s).
+TEST_F(NativeEngineTest, SigtermWhileAStageWaitsOnAnEventLoopEndsCleanly) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(
+        dns, "include-slow.example. IN TXT \"v=spf1 include:spf.include-slow.example -all\"\n", "",
+        "workers = 1\nevent_loops = 2\n"));
+    Mta slow(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(slow.connect().proceeds());
+    Response slow_mail;
+    std::thread a([&] { slow_mail = slow.mail("<bob@include-slow.example>"); });
+    ASSERT_TRUE(dns.asked_within(5s)) << "the include never reached the name server";
+    const auto sigterm_at = std::chrono::steady_clock::now();
+    daemon_->signal(SIGTERM);
+    a.join();
+    EXPECT_EQ(slow_mail.smtp_code(), 451) << describe(slow_mail);
+    slow.quit();
+    const auto r = daemon_->stop(5s, false);
+    const auto took = std::chrono::steady_clock::now() - sigterm_at;
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << "exit " << r.exit_code << " signal " << r.signal << "\n" << r.output;
+    EXPECT_LT(took, 4s) << r.output;
+    daemon_.reset();
+}
+
+// [milter] event_loops: that many loops share the connections (the first
+// is the main thread, the others are named), and sessions running at once
+// on all of them are each served in order; no standby thread is started
+// while no stage waits.
+TEST_F(NativeEngineTest, SeveralEventLoopsServeConcurrentSessions) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(dns, "", "", "event_loops = 3\n"));
+    // Logged as the loops start, after the socket is open.
+    EXPECT_TRUE(daemon_->log_shows("native engine: 3 event loops", 5s)) << daemon_->log();
+    constexpr int kSessions = 12, kMessages = 3;
+    std::atomic<int> delivered{0};
+    std::vector<std::thread> sessions;
+    for (int i = 0; i < kSessions; ++i)
+        sessions.emplace_back([&] {
+            Mta mta(socket_spec(), SmtpClient{});
+            if (!mta.connect().proceeds()) return;
+            for (int m = 0; m < kMessages; ++m)
+                if (mta.send(SimpleMessage{}).proceeds()) ++delivered;
+            mta.quit();
+        });
+    for (auto& t : sessions) t.join();
+    EXPECT_EQ(delivered.load(), kSessions * kMessages);
+    const auto names = thread_names(daemon_->pid());
+    EXPECT_EQ(count_named(names, "event loop"), 2u) << "the first loop runs on the main thread";
+    EXPECT_EQ(count_named(names, "loop standby"), 0u) << "a standby started though no stage waited";
 }
 
 // With the default [spf] mail_wait (10 ms), a MAIL whose SPF record is not

@@ -1107,6 +1107,19 @@ TEST(ConfigErrors, ClusterLeaseTimeNotLongerThanRenewalIsAnErrorAtItsLine) {
                      "t.conf:3", "on_unavailable");
 }
 
+TEST(ConfigErrors, EventLoopsOutOfRangeIsAnErrorAtItsLine) {
+    expect_one_error(load(std::string("[milter]\nevent_loops = 257\n") + kMinimalConnector), "t.conf:2",
+                     "milter.event_loops");
+    expect_one_error(load(std::string("[milter]\nevent_loops = \"two\"\n") + kMinimalConnector), "t.conf:2",
+                     "milter.event_loops");
+    const auto one = load(std::string("[milter]\nevent_loops = 1\n") + kMinimalConnector);
+    ASSERT_NE(one.config, nullptr) << join_errors(one);
+    EXPECT_EQ(one.config->milter.event_loops, 1u);
+    const auto per_cpu = load(kMinimalConnector);
+    ASSERT_NE(per_cpu.config, nullptr) << join_errors(per_cpu);
+    EXPECT_EQ(per_cpu.config->milter.event_loops, 0u) << "one per CPU by default";
+}
+
 TEST(ConfigErrors, SpfMailWaitThatIsNotADurationIsAnErrorAtItsLine) {
     expect_one_error(load(std::string("[spf]\nmail_wait = \"soon\"\n") + kMinimalConnector), "t.conf:2",
                      "spf.mail_wait");

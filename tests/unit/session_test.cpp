@@ -20,6 +20,7 @@
 #include "session/auth_decisions.hpp"
 #include "session/session.hpp"
 #include "state/dmarc_evaluation.hpp"
+#include "state/limit_store.hpp"
 #include "util/ascii.hpp"
 
 #include "arc_sealed_sample.hpp"
@@ -369,6 +370,30 @@ TEST_F(Fixture, MessageRateOverTheLimitGets421_4_4_2) {
     auto o = send();
     EXPECT_EQ(o.verdict.reply.code, "421");
     EXPECT_EQ(o.verdict.reply.xcode, "4.4.2");
+}
+
+// The native engine runs MAIL on its event loop unless on_mail may wait:
+// only a message rate limit kept in a store whose calls wait (Redis) does.
+struct WaitingLimitStore final : state::LimitStore {
+    state::LimitCheck open_connection(const policy::Connector&, std::string_view, state::ConnectionLease*) override {
+        return {};
+    }
+    void close_connection(const policy::Connector&, std::string_view, state::ConnectionLease&) override {}
+    state::LimitCheck admit_message(const policy::Connector&, std::string_view,
+                                    std::chrono::steady_clock::time_point) override {
+        return {};
+    }
+    bool may_wait() const override { return true; }
+};
+
+TEST_F(Fixture, MailMayWaitOnlyForARateLimitInAStoreThatWaits) {
+    auto limited_local = open("192.0.2.1", 2525, "198.51.100.10");
+    EXPECT_FALSE(limited_local->mail_may_wait()) << "this process's own counters never wait";
+    shared->limits = std::make_shared<WaitingLimitStore>();
+    auto limited = open("192.0.2.1", 2525, "198.51.100.11");
+    EXPECT_TRUE(limited->mail_may_wait()) << "message_rate_limit in a store that waits";
+    auto unlimited = open("192.0.2.1", 25, "198.51.100.12");
+    EXPECT_FALSE(unlimited->mail_may_wait()) << "no message_rate_limit on this connector";
 }
 
 TEST_F(Fixture, SessionKeepsTheRuntimeItStartedWithAcrossAReload) {
