@@ -100,7 +100,8 @@ struct Connection {
     bool leading_space = false;
     // The MTA offered the quarantine action (SMFIF_QUARANTINE).
     bool quarantine = false;
-    // The stages negotiated without a reply (SMFIP_NR_HDR, SMFIP_NR_BODY)
+    // The stages negotiated without a reply (SMFIP_NR_HDR, SMFIP_NR_EOH,
+    // SMFIP_NR_BODY)
     // and a refusal reached at one of them, held for the next stage that
     // may answer.
     ReplyGate gate;
@@ -111,7 +112,8 @@ struct Connection {
     void negotiated(unsigned long protocol, unsigned long actions) {
         leading_space = (protocol & SMFIP_HDR_LEADSPC) != 0;
         quarantine = (actions & SMFIF_QUARANTINE) != 0;
-        gate.set_no_reply((protocol & SMFIP_NR_HDR) != 0, (protocol & SMFIP_NR_BODY) != 0);
+        gate.set_no_reply((protocol & SMFIP_NR_HDR) != 0, (protocol & SMFIP_NR_EOH) != 0,
+                          (protocol & SMFIP_NR_BODY) != 0);
     }
 };
 
@@ -119,8 +121,8 @@ struct Connection {
 // connection the MTA reuses after QUIT_NC is not negotiated again, and
 // libmilter has called xxfi_close (which frees our Connection) in between;
 // it keeps the flags negotiated before, which this remembers. One MTA per
-// daemon is the normal set-up; and libmilter offers SMFIP_NR_HDR and
-// SMFIP_NR_BODY to every filter whatever the MTA supports (it answers
+// daemon is the normal set-up; and libmilter offers SMFIP_NR_HDR,
+// SMFIP_NR_EOH and SMFIP_NR_BODY to every filter whatever the MTA supports (it answers
 // "continue" itself to an MTA that does not know them), so the "no reply"
 // flags we ask for are agreed on every connection alike.
 std::atomic<unsigned long> g_last_protocol{0};
@@ -464,10 +466,12 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
     *pf0 = f0 & actions;
     // Header values exactly as received (DKIM needs the leading space); no
-    // reply for each header and body chunk (the decisions come at EOH/EOM),
-    // which saves a round trip per header; no unknown commands, no DATA.
-    const unsigned long wanted = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NOUNKNOWN |
-                                 SMFIP_NODATA;
+    // reply for each header, the end of headers and each body chunk (the
+    // decision comes at EOM, where a refusal reached earlier is given),
+    // which saves a round trip per header and one per message; no unknown
+    // commands, no DATA.
+    const unsigned long wanted = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+                                 SMFIP_NOUNKNOWN | SMFIP_NODATA;
     *pf1 = f1 & wanted;
     *pf2 = 0;
     *pf3 = 0;

@@ -33,7 +33,7 @@ namespace flag {
 inline constexpr std::uint32_t kAddHeaders = 0x01, kChangeHeaders = 0x10, kQuarantine = 0x20,
                                kSetSymList = 0x100;
 inline constexpr std::uint32_t kNoReplyHeader = 0x80, kNoUnknown = 0x100, kNoData = 0x200,
-                               kNoReplyBody = 0x80000, kHeaderLeadingSpace = 0x100000;
+                               kNoReplyEndOfHeaders = 0x40000, kNoReplyBody = 0x80000, kHeaderLeadingSpace = 0x100000;
 }  // namespace flag
 
 // SMFIM_* stage numbers of SMFIR_SETSYMLIST.

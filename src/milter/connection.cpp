@@ -20,12 +20,13 @@ constexpr std::uint32_t kMaxVersion = 6;
 
 // What we ask for. Actions: add/insert and delete headers, quarantine,
 // macro lists. Protocol: header values exactly as received (DKIM needs the
-// leading space); no reply for each header and body chunk (the decisions
-// come at EOH/EOM), which saves a round trip per header; no unknown
-// commands, no DATA.
+// leading space); no reply for each header, the end of headers and each
+// body chunk (the decision comes at EOM, where a refusal reached earlier is
+// given: ReplyGate), which saves a round trip per header and one per
+// message; no unknown commands, no DATA.
 constexpr std::uint32_t kActions = flag::kAddHeaders | flag::kChangeHeaders | flag::kQuarantine | flag::kSetSymList;
-constexpr std::uint32_t kProtocol = flag::kHeaderLeadingSpace | flag::kNoReplyHeader | flag::kNoReplyBody |
-                                    flag::kNoUnknown | flag::kNoData;
+constexpr std::uint32_t kProtocol = flag::kHeaderLeadingSpace | flag::kNoReplyHeader | flag::kNoReplyEndOfHeaders |
+                                    flag::kNoReplyBody | flag::kNoUnknown | flag::kNoData;
 
 std::optional<policy::IpAddress> client_address(const Command& c) {
     if (c.family != '4' && c.family != '6') return std::nullopt;
@@ -189,7 +190,8 @@ void MilterConnection::negotiate(const Command& c, Output& out) {
     }
     negotiated_ = true;
     leading_space_ = (protocol_ & flag::kHeaderLeadingSpace) != 0;
-    gate_.set_no_reply((protocol_ & flag::kNoReplyHeader) != 0, (protocol_ & flag::kNoReplyBody) != 0);
+    gate_.set_no_reply((protocol_ & flag::kNoReplyHeader) != 0, (protocol_ & flag::kNoReplyEndOfHeaders) != 0,
+                       (protocol_ & flag::kNoReplyBody) != 0);
     send_reply(out, reply::kOptNeg, data);
 }
 
@@ -286,6 +288,9 @@ void MilterConnection::dispatch_shed(const Command& c, Output& out) {
     switch (c.code) {
         case cmd::kHeader:
             if (!gate_.may_reply(Stage::Header)) return;
+            break;
+        case cmd::kEoh:
+            if (!gate_.may_reply(Stage::EndOfHeaders)) return;
             break;
         case cmd::kBody:
             if (!gate_.may_reply(Stage::Body)) return;

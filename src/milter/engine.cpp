@@ -369,6 +369,25 @@ void Engine::on_readable(Conn& c) {
 void Engine::schedule(Conn& c) {
     if (c.busy || c.closing || c.parked) return;
     if (!c.pending.empty()) {
+        // A batch ends with the end of headers: that stage asks the DNS
+        // questions the end of message reads, so what follows it is
+        // scheduled (and parked while those answers are out) once it has
+        // run. Without a reply for the end of headers (SMFIP_NR_EOH) the
+        // MTA writes it together with the body and the end of message.
+        std::vector<wire::Packet> after_eoh;
+        if (const auto eoh = std::find_if(c.pending.begin(), c.pending.end(),
+                                          [](const wire::Packet& p) { return p.command == cmd::kEoh; });
+            eoh != c.pending.end() && eoh + 1 != c.pending.end()) {
+            after_eoh.assign(std::make_move_iterator(eoh + 1), std::make_move_iterator(c.pending.end()));
+            c.pending.erase(eoh + 1, c.pending.end());
+        }
+        const auto keep_after_eoh = [&c, &after_eoh] {
+            if (after_eoh.empty()) return;
+            c.pending.insert(c.pending.end(), std::make_move_iterator(after_eoh.begin()),
+                             std::make_move_iterator(after_eoh.end()));
+            c.pending_bytes = 0;
+            for (const auto& p : c.pending) c.pending_bytes += p.data.size() + 5;
+        };
         // MAIL reads the SPF records asked for it as it came in, end of
         // message the DNS answers asked at MAIL and end of headers; while
         // they are on their way the stage waits here rather than on a
@@ -377,11 +396,13 @@ void Engine::schedule(Conn& c) {
         if (c.state.waits_for_dns(c.pending)) {
             c.parked = true;
             parked_.push_back(c.id);
+            keep_after_eoh();
             return;
         }
         auto packets = std::make_shared<std::vector<wire::Packet>>(std::move(c.pending));
         c.pending.clear();
         c.pending_bytes = 0;
+        keep_after_eoh();
         if (c.read_paused && !c.eof) {
             c.read_paused = false;
             update_events(c);

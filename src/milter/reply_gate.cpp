@@ -18,6 +18,7 @@ std::string_view stage_name(Stage stage) {
 
 bool ReplyGate::may_reply(Stage stage) const {
     if (stage == Stage::Header) return !no_reply_headers_;
+    if (stage == Stage::EndOfHeaders) return !no_reply_end_of_headers_;
     if (stage == Stage::Body) return !no_reply_body_;
     // The other stages are negotiated with a reply (the end of message
     // always has one: the protocol has no flag to waive it).

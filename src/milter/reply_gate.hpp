@@ -2,13 +2,15 @@
 // a stage that may not.
 //
 // The milter protocol (version 6) lets a filter promise the MTA "no reply"
-// for some stages (SMFIP_NR_HDR for each header, SMFIP_NR_BODY for each body
-// chunk, ...). After such a promise the MTA reads no answer for that stage,
+// for some stages (SMFIP_NR_HDR for each header, SMFIP_NR_EOH for the end of
+// headers, SMFIP_NR_BODY for each body chunk, ...). After such a promise the MTA reads no answer for that stage,
 // and libmilter turns any answer the filter gives there into none (logging
 // "milter claimed not to reply in state N but did anyway" at LOG_ERR). So a
 // refusal reached at such a stage would be lost. The gate keeps it and hands
 // it out at the next stage that may answer (end of headers, end of message),
-// where the MTA refuses the message with it.
+// where the MTA refuses the message with it. An SMTP client hears a refusal
+// of the message only after its final dot in any case, so one held until the
+// end of message reaches it as it would have.
 //
 // Pure: no libmilter types; one gate per milter connection.
 #pragma once
@@ -27,8 +29,9 @@ std::string_view stage_name(Stage stage);
 class ReplyGate {
 public:
     // The stages the negotiation agreed to answer without a reply.
-    void set_no_reply(bool headers, bool body) {
+    void set_no_reply(bool headers, bool end_of_headers, bool body) {
         no_reply_headers_ = headers;
+        no_reply_end_of_headers_ = end_of_headers;
         no_reply_body_ = body;
     }
     bool may_reply(Stage stage) const;
@@ -57,6 +60,7 @@ public:
 
 private:
     bool no_reply_headers_ = false;
+    bool no_reply_end_of_headers_ = false;
     bool no_reply_body_ = false;
     std::optional<session::Outcome> held_;
     std::optional<Stage> held_stage_;

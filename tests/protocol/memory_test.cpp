@@ -75,7 +75,7 @@ protected:
     }
 };
 
-TEST_F(HeaderMemoryTest, TwoHundredMegabytesOfHeadersAreRefusedAtEndOfHeadersWithoutBeingHeld) {
+TEST_F(HeaderMemoryTest, TwoHundredMegabytesOfHeadersAreRefusedWithoutBeingHeld) {
     ASSERT_NO_FATAL_FAILURE(start_daemon(authoritative_domain("contoso.com") +
                                          internet_connector("Default Frontend", "tarpit_interval = 0\n")));
     const pid_t pid = daemon_->pid();
@@ -85,12 +85,14 @@ TEST_F(HeaderMemoryTest, TwoHundredMegabytesOfHeadersAreRefusedAtEndOfHeadersWit
         Mta mta(socket_spec(), SmtpClient{});
         ASSERT_NO_FATAL_FAILURE(send_headers(mta, 200U * 1024U * 1024U));
         // The default max_header_size (256KB, Exchange's MaxHeaderSize) was
-        // crossed at the fifth header; the refusal waited for the end of
-        // headers.
+        // crossed at the fifth header; the refusal waited for the first
+        // stage with a reply, the end of message (SMFIP_NR_EOH).
         const Response eoh = mta.session().eoh();
-        EXPECT_EQ(eoh.action, Action::ReplyCode) << describe(eoh);
-        EXPECT_EQ(eoh.reply, "552 5.3.4 Header size exceeds fixed maximum size") << describe(eoh);
-        mta.session().abort();
+        EXPECT_EQ(eoh.action, Action::NoReply) << describe(eoh);
+        mta.session().body("unread\r\n");
+        const EomResult eom = mta.session().end_of_message();
+        EXPECT_EQ(eom.action, Action::ReplyCode) << describe(eom);
+        EXPECT_EQ(eom.reply, "552 5.3.4 Header size exceeds fixed maximum size") << describe(eom);
         mta.quit();
     }
     ASSERT_NO_FATAL_FAILURE(expect_normal_message_accepted());
@@ -121,7 +123,11 @@ TEST_F(HeaderMemoryTest, HeadersUnderARaisedLimitAreHeldOnce) {
     constexpr std::size_t kHeaders = 48U * 1024U * 1024U;
     long rss_held = -1;
     {
-        Mta mta(socket_spec(), SmtpClient{});
+        // An MTA that reads a reply at the end of headers, so that the RSS
+        // is read once every header has been taken in.
+        milterclient::Options answered_eoh;
+        answered_eoh.protocol &= ~static_cast<std::uint32_t>(SMFIP_NR_EOH);
+        Mta mta(socket_spec(), SmtpClient{}, answered_eoh);
         ASSERT_NO_FATAL_FAILURE(send_headers(mta, kHeaders));
         const Response eoh = mta.session().eoh();
         EXPECT_EQ(eoh.action, Action::Continue) << describe(eoh);

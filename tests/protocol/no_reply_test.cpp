@@ -1,7 +1,8 @@
-// Protocol tests of the "no reply" stages (issue 11, item 2): the daemon
-// negotiates SMFIP_NR_HDR and SMFIP_NR_BODY and answers SMFIS_NOREPLY there.
-// It must send nothing for a header or a body chunk when the MTA reads
-// nothing there, and must still answer every one of them when the MTA does
+// Protocol tests of the "no reply" stages (issue 11, item 2; issue 14 for
+// the end of headers): the daemon negotiates SMFIP_NR_HDR, SMFIP_NR_EOH and
+// SMFIP_NR_BODY and answers SMFIS_NOREPLY there. It must send nothing for a
+// header, the end of headers or a body chunk when the MTA reads nothing
+// there, must give a refusal reached there at the end of message, and must still answer every one of them when the MTA does
 // not know those flags (libmilter answers "continue" for the filter then), or
 // when the MTA reuses the connection without negotiating again. Either
 // mistake leaves the MTA and the filter out of step: an answer the MTA does
@@ -32,11 +33,22 @@ const std::string kConfig =
 
 class NoReplyTest : public DaemonTest {};
 
-// Everything but the "no reply" flags for headers and body chunks: what an
-// MTA that speaks an older milter protocol offers.
+// A connector whose anonymous clients may not send as our own domains, a
+// From: header it refuses at the end of headers, and its reply.
+const std::string kOwnDomainDenied =
+    authoritative_domain("contoso.com") +
+    internet_connector("Default Frontend",
+                       "tarpit_interval = 0\n[connector.deny]\n"
+                       "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n");
+constexpr const char* kOwnDomainFrom = " \"The CEO\" <ceo@contoso.com>";
+constexpr const char* kAnonymousSenderDenied =
+    "550 5.7.1 Anonymous client does not have permissions to send as this sender";
+
+// Everything but the "no reply" flags for headers, the end of headers and
+// body chunks: what an MTA that speaks an older milter protocol offers.
 milterclient::Options mta_without_no_reply_flags() {
     milterclient::Options o;
-    o.protocol &= ~static_cast<std::uint32_t>(SMFIP_NR_HDR | SMFIP_NR_BODY);
+    o.protocol &= ~static_cast<std::uint32_t>(SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY);
     return o;
 }
 
@@ -63,6 +75,7 @@ TEST_F(NoReplyTest, HeadersAndBodyChunksGetNoPacketWhenNoReplyWasNegotiated) {
     Mta mta(socket_spec(), SmtpClient{});
     auto& s = mta.session();
     ASSERT_TRUE(s.negotiated().has(SMFIP_NR_HDR));
+    ASSERT_TRUE(s.negotiated().has(SMFIP_NR_EOH));
     ASSERT_TRUE(s.negotiated().has(SMFIP_NR_BODY));
     ASSERT_NO_FATAL_FAILURE(open_transaction(mta));
     s.send_packet(SMFIC_HEADER, std::string("From") + '\0' + " Bob <bob@fabrikam.example>" + '\0');
@@ -71,7 +84,8 @@ TEST_F(NoReplyTest, HeadersAndBodyChunksGetNoPacketWhenNoReplyWasNegotiated) {
                                         std::string(1, '\0'));
     }
     expect_no_packet(s, "a header");
-    EXPECT_EQ(s.eoh().action, Action::Continue);
+    s.send_packet(SMFIC_EOH, "");
+    expect_no_packet(s, "the end of headers");
     s.send_packet(SMFIC_BODY, std::string(65535, 'x'));
     s.send_packet(SMFIC_BODY, std::string(1000, 'y') + "\r\n");
     expect_no_packet(s, "a body chunk");
@@ -85,6 +99,7 @@ TEST_F(NoReplyTest, MtaWithoutNoReplyFlagsGetsAnAnswerForEveryHeaderAndChunk) {
     Mta mta(socket_spec(), SmtpClient{}, mta_without_no_reply_flags());
     auto& s = mta.session();
     EXPECT_FALSE(s.negotiated().has(SMFIP_NR_HDR));
+    EXPECT_FALSE(s.negotiated().has(SMFIP_NR_EOH));
     EXPECT_FALSE(s.negotiated().has(SMFIP_NR_BODY));
     ASSERT_NO_FATAL_FAILURE(open_transaction(mta));
     const std::pair<std::string, std::string> headers[] = {{"From", "Bob <bob@fabrikam.example>"},
@@ -120,10 +135,58 @@ TEST_F(NoReplyTest, ReusedMilterConnectionKeepsTheNegotiatedNoReplyStages) {
     auto& s = mta.session();
     s.send_packet(SMFIC_HEADER, std::string("From") + '\0' + " Bob <bob@fabrikam.example>" + '\0');
     s.send_packet(SMFIC_HEADER, std::string("Subject") + '\0' + " reused" + '\0');
-    expect_no_packet(s, "a header after QUIT_NC");
-    EXPECT_EQ(s.eoh().action, Action::Continue);
+    s.send_packet(SMFIC_EOH, "");
+    expect_no_packet(s, "a header and the end of headers after QUIT_NC");
     const EomResult r = s.end_of_message();
     EXPECT_TRUE(r.proceeds()) << describe(r);
+}
+
+// A refusal reached at the end of headers (here a From: header in our own
+// domain, which an anonymous session may not send here) is the answer to the end
+// of message when the MTA reads no reply at the end of headers: the body
+// between gets no answer, and the next message of the connection is not
+// touched by it.
+TEST_F(NoReplyTest, RefusalAtEndOfHeadersWithoutReplyIsTheAnswerToEndOfMessage) {
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kOwnDomainDenied));
+    Mta mta(socket_spec(), SmtpClient{});
+    auto& s = mta.session();
+    ASSERT_TRUE(s.negotiated().has(SMFIP_NR_EOH));
+    ASSERT_NO_FATAL_FAILURE(open_transaction(mta));
+    s.send_packet(SMFIC_HEADER, std::string("From") + '\0' + kOwnDomainFrom + '\0');
+    s.send_packet(SMFIC_EOH, "");
+    s.send_packet(SMFIC_BODY, "Please wire the money.\r\n");
+    expect_no_packet(s, "a refused end of headers and a body chunk");
+    const EomResult refused = s.end_of_message();
+    EXPECT_EQ(refused.action, Action::ReplyCode) << describe(refused);
+    EXPECT_EQ(refused.reply, kAnonymousSenderDenied) << describe(refused);
+    EXPECT_TRUE(refused.header_edits.empty()) << describe(refused);
+    // The next message on the same connection is judged on its own.
+    SimpleMessage next;
+    const EomResult accepted = mta.send(next);
+    EXPECT_TRUE(accepted.proceeds()) << describe(accepted);
+}
+
+// An MTA without SMFIP_NR_EOH gets an answer at the end of headers and the
+// same refusal: there on the native engine; on libmilter, which answered
+// "continue" there for us (it offers the flag to the filter whatever the
+// MTA knows), at the end of message.
+TEST_F(NoReplyTest, MtaWithoutNoReplyAtEndOfHeadersGetsAnAnswerThereAndTheRefusal) {
+    ASSERT_NO_FATAL_FAILURE(start_daemon(kOwnDomainDenied));
+    Mta mta(socket_spec(), SmtpClient{}, mta_without_no_reply_flags());
+    auto& s = mta.session();
+    ASSERT_NO_FATAL_FAILURE(open_transaction(mta));
+    EXPECT_EQ(s.header("From", kOwnDomainFrom).action, Action::Continue);
+    const Response eoh = s.eoh();  // reads the answer (10 s timeout)
+    if (engine_setting().find("libmilter") == std::string::npos) {
+        EXPECT_EQ(eoh.action, Action::ReplyCode) << describe(eoh);
+        EXPECT_EQ(eoh.reply, kAnonymousSenderDenied) << describe(eoh);
+        return;
+    }
+    EXPECT_EQ(eoh.action, Action::Continue) << describe(eoh);
+    EXPECT_EQ(s.body("Please wire the money.\r\n").action, Action::Continue);
+    const EomResult refused = s.end_of_message();
+    EXPECT_EQ(refused.action, Action::ReplyCode) << describe(refused);
+    EXPECT_EQ(refused.reply, kAnonymousSenderDenied) << describe(refused);
 }
 
 }  // namespace

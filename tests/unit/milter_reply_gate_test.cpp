@@ -1,7 +1,8 @@
 // The reply gate of the milter adapter (src/milter/reply_gate.hpp): which
 // stages answer, and that a refusal reached where the negotiation promised
-// no reply (SMFIP_NR_HDR, SMFIP_NR_BODY) reaches the MTA at the next stage
-// that may answer instead of being dropped (issue 11, item 2).
+// no reply (SMFIP_NR_HDR, SMFIP_NR_EOH, SMFIP_NR_BODY) reaches the MTA at
+// the next stage that may answer instead of being dropped (issue 11, item
+// 2; issue 14 for the end of headers).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -30,24 +31,32 @@ Outcome reject(const std::string& text) {
 
 ReplyGate negotiated_like_postfix() {
     ReplyGate gate;
-    gate.set_no_reply(true, true);
+    gate.set_no_reply(true, true, true);
     return gate;
 }
 
-TEST(ReplyGate, HeaderAndBodyChunksGetNoReplyWhenNegotiatedWithout) {
+// Postfix before 2.6 and sendmail 8.13 offer none of the "no reply" flags.
+ReplyGate negotiated_with_replies_at_end_of_headers() {
+    ReplyGate gate;
+    gate.set_no_reply(true, false, true);
+    return gate;
+}
+
+TEST(ReplyGate, HeaderEndOfHeadersAndBodyChunksGetNoReplyWhenNegotiatedWithout) {
     ReplyGate gate = negotiated_like_postfix();
     EXPECT_FALSE(gate.answer(Stage::Header, {}).has_value());
+    EXPECT_FALSE(gate.answer(Stage::EndOfHeaders, {}).has_value());
     EXPECT_FALSE(gate.answer(Stage::Body, {}).has_value());
     EXPECT_FALSE(gate.may_reply(Stage::Header));
+    EXPECT_FALSE(gate.may_reply(Stage::EndOfHeaders));
     EXPECT_FALSE(gate.may_reply(Stage::Body));
 }
 
 TEST(ReplyGate, EveryOtherStageAnswersWhateverWasNegotiated) {
     for (bool nr : {false, true}) {
         ReplyGate gate;
-        gate.set_no_reply(nr, nr);
-        for (Stage s : {Stage::Connect, Stage::Helo, Stage::Mail, Stage::Rcpt, Stage::EndOfHeaders,
-                        Stage::EndOfMessage}) {
+        gate.set_no_reply(nr, nr, nr);
+        for (Stage s : {Stage::Connect, Stage::Helo, Stage::Mail, Stage::Rcpt, Stage::EndOfMessage}) {
             SCOPED_TRACE(std::string(milter::stage_name(s)));
             EXPECT_TRUE(gate.may_reply(s));
             const auto a = gate.answer(s, reject("no"));
@@ -69,8 +78,41 @@ TEST(ReplyGate, WithoutNoReplyFlagsAHeaderRefusalIsAnsweredAtTheHeader) {
     EXPECT_TRUE(c->verdict.ok());
 }
 
-TEST(ReplyGate, TempfailAtAHeaderWithoutReplyIsGivenAtEndOfHeaders) {
+TEST(ReplyGate, RefusalAtEndOfHeadersWithoutReplyIsGivenAtEndOfMessageWithItsTarpit) {
     ReplyGate gate = negotiated_like_postfix();
+    Outcome refusal = reject("held from the end of headers");
+    refusal.tarpit = true;
+    refusal.tarpit_delay = std::chrono::milliseconds(1500);
+    EXPECT_FALSE(gate.answer(Stage::Header, {}).has_value());
+    EXPECT_FALSE(gate.answer(Stage::EndOfHeaders, refusal).has_value());
+    EXPECT_TRUE(gate.holding());
+    EXPECT_FALSE(gate.answer(Stage::Body, {}).has_value());
+    std::optional<Stage> from;
+    const auto a = gate.answer(Stage::EndOfMessage, {}, &from);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->verdict.reply.to_string(), "550 5.7.1 held from the end of headers");
+    EXPECT_TRUE(a->tarpit);
+    EXPECT_EQ(a->tarpit_delay, std::chrono::milliseconds(1500));
+    ASSERT_TRUE(from.has_value());
+    EXPECT_EQ(*from, Stage::EndOfHeaders);
+    EXPECT_FALSE(gate.holding());
+}
+
+TEST(ReplyGate, HeaderRefusalWithoutReplyAtEndOfHeadersWaitsForEndOfMessage) {
+    ReplyGate gate = negotiated_like_postfix();
+    EXPECT_FALSE(gate.answer(Stage::Header, tempfail("held from a header")).has_value());
+    EXPECT_FALSE(gate.answer(Stage::EndOfHeaders, reject("later")).has_value());
+    std::optional<Stage> from;
+    const auto a = gate.answer(Stage::EndOfMessage, {}, &from);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->verdict.reply.to_string(), "451 4.3.0 held from a header");
+    ASSERT_TRUE(from.has_value());
+    EXPECT_EQ(*from, Stage::Header);
+}
+
+TEST(ReplyGate, TempfailAtAHeaderWithoutReplyIsGivenAtEndOfHeadersThatAnswer) {
+    ReplyGate gate = negotiated_with_replies_at_end_of_headers();
+    EXPECT_TRUE(gate.may_reply(Stage::EndOfHeaders));
     EXPECT_FALSE(gate.answer(Stage::Header, {}).has_value());
     EXPECT_FALSE(gate.answer(Stage::Header, tempfail("held from a header")).has_value());
     EXPECT_TRUE(gate.holding());
@@ -104,7 +146,7 @@ TEST(ReplyGate, RefusalAtABodyChunkWithoutReplyIsGivenAtEndOfMessageWithItsTarpi
 }
 
 TEST(ReplyGate, HeldRefusalComesBeforeTheOutcomeOfTheStageThatAnswers) {
-    ReplyGate gate = negotiated_like_postfix();
+    ReplyGate gate = negotiated_with_replies_at_end_of_headers();
     gate.answer(Stage::Header, tempfail("first"));
     const auto a = gate.answer(Stage::EndOfHeaders, reject("later"));
     ASSERT_TRUE(a.has_value());
@@ -126,7 +168,7 @@ TEST(ReplyGate, HeldRefusalDoesNotOutliveItsMessage) {
     gate.answer(Stage::Header, tempfail("of the aborted message"));
     gate.forget_message();  // abort, or MAIL of the next transaction
     EXPECT_FALSE(gate.holding());
-    const auto a = gate.answer(Stage::EndOfHeaders, {});
+    const auto a = gate.answer(Stage::EndOfMessage, {});
     ASSERT_TRUE(a.has_value());
     EXPECT_TRUE(a->verdict.ok());
 }
@@ -134,8 +176,9 @@ TEST(ReplyGate, HeldRefusalDoesNotOutliveItsMessage) {
 TEST(ReplyGate, NothingHeldMeansTheStageAnswersItsOwnOutcome) {
     ReplyGate gate = negotiated_like_postfix();
     gate.answer(Stage::Header, {});
+    gate.answer(Stage::EndOfHeaders, {});
     std::optional<Stage> from;
-    const auto a = gate.answer(Stage::EndOfHeaders, {}, &from);
+    const auto a = gate.answer(Stage::EndOfMessage, {}, &from);
     ASSERT_TRUE(a.has_value());
     EXPECT_TRUE(a->verdict.ok());
     EXPECT_FALSE(from.has_value());

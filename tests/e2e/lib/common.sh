@@ -103,12 +103,13 @@ e2e_daemon() {
 }
 
 # e2e_start_daemon LOGFILE ARGS...: the milter in the foreground (-f), in the
-# background of this shell; sets E2E_DAEMON_PID.
+# background of this shell; sets E2E_DAEMON_PID and E2E_DAEMON_LOG.
 e2e_start_daemon() {
     local logfile=$1
     shift
     "$(e2e_daemon)" -f -R "$@" >"$logfile" 2>&1 &
     E2E_DAEMON_PID=$!
+    E2E_DAEMON_LOG=$logfile
 }
 
 

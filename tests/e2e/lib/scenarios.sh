@@ -228,7 +228,10 @@ expect_anonymous_sender_refusal() {
 # Issue 12: the MTA rewrites <ceo>, <ceo%e2e.test> and <e2e.test!ceo> to
 # ceo@e2e.test (allow_percent_hack, swap_bangpath, myorigin; sendmail's
 # rulesets and $j), so they are refused like <ceo@e2e.test>; so is a From:
-# header that names such an address.  Nothing reaches the recipient.
+# header that names such an address.  Nothing reaches the recipient.  The
+# From: check refuses at the end of headers, which the MTA was asked to read
+# no reply for (SMFIP_NR_EOH, issue 14): the milter gives the refusal at the
+# end of message, and logs that it did, which shows the MTA agreed.
 scenario_routed_and_unqualified_sender_spoofing_is_refused() {
     local name=RoutedAndUnqualifiedSenderSpoofingIsRefused t sender n=0 before=$E2E_FAILURES
     # The From: header is a foreign one here, so that only the envelope can
@@ -240,6 +243,8 @@ scenario_routed_and_unqualified_sender_spoofing_is_refused() {
         E2E_SEND_EXTRA=()
         expect_anonymous_sender_refusal "$name: MAIL FROM:<$sender>" "$t"
     done
+    local held_before=0 held_after
+    [ -n "${E2E_DAEMON_LOG:-}" ] && held_before=$(grep -c "giving the refusal reached at EOH" "$E2E_DAEMON_LOG")
     for sender in 'ceo%e2e.test' 'CEO <ceo>'; do
         n=$((n + 1))
         E2E_SEND_EXTRA=(--h-From "$sender")
@@ -247,6 +252,15 @@ scenario_routed_and_unqualified_sender_spoofing_is_refused() {
         E2E_SEND_EXTRA=()
         expect_anonymous_sender_refusal "$name: From: $sender" "$t"
     done
+    if [ -z "${E2E_DAEMON_LOG:-}" ]; then
+        e2e_fail "$name: no milter log to read (E2E_DAEMON_LOG)"
+    else
+        held_after=$(grep -c "giving the refusal reached at EOH" "$E2E_DAEMON_LOG")
+        if [ "$((held_after - held_before))" -ne 2 ]; then
+            e2e_fail "$name: $((held_after - held_before)) of 2 From: refusals given at the end of message" \
+                "(the MTA did not agree to read no reply at the end of headers?)"
+        fi
+    fi
     local i
     for i in $(seq 1 "$n"); do
         if [ -n "$(mta_headers "spoof-routed-$i@e2e.test" 1)" ]; then
