@@ -1,5 +1,6 @@
 // The native engine's own behaviour (issue 14), whatever engine the other
 // suites run on: a saturated worker pool answers 451 4.3.2 and recovers.
+#include <libmilter/mfdef.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -253,6 +254,32 @@ TEST_F(NativeEngineTest, EndOfMessageWaitingForDnsAnswersDoesNotHoldTheOnlyWorke
     expect_another_message_served_while(dns, [&] { slow_result = slow.send(waiting); });
     // DMARC could not be evaluated: deferred (temperror), never accepted unchecked.
     EXPECT_EQ(slow_result.smtp_code(), 451) << describe(slow_result);
+    slow.quit();
+}
+
+// Without a reply at the end of headers (SMFIP_NR_EOH), an MTA that writes
+// through a buffer (Postfix) sends the end of headers, the body and the end
+// of message in one write. The end of message must still wait parked for
+// the answers the end of headers asked for, not run on the loop with them
+// still out (where it would wait on a thread: the loop's, handed to a
+// standby meanwhile).
+TEST_F(NativeEngineTest, EndOfMessageWrittenWithTheEndOfHeadersStillWaitsParked) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(
+        start_with_one_worker(dns, "slow-dmarc.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"));
+    milterclient::Options buffered;
+    buffered.buffered = true;
+    Mta slow(socket_spec(), SmtpClient{}, buffered);
+    ASSERT_TRUE(slow.session().negotiated().has(SMFIP_NR_EOH));
+    ASSERT_TRUE(slow.connect().proceeds());
+    SimpleMessage waiting;
+    waiting.from = "<bob@slow-dmarc.example>";
+    waiting.headers[0].second = "Bob <bob@slow-dmarc.example>";
+    milterclient::EomResult slow_result;
+    expect_another_message_served_while(dns, [&] { slow_result = slow.send(waiting); });
+    EXPECT_EQ(slow_result.smtp_code(), 451) << describe(slow_result);
+    EXPECT_EQ(count_named(thread_names(daemon_->pid()), "loop standby"), 0u)
+        << "the end of message waited on the loop's thread";
     slow.quit();
 }
 
