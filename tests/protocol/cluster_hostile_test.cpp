@@ -391,6 +391,9 @@ struct Case {
     // The decision had its sane reply before the hostile part: the
     // sessions go on with shared counts, and the connection ends.
     bool decided = false;
+    // What the line may name instead, when the daemon's first command after
+    // connecting races with what the server sends unasked.
+    const char* or_problem = nullptr;
 };
 
 const Case kCases[] = {
@@ -412,7 +415,9 @@ const Case kCases[] = {
     {Hostility::EndlessError, "an endless error line", "a reply longer than 65536 octets"},
     {Hostility::Garbage, "garbage", "Protocol error"},
     {Hostility::TwoReplies, "a reply to no command", "a reply to no command", true},
-    {Hostility::Greeting, "a greeting", "a reply to no command"},
+    // Sent as the server accepts the connection: read before the daemon's
+    // first command, or as its reply when that command went out first.
+    {Hostility::Greeting, "a greeting", "a reply to no command", false, "unexpected reply: status"},
     {Hostility::Partial, "a partial reply", "no reply within 250ms"},
     {Hostility::Hang, "silence", "no reply within 250ms"},
     {Hostility::Close, "a closed connection", "closed the connection"},
@@ -494,7 +499,9 @@ TEST_F(HostileRedisTest, HostileRepliesGiveTheFallbackInBoundedTimeAndOneLogLine
             EXPECT_EQ(occurrences(news, "cluster: redis cannot answer ("), 1U) << news;
             const auto at = news.find("cluster: redis cannot answer (");
             const std::string line = at == std::string::npos ? "" : news.substr(at, news.find('\n', at) - at);
-            EXPECT_NE(line.find(k.problem), std::string::npos) << "daemon " << d << " (" << mode << "): " << news;
+            EXPECT_TRUE(line.find(k.problem) != std::string::npos ||
+                        (k.or_problem && line.find(k.or_problem) != std::string::npos))
+                << "daemon " << d << " (" << mode << "): " << news;
         }
         ASSERT_NO_FATAL_FAILURE(reset_to_sane(k.name));
     }
