@@ -74,6 +74,11 @@ void MilterConnection::close_session() {
     Registry::instance().session_closed();
 }
 
+bool MilterConnection::connection_may_wait() {
+    const auto shared = Registry::instance().shared();
+    return shared && shared->limits && shared->limits->may_wait();
+}
+
 MacroLookup MilterConnection::macros_at(char stage) const {
     return [this, stage](const char* name) { return macros_.lookup(stage, name); };
 }

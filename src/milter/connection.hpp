@@ -58,6 +58,9 @@ public:
     bool rcpt_may_wait() const { return session_ && session_->rcpt_may_wait(); }
     // The same for MAIL (session::Session::mail_may_wait): a shared rate limit.
     bool mail_may_wait() const { return session_ && session_->mail_may_wait(); }
+    // The same for the start and end of a session (CONNECT, QUIT, the end
+    // of the connection): connection counts kept in Redis ([cluster]).
+    static bool connection_may_wait();
     // Whether handling `batch` would wait for DNS answers asked ahead that
     // are still on their way: a MAIL (its SPF records, which the first call
     // for that MAIL asks: session::Session::ask_ahead_for_mail; for at most

@@ -66,19 +66,27 @@ constexpr std::uint64_t kListenerKey = 1, kSignalKey = 2, kWakeKey = 3, kFirstCo
 // hashing; MAIL and end of message come here only once the DNS answers
 // asked ahead for them are in (Engine::schedule parks them until then), and
 // RCPT unless the session reads block list answers there (connection
-// filtering) or gives an SPF verdict left for later, and MAIL unless its
-// connector's message rate limit is kept in Redis. A hand-off to a worker
-// and back costs more than most of that work: two thread wake-ups and a
-// write to an eventfd. Should a stage run here wait after all (an SPF
-// include not asked ahead, a Redis reply), the loop goes on on another
-// thread meanwhile (Engine::waiting). What is known to wait goes to the
-// pool: CONNECT and HELO (where DNS checks belong), MAIL with a shared
-// rate limit, RCPT with connection filtering or a late SPF verdict, QUIT,
-// UNKNOWN and the end of a connection (which may write to a report store).
+// filtering) or gives an SPF verdict left for later, MAIL unless its
+// connector's message rate limit is kept in Redis, and CONNECT, QUIT and
+// the end of the connection unless the connection counts are kept there.
+// HELO checks the name as given. A hand-off to a worker and back costs more
+// than most of that work: two thread wake-ups, contended locks and a write
+// to an eventfd (with 10 messages per connection, the four hand-offs of a
+// connection's start and end were a third of the futex calls per message).
+// Should a stage run here wait after all (an SPF include not asked ahead, a
+// Redis reply), the loop goes on on another thread meanwhile
+// (Engine::waiting). What is known to wait goes to the pool: MAIL with a
+// shared rate limit, RCPT with connection filtering or a late SPF verdict,
+// CONNECT, QUIT and the end of the connection with shared connection
+// counts, and UNKNOWN.
 bool runs_on_loop(const MilterConnection& state, const wire::Packet& p) {
     switch (p.command) {
         case cmd::kRcpt: return !state.rcpt_may_wait();
         case cmd::kMail: return !state.mail_may_wait();
+        case cmd::kConnect:
+        case cmd::kQuit:
+        case cmd::kQuitNc: return !MilterConnection::connection_may_wait();
+        case cmd::kHelo:
         case cmd::kOptNeg:
         case cmd::kMacro:
         case cmd::kHeader:
@@ -193,6 +201,7 @@ private:
     void on_writable(Conn& c);
     void schedule(Conn& c);
     void run_here(Conn& c, std::vector<wire::Packet>& packets);
+    void shed(Conn& c, const std::vector<wire::Packet>& packets);
     void post(Done done);
     void take_completions();
     void finish_batch(Conn& c, Output out);
@@ -239,6 +248,7 @@ private:
     std::mutex done_mutex_;
     std::vector<Done> done_;
     std::deque<Done> completions_;  // taken from done_, handled one at a time
+    std::vector<std::uint64_t> closed_here_;  // closed on the loop: destroyed at the end of the round
     bool draining_ = false;
     std::atomic<bool> failed_{false};  // epoll_wait failed: the loop ends
     Clock::time_point drain_deadline_{};
@@ -415,6 +425,13 @@ void Engine::schedule(Conn& c) {
         // fills the pool's queue rather than stopping the loop.
         if (std::all_of(packets->begin(), packets->end(),
                         [&c](const wire::Packet& p) { return runs_on_loop(c.state, p); })) {
+            // A new session while the pool is saturated is told to come
+            // back later, as it would be on the pool: what it would send
+            // next needs a worker too.
+            if (std::any_of(packets->begin(), packets->end(),
+                            [](const wire::Packet& p) { return p.command == cmd::kConnect; }) &&
+                pool_.saturated())
+                return shed(c, *packets);
             const bool may_wait = std::any_of(packets->begin(), packets->end(), [](const wire::Packet& p) {
                 return p.command == cmd::kMail || p.command == cmd::kBodyEob;
             });
@@ -439,26 +456,19 @@ void Engine::schedule(Conn& c) {
         });
         if (queued) return;
         c.busy = false;
-        // Saturated: answer without session work rather than queue without
-        // bound (a tempfail, so that nothing is accepted unchecked).
-        ++shed_batches_;
-        shed_counter_.inc();
-        if (Clock::now() - last_shed_warning_ > std::chrono::seconds(1)) {
-            last_shed_warning_ = Clock::now();
-            daemon_log::warning("worker pool saturated (" + std::to_string(hooks_.work_queue_limit) +
-                                " batches waiting, [milter] work_queue_limit): answering 451 4.3.2; " +
-                                std::to_string(shed_batches_) + " batches answered so since start");
-        }
-        Output out;
-        c.state.shed(*packets, out);
-        finish_batch(c, std::move(out));
-        return;
+        return shed(c, *packets);
     }
     if (c.eof) {
-        // The end of the connection runs after its last job, on the pool
-        // (the session's close may touch shared state).
+        // The end of the connection runs after its last job: here, or on
+        // the pool when the connection counts are kept in Redis. Either
+        // way the connection goes from the loop's table after this round.
         c.closing = true;
         c.busy = true;
+        if (!MilterConnection::connection_may_wait()) {
+            c.state.close_session();
+            closed_here_.push_back(c.id);
+            return;
+        }
         Conn* conn = &c;
         const std::uint64_t id = c.id;
         pool_.submit([this, conn, id] {
@@ -466,6 +476,22 @@ void Engine::schedule(Conn& c) {
             post({id, {}, true});
         });
     }
+}
+
+// Saturated: answers `packets` without session work rather than queue
+// without bound (a tempfail, so that nothing is accepted unchecked).
+void Engine::shed(Conn& c, const std::vector<wire::Packet>& packets) {
+    ++shed_batches_;
+    shed_counter_.inc();
+    if (Clock::now() - last_shed_warning_ > std::chrono::seconds(1)) {
+        last_shed_warning_ = Clock::now();
+        daemon_log::warning("worker pool saturated (" + std::to_string(hooks_.work_queue_limit) +
+                            " batches waiting, [milter] work_queue_limit): answering 451 4.3.2; " +
+                            std::to_string(shed_batches_) + " batches answered so since start");
+    }
+    Output out;
+    c.state.shed(packets, out);
+    finish_batch(c, std::move(out));
 }
 
 // A batch on the loop's thread, with this engine as the thread's wait
@@ -706,6 +732,8 @@ void Engine::iterate() {
     if (accept_ready) accept_all();
     fire_timers(false);
     recheck_parked();
+    for (const auto id : closed_here_) destroy(id);
+    closed_here_.clear();
     // [milter] idle_timeout: a shut socket reads as the end of the
     // connection, which then closes its usual way.
     if (primary_ && Clock::now() >= next_idle_sweep_) {

@@ -79,13 +79,22 @@ std::function<void()> WorkerPool::pop_job() {
     return job;
 }
 
+bool WorkerPool::full() const {
+    // Jobs that wait only for a CPU, with an idle worker for each of them,
+    // are not an overload: the limit counts those beyond.
+    return stopping_ || limited_waiting_ >= queue_limit_ + idle_.size();
+}
+
+bool WorkerPool::saturated() {
+    std::lock_guard lock(mutex_);
+    return full();
+}
+
 bool WorkerPool::try_submit(std::function<void()> job) {
     Worker* w = nullptr;
     {
         std::lock_guard lock(mutex_);
-        // Jobs that wait only for a CPU, with an idle worker for each of
-        // them, are not an overload: the limit counts those beyond.
-        if (stopping_ || limited_waiting_ >= queue_limit_ + idle_.size()) return false;
+        if (full()) return false;
         if (running_ < max_running_ && (w = take_idle_worker())) ++running_;
         if (!w) {
             queue_.push_back({std::move(job), true});

@@ -53,6 +53,8 @@ public:
     // must run and is bounded by the number of connections (it does not
     // count towards `queue_limit` either).
     void submit(std::function<void()> job);
+    // Whether try_submit() would say no now.
+    bool saturated();
     // Runs what is queued, then joins the threads.
     void stop();
     // Workers waiting for a job now (for tests).
@@ -69,6 +71,8 @@ private:
     // util::WaitObserver, on the pool's own threads.
     void waiting() override;
     void done_waiting() override;
+    // try_submit() would say no. Called with mutex_ held.
+    bool full() const;
     // The queue's first job, out of the queue. Called with mutex_ held.
     std::function<void()> pop_job();
     // The worker that went idle last, out of the idle list, or null when

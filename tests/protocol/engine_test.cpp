@@ -167,22 +167,7 @@ protected:
     // list on the silent name server, asked at connect, read at RCPT).
     void while_saturated(const std::function<void()>& during, const std::function<void()>& after,
                          const std::function<void()>& before = [] {}) {
-        ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
-        ASSERT_GT(dns_.port(), 0);
-        metrics_port_ = free_tcp_port();
-        const std::string zone = dir_.write("zone",
-                                            "mail.fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n");
-        ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\nevent_loops = 1\n",
-                                             "static_zone = \"" + zone + "\"\nnameservers = [\"127.0.0.1@" +
-                                                 std::to_string(dns_.port()) + "\"]\ntimeout = \"1500ms\"\n",
-                                             "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) +
-                                                 "\"\n[[block_list_provider]]\nname = \"Silent\"\n"
-                                                 "lookup_domain = \"bl.slow-dns.example\"\n" +
-                                                 kDomainAndFrontend +
-                                                 anonymous_relay("\"198.51.100.77\"", "checks = []\n") +
-                                                 anonymous_relay("\"198.51.100.78\"",
-                                                                 "checks = []\nconnection_filtering = true\n",
-                                                                 "Filtered Relay")));
+        ASSERT_NO_FATAL_FAILURE(start_one_worker_and_filtering());
         before();
         const auto first = device_past_mail("198.51.100.78");
         const auto second = device_past_mail("198.51.100.78");
@@ -199,6 +184,26 @@ protected:
         after();
         first->quit();
         second->quit();
+    }
+
+    // The daemon of while_saturated: one worker, room for one waiting batch.
+    void start_one_worker_and_filtering() {
+        ASSERT_FALSE(daemon_path().empty()) << "DAEMON is not set";
+        ASSERT_GT(dns_.port(), 0);
+        metrics_port_ = free_tcp_port();
+        const std::string zone = dir_.write("zone",
+                                            "mail.fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n");
+        ASSERT_NO_FATAL_FAILURE(start_native("workers = 1\nwork_queue_limit = 1\nevent_loops = 1\n",
+                                             "static_zone = \"" + zone + "\"\nnameservers = [\"127.0.0.1@" +
+                                                 std::to_string(dns_.port()) + "\"]\ntimeout = \"1500ms\"\n",
+                                             "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) +
+                                                 "\"\n[[block_list_provider]]\nname = \"Silent\"\n"
+                                                 "lookup_domain = \"bl.slow-dns.example\"\n" +
+                                                 kDomainAndFrontend +
+                                                 anonymous_relay("\"198.51.100.77\"", "checks = []\n") +
+                                                 anonymous_relay("\"198.51.100.78\"",
+                                                                 "checks = []\nconnection_filtering = true\n",
+                                                                 "Filtered Relay")));
     }
 
     // A session of the relay device at `ip` past MAIL (its connector runs
@@ -529,6 +534,45 @@ TEST_F(SaturationTest, RcptHeadersAndEndOfHeadersDuringSaturationAreAnsweredByTh
         },
         [&] {}, [&] { third = device_past_mail("198.51.100.77"); }));
     third->quit();
+}
+
+// With the connection counts kept in this process, a session's start and
+// end (CONNECT, HELO, QUIT, the end of the connection) need no worker
+// either: while the only worker waits on DNS (and nothing waits behind it,
+// so the pool is not saturated), another client's whole session, message
+// included, is served.
+TEST_F(SaturationTest, WholeSessionIsServedWhileTheOnlyWorkerWaits) {
+    ASSERT_NO_FATAL_FAILURE(start_one_worker_and_filtering());
+    const auto first = device_past_mail("198.51.100.78");
+    std::atomic<bool> first_answered{false};
+    Response first_rcpt;
+    std::thread a([&] {
+        first_rcpt = first->rcpt("<someone@outside.example>");
+        first_answered = true;
+    });
+    std::this_thread::sleep_for(300ms);  // the worker is waiting on DNS
+    {
+        SmtpClient device;
+        device.ip = "198.51.100.77";
+        device.name = "[198.51.100.77]";
+        Mta other(socket_spec(), device);
+        const Response connected = other.connect();
+        EXPECT_TRUE(connected.proceeds()) << describe(connected);
+        SimpleMessage scan;
+        scan.from = "<printer@contoso.com>";
+        scan.headers[0].second = "printer@contoso.com";
+        const milterclient::EomResult delivered = other.send(scan);
+        EXPECT_TRUE(delivered.proceeds()) << describe(delivered);
+        other.quit();
+    }
+    EXPECT_FALSE(first_answered) << "the other session waited for the worker";
+    a.join();
+    EXPECT_TRUE(first_rcpt.proceeds()) << describe(first_rcpt);
+    EXPECT_EQ(queue_full_count(), 0);
+    // The other session's end was handled: a new one is admitted and served.
+    const auto third = device_past_mail("198.51.100.77");
+    third->quit();
+    first->quit();
 }
 
 // With connection filtering, RCPT reads the block list answers asked at
