@@ -163,7 +163,7 @@ struct Done {
 };
 
 // One event loop: its own epoll, connections, timers and completions. The
-// daemon runs one per two CPUs by default (run_native_engine), all accepting on the same
+// daemon runs one per CPU (run_native_engine), all accepting on the same
 // listener and sharing one worker pool; the first also handles signals and
 // the idle sweep.
 //
@@ -862,7 +862,9 @@ void Engine::close_all() {
 }  // namespace
 
 std::size_t event_loop_count(std::size_t configured) {
-    return configured > 0 ? configured : default_event_loops(std::thread::hardware_concurrency());
+    // By default one loop per CPU (as many as the worker pool lets jobs run
+    // at once).
+    return configured > 0 ? configured : std::max(1U, std::thread::hardware_concurrency());
 }
 
 int run_native_engine(int listen_fd, const EngineOptions& hooks) {

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "milter/engine.hpp"
 #include "config_test_util.hpp"
 #include "policy/session_rights.hpp"
 
@@ -1118,14 +1117,7 @@ TEST(ConfigErrors, EventLoopsOutOfRangeIsAnErrorAtItsLine) {
     EXPECT_EQ(one.config->milter.event_loops, 1u);
     const auto per_cpu = load(kMinimalConnector);
     ASSERT_NE(per_cpu.config, nullptr) << join_errors(per_cpu);
-    EXPECT_EQ(per_cpu.config->milter.event_loops, 0u) << "the engine's default";
-    // The default: one loop per two CPUs, at least one.
-    EXPECT_EQ(milter::default_event_loops(0), 1u);
-    EXPECT_EQ(milter::default_event_loops(1), 1u);
-    EXPECT_EQ(milter::default_event_loops(2), 1u);
-    EXPECT_EQ(milter::default_event_loops(3), 1u);
-    EXPECT_EQ(milter::default_event_loops(8), 4u);
-    EXPECT_EQ(milter::default_event_loops(64), 32u);
+    EXPECT_EQ(per_cpu.config->milter.event_loops, 0u) << "one per CPU by default";
 }
 
 TEST(ConfigErrors, SpfMailWaitThatIsNotADurationIsAnErrorAtItsLine) {
