@@ -35,7 +35,9 @@ ReplyGate negotiated_like_postfix() {
     return gate;
 }
 
-// Postfix before 2.6 and sendmail 8.13 offer none of the "no reply" flags.
+// No reply for headers and body chunks but one at the end of headers: what
+// the daemon asked for before it asked for none there, and what an MTA
+// that offers SMFIP_NR_HDR and SMFIP_NR_BODY but not SMFIP_NR_EOH agrees to.
 ReplyGate negotiated_with_replies_at_end_of_headers() {
     ReplyGate gate;
     gate.set_no_reply(true, false, true);

@@ -231,7 +231,8 @@ expect_anonymous_sender_refusal() {
 # header that names such an address.  Nothing reaches the recipient.  The
 # From: check refuses at the end of headers, which the MTA was asked to read
 # no reply for (SMFIP_NR_EOH, issue 14): the milter gives the refusal at the
-# end of message, and logs that it did, which shows the MTA agreed.
+# end of message, and logs that it did, which on the native engine shows the
+# MTA agreed (libmilter offers the filter the flag whatever the MTA knows).
 scenario_routed_and_unqualified_sender_spoofing_is_refused() {
     local name=RoutedAndUnqualifiedSenderSpoofingIsRefused t sender n=0 before=$E2E_FAILURES
     # The From: header is a foreign one here, so that only the envelope can
