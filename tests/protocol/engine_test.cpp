@@ -122,6 +122,24 @@ protected:
                      sections + kDomainAndFrontend);
     }
 
+    // A message from slow-dmarc.example (its DMARC record on the silent name
+    // server `dns`, asked at end of headers), sent by an MTA with `options`
+    // while expect_another_message_served_while checks that another
+    // session's message goes through; DMARC could not be evaluated: it is
+    // deferred (temperror), never accepted unchecked.
+    void send_slow_dmarc_message(const SilentNameServer& dns, const milterclient::Options& options) {
+        Mta slow(socket_spec(), SmtpClient{}, options);
+        ASSERT_TRUE(slow.session().negotiated().has(SMFIP_NR_EOH));
+        ASSERT_TRUE(slow.connect().proceeds());
+        SimpleMessage waiting;
+        waiting.from = "<bob@slow-dmarc.example>";
+        waiting.headers[0].second = "Bob <bob@slow-dmarc.example>";
+        milterclient::EomResult slow_result;
+        expect_another_message_served_while(dns, [&] { slow_result = slow.send(waiting); });
+        EXPECT_EQ(slow_result.smtp_code(), 451) << describe(slow_result);
+        slow.quit();
+    }
+
     // `waiting` (a stage whose DNS question goes to the silent name server
     // `dns`, timeout 1500 ms) runs on a thread of its own; once its question
     // reached `dns`, another session's whole message must go through before
@@ -249,17 +267,7 @@ TEST_F(NativeEngineTest, EndOfMessageWaitingForDnsAnswersDoesNotHoldTheOnlyWorke
     // Everything but _dmarc.slow-dmarc.example from the static zone.
     ASSERT_NO_FATAL_FAILURE(
         start_with_one_worker(dns, "slow-dmarc.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"));
-    Mta slow(socket_spec(), SmtpClient{});
-    ASSERT_TRUE(slow.connect().proceeds());
-    SimpleMessage waiting;
-    waiting.from = "<bob@slow-dmarc.example>";
-    waiting.headers[0].second = "Bob <bob@slow-dmarc.example>";
-    milterclient::EomResult slow_result;
-    // Its DMARC question reaches the silent server at end of headers.
-    expect_another_message_served_while(dns, [&] { slow_result = slow.send(waiting); });
-    // DMARC could not be evaluated: deferred (temperror), never accepted unchecked.
-    EXPECT_EQ(slow_result.smtp_code(), 451) << describe(slow_result);
-    slow.quit();
+    ASSERT_NO_FATAL_FAILURE(send_slow_dmarc_message(dns, milterclient::Options{}));
 }
 
 // Without a reply at the end of headers (SMFIP_NR_EOH), an MTA that writes
@@ -274,18 +282,9 @@ TEST_F(NativeEngineTest, EndOfMessageWrittenWithTheEndOfHeadersStillWaitsParked)
         start_with_one_worker(dns, "slow-dmarc.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"));
     milterclient::Options buffered;
     buffered.buffered = true;
-    Mta slow(socket_spec(), SmtpClient{}, buffered);
-    ASSERT_TRUE(slow.session().negotiated().has(SMFIP_NR_EOH));
-    ASSERT_TRUE(slow.connect().proceeds());
-    SimpleMessage waiting;
-    waiting.from = "<bob@slow-dmarc.example>";
-    waiting.headers[0].second = "Bob <bob@slow-dmarc.example>";
-    milterclient::EomResult slow_result;
-    expect_another_message_served_while(dns, [&] { slow_result = slow.send(waiting); });
-    EXPECT_EQ(slow_result.smtp_code(), 451) << describe(slow_result);
+    ASSERT_NO_FATAL_FAILURE(send_slow_dmarc_message(dns, buffered));
     EXPECT_EQ(count_named(thread_names(daemon_->pid()), "loop standby"), 0u)
         << "the end of message waited on the loop's thread";
-    slow.quit();
 }
 
 // The same for MAIL: the SPF records its check begins with are asked as
