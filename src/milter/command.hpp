@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,8 @@ namespace macro_stage {
 inline constexpr std::uint32_t kConnect = 0, kHelo = 1, kMail = 2, kRcpt = 3, kData = 4, kEom = 5, kEoh = 6;
 }  // namespace macro_stage
 
+// A parsed command. Its texts, names and macros view the packet's data:
+// the command is only valid while the packet's bytes are.
 struct Command {
     char code = 0;  // cmd::k*
     // OPTNEG: version, actions, protocol flags.
@@ -48,18 +51,21 @@ struct Command {
     // CONNECT: host name, family ('4', '6', 'L' unix, 'U' unknown), port, address.
     // HELO: text = the name. HEADER: text = name, value = value.
     // BODY, BODYEOB: text = the chunk. UNKNOWN: text = the command line.
-    std::string text, value;
+    std::string_view text, value;
     char family = 0;
     std::uint16_t port = 0;
     // MAIL, RCPT: the path, then the ESMTP parameters.
     std::vector<std::string> args;
     // MACRO: the command the macros are for, and the name/value pairs.
     char macro_for = 0;
-    std::vector<std::pair<std::string, std::string>> macros;
+    std::vector<std::pair<std::string_view, std::string_view>> macros;
 };
 
 // The command in `packet`, or nullopt (and `why`) when it is malformed or
 // unknown.
 std::optional<Command> parse_command(const wire::Packet& packet, std::string* why);
+// The same into `into`, reusing its vectors and argument buffers (the
+// event loop parses every packet); false when malformed or unknown.
+bool parse_command(const wire::Packet& packet, Command& into, std::string* why);
 
 }  // namespace milter

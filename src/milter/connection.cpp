@@ -141,7 +141,6 @@ void MilterConnection::answer(Output& out, Stage stage, session::Outcome outcome
 // tempfail (the MTA keeps the message).
 template <typename F>
 void MilterConnection::guarded(Output& out, Stage stage, F&& body) {
-    const std::string label(stage_name(stage));
     // Replies already produced by `body` before it threw are dropped, so
     // that the MTA gets exactly one answer.
     const std::size_t now_size = out.now.size(), later_size = out.after_delay.size();
@@ -150,9 +149,9 @@ void MilterConnection::guarded(Output& out, Stage stage, F&& body) {
         body();
         return;
     } catch (const std::exception& e) {
-        daemon_log::error(label + ": internal error: " + e.what());
+        daemon_log::error(std::string(stage_name(stage)) + ": internal error: " + e.what());
     } catch (...) {
-        daemon_log::error(label + ": internal error");
+        daemon_log::error(std::string(stage_name(stage)) + ": internal error");
     }
     out.now.resize(now_size);
     out.after_delay.resize(later_size);
@@ -200,10 +199,10 @@ void MilterConnection::negotiate(const Command& c, Output& out) {
     send_reply(out, reply::kOptNeg, data);
 }
 
-bool MilterConnection::waits_for_dns(const std::vector<wire::Packet>& batch) {
+bool MilterConnection::waits_for_dns(const wire::Batch& batch, std::size_t count) {
     if (!session_ || shedding_) return false;
     try {
-        for (std::size_t i = 0; i < batch.size(); ++i) {
+        for (std::size_t i = 0; i < std::min(count, batch.size()); ++i) {
             switch (batch[i].command) {
                 case cmd::kBodyEob: return !session_->dns_answers_ready();
                 case cmd::kMail:
@@ -230,38 +229,34 @@ bool MilterConnection::waits_for_dns(const std::vector<wire::Packet>& batch) {
 
 // The MAIL at batch[mail], with the macros as they will be when it is
 // handled: those of the packets before it in the batch too.
-void MilterConnection::ask_ahead_for_mail(const std::vector<wire::Packet>& batch, std::size_t mail) {
+void MilterConnection::ask_ahead_for_mail(const wire::Batch& batch, std::size_t mail) {
     const auto command = parse_command(batch[mail], nullptr);
     if (!command) return;
-    std::optional<MacroStore> with_batch;
+    MacroStore::Later later;
     for (std::size_t i = 0; i < mail; ++i) {
         if (batch[i].command != cmd::kMacro) continue;
-        if (auto macro = parse_command(batch[i], nullptr)) {
-            if (!with_batch) with_batch = macros_;
-            with_batch->define(macro->macro_for, std::move(macro->macros));
-        }
+        if (auto macro = parse_command(batch[i], nullptr)) later.emplace_back(macro->macro_for, std::move(macro->macros));
     }
-    const MacroStore& macros = with_batch ? *with_batch : macros_;
-    session_->ask_ahead_for_mail(command->args, security_facts([&macros](const char* name) {
-                                     return macros.lookup(cmd::kMail, name);
+    session_->ask_ahead_for_mail(command->args, security_facts([this, &later](const char* name) {
+                                     return macros_.lookup(cmd::kMail, name, later);
                                  }));
 }
 
-void MilterConnection::handle(const std::vector<wire::Packet>& packets, Output& out) {
+void MilterConnection::handle(const wire::Batch& packets, Output& out) {
     for (const auto& packet : packets) {
         if (out.close) return;
         std::string why;
-        auto command = parse_command(packet, &why);
-        if (!command) {
+        if (!parse_command(packet, parsed_, &why)) {
             out.close = true;
             out.close_reason = why;
             return;
         }
+        const Command& command = parsed_;
         // The next MAIL is asked ahead afresh (waits_for_dns).
-        if (command->code == cmd::kMail) mail_asked_ahead_ = false;
-        switch (command->code) {
-            case cmd::kOptNeg: negotiate(*command, out); continue;
-            case cmd::kMacro: macros_.define(command->macro_for, std::move(command->macros)); continue;
+        if (command.code == cmd::kMail) mail_asked_ahead_ = false;
+        switch (command.code) {
+            case cmd::kOptNeg: negotiate(command, out); continue;
+            case cmd::kMacro: macros_.define(command.macro_for, command.macros); continue;
             case cmd::kQuit:
                 close_session();
                 out.close = true;
@@ -277,12 +272,12 @@ void MilterConnection::handle(const std::vector<wire::Packet>& packets, Output& 
                 continue;
             default: break;
         }
-        if (shedding_) dispatch_shed(*command, out);
-        else dispatch(*command, out);
+        if (shedding_) dispatch_shed(command, out);
+        else dispatch(command, out);
     }
 }
 
-void MilterConnection::shed(const std::vector<wire::Packet>& packets, Output& out) {
+void MilterConnection::shed(const wire::Batch& packets, Output& out) {
     shedding_ = true;
     handle(packets, out);
 }

@@ -45,11 +45,11 @@ public:
 
     // Handles `packets` in order, appending the replies to `out`. Stops at
     // QUIT or at a malformed packet (out.close).
-    void handle(const std::vector<wire::Packet>& packets, Output& out);
+    void handle(const wire::Batch& packets, Output& out);
     // The worker pool is saturated: answers `packets` without session work,
     // a tempfail wherever the MTA waits for a reply, for the rest of this
     // SMTP session, so that no message is accepted unchecked.
-    void shed(const std::vector<wire::Packet>& packets, Output& out);
+    void shed(const wire::Batch& packets, Output& out);
     // The connection ends (MTA closed it, QUIT, or the daemon stops).
     void close_session();
     // Whether handling `p` may wait (DNS): only a RCPT whose session reads
@@ -61,14 +61,15 @@ public:
     // The same for the start and end of a session (CONNECT, QUIT, the end
     // of the connection): connection counts kept in Redis ([cluster]).
     static bool connection_may_wait();
-    // Whether handling `batch` would wait for DNS answers asked ahead that
-    // are still on their way: a MAIL (its SPF records, which the first call
-    // for that MAIL asks: session::Session::ask_ahead_for_mail; for at most
+    // Whether handling the first `count` packets of `batch` would wait for
+    // DNS answers asked ahead that are still on their way: a MAIL (its SPF
+    // records, which the first call for that MAIL asks:
+    // session::Session::ask_ahead_for_mail; for at most
     // [spf] mail_wait, after which the session gives its SPF verdict later)
     // or an end of message (session::Session::dns_answers_ready). Never
-    // waits; the event loop calls it before handing `batch` to a worker,
-    // and again until false.
-    bool waits_for_dns(const std::vector<wire::Packet>& batch);
+    // waits; the event loop calls it before running those packets, and
+    // again until false.
+    bool waits_for_dns(const wire::Batch& batch, std::size_t count);
     // Its standing under the descriptor budget when it was accepted.
     void set_admission(ConnectionTable::Admission admission) { admission_ = admission; }
 
@@ -83,7 +84,7 @@ private:
     void guarded(Output& out, Stage stage, F&& body);
     void on_connect(const Command& c, Output& out);
     void on_end_of_message(Output& out);
-    void ask_ahead_for_mail(const std::vector<wire::Packet>& batch, std::size_t mail);
+    void ask_ahead_for_mail(const wire::Batch& batch, std::size_t mail);
     MacroLookup macros_at(char stage) const;
     std::string queue_id_or_noqueue(char stage) const;
 
@@ -95,6 +96,9 @@ private:
     // the MTA adds none to the headers we insert.
     bool leading_space_ = false;
     bool shedding_ = false;
+    // The command handle() parses each packet into, kept for its vectors'
+    // room; its views are those of the packet being handled.
+    Command parsed_;
     bool mail_asked_ahead_ = false;  // waits_for_dns asked the pending MAIL's questions
     std::chrono::steady_clock::time_point mail_asked_at_;  // when it did
     ConnectionTable::Admission admission_ = ConnectionTable::Admission::Serve;

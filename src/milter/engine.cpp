@@ -140,7 +140,8 @@ struct Conn {
     std::uint64_t id = 0;
     Fd fd;
     wire::PacketReader reader;
-    std::vector<wire::Packet> pending;  // read, not yet handed to a job
+    wire::Batch pending;                // read, not yet handed to a job
+    wire::Batch running;                // the batch run on the loop (schedule)
     std::size_t pending_bytes = 0;
     bool read_paused = false;           // EPOLLIN off: kReadAhead reached
     MilterConnection state;             // touched by one job at a time
@@ -200,8 +201,8 @@ private:
     void on_readable(Conn& c);
     void on_writable(Conn& c);
     void schedule(Conn& c);
-    void run_here(Conn& c, std::vector<wire::Packet>& packets);
-    void shed(Conn& c, const std::vector<wire::Packet>& packets);
+    void run_here(Conn& c, wire::Batch& packets);
+    void shed(Conn& c, wire::Batch& packets);
     void post(Done done);
     void take_completions();
     void finish_batch(Conn& c, Output out);
@@ -384,35 +385,26 @@ void Engine::schedule(Conn& c) {
         // scheduled (and parked while those answers are out) once it has
         // run. Without a reply for the end of headers (SMFIP_NR_EOH) the
         // MTA writes it together with the body and the end of message.
-        std::vector<wire::Packet> after_eoh;
+        std::size_t count = c.pending.size();
         if (const auto eoh = std::find_if(c.pending.begin(), c.pending.end(),
                                           [](const wire::Packet& p) { return p.command == cmd::kEoh; });
-            eoh != c.pending.end() && eoh + 1 != c.pending.end()) {
-            after_eoh.assign(std::make_move_iterator(eoh + 1), std::make_move_iterator(c.pending.end()));
-            c.pending.erase(eoh + 1, c.pending.end());
-        }
-        const auto keep_after_eoh = [&c, &after_eoh] {
-            if (after_eoh.empty()) return;
-            c.pending.insert(c.pending.end(), std::make_move_iterator(after_eoh.begin()),
-                             std::make_move_iterator(after_eoh.end()));
-            c.pending_bytes = 0;
-            for (const auto& p : c.pending) c.pending_bytes += p.data.size() + 5;
-        };
+            eoh != c.pending.end())
+            count = static_cast<std::size_t>(eoh - c.pending.begin()) + 1;
         // MAIL reads the SPF records asked for it as it came in, end of
         // message the DNS answers asked at MAIL and end of headers; while
         // they are on their way the stage waits here rather than on a
         // worker, so that a slow name server holds sessions, which are
         // cheap, not worker threads (issue 14's cold-cache run).
-        if (c.state.waits_for_dns(c.pending)) {
+        if (c.state.waits_for_dns(c.pending, count)) {
             c.parked = true;
             parked_.push_back(c.id);
-            keep_after_eoh();
             return;
         }
-        auto packets = std::make_shared<std::vector<wire::Packet>>(std::move(c.pending));
-        c.pending.clear();
-        c.pending_bytes = 0;
-        keep_after_eoh();
+        // The batch runs from c.running, whose vectors keep their room from
+        // one batch to the next.
+        c.pending.move_front_into(count, c.running);
+        wire::Batch& packets = c.running;
+        c.pending_bytes = c.pending.wire_bytes();
         if (c.read_paused && !c.eof) {
             c.read_paused = false;
             update_events(c);
@@ -423,22 +415,22 @@ void Engine::schedule(Conn& c) {
         // ahead): they run here only while another thread could run the
         // loop meanwhile, else on the pool, so that a cold cache under load
         // fills the pool's queue rather than stopping the loop.
-        if (std::all_of(packets->begin(), packets->end(),
+        if (std::all_of(packets.begin(), packets.end(),
                         [&c](const wire::Packet& p) { return runs_on_loop(c.state, p); })) {
             // A new session while the pool is saturated is told to come
             // back later, as it would be on the pool: what it would send
             // next needs a worker too.
-            if (std::any_of(packets->begin(), packets->end(),
+            if (std::any_of(packets.begin(), packets.end(),
                             [](const wire::Packet& p) { return p.command == cmd::kConnect; }) &&
                 pool_.saturated())
-                return shed(c, *packets);
-            const bool may_wait = std::any_of(packets->begin(), packets->end(), [](const wire::Packet& p) {
+                return shed(c, packets);
+            const bool may_wait = std::any_of(packets.begin(), packets.end(), [](const wire::Packet& p) {
                 return p.command == cmd::kMail || p.command == cmd::kBodyEob;
             });
-            if (!may_wait) return run_here(c, *packets);
+            if (!may_wait) return run_here(c, packets);
             if (loop_stages_ < kMaxStandbys) {
                 ++loop_stages_;
-                run_here(c, *packets);
+                run_here(c, packets);
                 --loop_stages_;
                 return;
             }
@@ -446,17 +438,19 @@ void Engine::schedule(Conn& c) {
         c.busy = true;
         Conn* conn = &c;  // stays alive while busy
         const std::uint64_t id = c.id;
-        const bool queued = pool_.try_submit([this, conn, id, packets] {
+        auto shared = std::make_shared<wire::Batch>(std::move(packets));
+        packets.clear();
+        const bool queued = pool_.try_submit([this, conn, id, shared] {
             auto& table = Registry::instance().connections();
             table.begin_event(&conn->state);
             Output out;
-            conn->state.handle(*packets, out);
+            conn->state.handle(*shared, out);
             table.end_event(&conn->state, Clock::now());
             post({id, std::move(out), false});
         });
         if (queued) return;
         c.busy = false;
-        return shed(c, *packets);
+        return shed(c, *shared);
     }
     if (c.eof) {
         // The end of the connection runs after its last job: here, or on
@@ -480,7 +474,7 @@ void Engine::schedule(Conn& c) {
 
 // Saturated: answers `packets` without session work rather than queue
 // without bound (a tempfail, so that nothing is accepted unchecked).
-void Engine::shed(Conn& c, const std::vector<wire::Packet>& packets) {
+void Engine::shed(Conn& c, wire::Batch& packets) {
     ++shed_batches_;
     shed_counter_.inc();
     if (Clock::now() - last_shed_warning_ > std::chrono::seconds(1)) {
@@ -491,6 +485,7 @@ void Engine::shed(Conn& c, const std::vector<wire::Packet>& packets) {
     }
     Output out;
     c.state.shed(packets, out);
+    packets.clear();
     finish_batch(c, std::move(out));
 }
 
@@ -499,7 +494,7 @@ void Engine::shed(Conn& c, const std::vector<wire::Packet>& packets) {
 // (waiting()), and this one has the loop back when handle() returns. The
 // connection stays busy throughout, so no other job and no close touches
 // it.
-void Engine::run_here(Conn& c, std::vector<wire::Packet>& packets) {
+void Engine::run_here(Conn& c, wire::Batch& packets) {
     c.busy = true;
     auto& table = Registry::instance().connections();
     table.begin_event(&c.state);
@@ -512,6 +507,7 @@ void Engine::run_here(Conn& c, std::vector<wire::Packet>& packets) {
         } observing(this);
         c.state.handle(packets, out);
     }
+    packets.clear();  // before finish_batch, which may schedule the next batch into it
     table.end_event(&c.state, Clock::now());
     c.busy = false;
     finish_batch(c, std::move(out));

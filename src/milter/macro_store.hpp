@@ -10,6 +10,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,11 +18,17 @@ namespace milter {
 
 class MacroStore {
 public:
+    using Views = std::vector<std::pair<std::string_view, std::string_view>>;
+    // Macro packets not stored yet: the command each is for, and its macros.
+    using Later = std::vector<std::pair<char, Views>>;
+
     // `stage` is the command byte the macros were sent for (SMFIC_*).
-    void define(char stage, std::vector<std::pair<std::string, std::string>> macros);
+    void define(char stage, const Views& macros);
     // `name` as the MTA spells it ("i", "{daemon_addr}"); a one-letter name
     // also matches its braced form and back, as libmilter does.
-    std::optional<std::string> lookup(char stage, std::string_view name) const;
+    std::optional<std::string> lookup(char stage, std::string_view name) const { return lookup(stage, name, {}); }
+    // The same as if `later` had been defined, in order, first.
+    std::optional<std::string> lookup(char stage, std::string_view name, const Later& later) const;
     // Forgets the macros of `stage` and every later one (ABORT: from MAIL).
     void clear_from(char stage);
     void clear() { clear_from('C'); }
@@ -29,7 +36,11 @@ public:
 private:
     static constexpr std::size_t kSlots = 10;
     static std::size_t slot(char stage);
+    // Slot i holds the first used_[i] pairs of slots_[i]; the pairs past
+    // them keep their buffers for the next definition (an MTA sends the
+    // same macros for every message).
     std::array<std::vector<std::pair<std::string, std::string>>, kSlots> slots_;
+    std::array<std::size_t, kSlots> used_{};
 };
 
 }  // namespace milter

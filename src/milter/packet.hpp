@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,39 @@ inline constexpr std::size_t kMaxBodyChunk = 1024 * 1024 - 1;
 inline constexpr std::size_t kMaxBodyPacketLength = kMaxBodyChunk + 1;
 inline constexpr std::size_t kMaxPacketLength = 64 * 1024;
 
+// One packet; `data` views bytes a Batch (or the caller) keeps.
 struct Packet {
     char command = 0;
-    std::string data;
+    std::string_view data;
+};
+
+// Packets read off a connection and the bytes they view. The bytes of one
+// read are copied once, into a chunk that every batch holding one of its
+// packets shares, so moving a batch or taking packets off its front keeps
+// every view valid.
+struct Batch {
+    struct Chunk {
+        std::shared_ptr<const char[]> bytes;
+        std::size_t size = 0;
+    };
+    std::vector<Packet> packets;
+    std::vector<Chunk> chunks;
+
+    bool empty() const { return packets.empty(); }
+    std::size_t size() const { return packets.size(); }
+    const Packet& operator[](std::size_t i) const { return packets[i]; }
+    std::vector<Packet>::const_iterator begin() const { return packets.begin(); }
+    std::vector<Packet>::const_iterator end() const { return packets.end(); }
+    // Keeps the vectors' room for the next packets.
+    void clear() {
+        packets.clear();
+        chunks.clear();
+    }
+    // Moves the first `count` packets into `to` (cleared first), which
+    // shares the chunks; this batch lets go of those it no longer views.
+    void move_front_into(std::size_t count, Batch& to);
+    // Bytes on the wire (length and command included).
+    std::size_t wire_bytes() const;
 };
 
 // Turns a byte stream into packets.
@@ -37,18 +68,17 @@ class PacketReader {
 public:
     enum class Status : std::uint8_t { Ok, BadLength };
 
-    // Appends `n` bytes and moves every complete packet into `out`. After
-    // BadLength the stream is unusable (the rest is not parsed).
-    Status feed(const char* bytes, std::size_t n, std::vector<Packet>& out);
+    // Takes `n` bytes and appends every packet they complete to `out`.
+    // After BadLength the stream is unusable (the rest is not parsed).
+    Status feed(const char* bytes, std::size_t n, Batch& out);
     // Bytes held of an incomplete packet.
-    std::size_t buffered() const { return buffer_.size() - start_; }
+    std::size_t buffered() const { return buffer_.size(); }
     // The announced length and the command that broke the stream, for the log.
     std::uint32_t bad_length() const { return bad_length_; }
     char bad_command() const { return bad_command_; }
 
 private:
-    std::string buffer_;
-    std::size_t start_ = 0;
+    std::string buffer_;  // an incomplete packet
     bool broken_ = false;
     std::uint32_t bad_length_ = 0;
     char bad_command_ = 0;

@@ -9,7 +9,9 @@
 //   re-encoding a packet and reading it back gives it unchanged.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz_common.hpp"
@@ -28,9 +30,9 @@ std::size_t limit_for(char command) {
 
 // Feeds `stream` in pieces of `step` bytes (1..): the packets read, and
 // whether the stream broke.
-std::vector<Packet> read_all(const std::string& stream, std::size_t step, bool* broken) {
+milter::wire::Batch read_all(const std::string& stream, std::size_t step, bool* broken) {
     PacketReader reader;
-    std::vector<Packet> packets;
+    milter::wire::Batch packets;
     *broken = false;
     for (std::size_t pos = 0; pos < stream.size(); pos += step) {
         const std::size_t n = std::min(step, stream.size() - pos);
@@ -44,7 +46,7 @@ std::vector<Packet> read_all(const std::string& stream, std::size_t step, bool* 
     return packets;
 }
 
-void check_no_nul(const std::string& s, const char* what) {
+void check_no_nul(std::string_view s, const char* what) {
     if (s.find('\0') != std::string::npos) fuzz::violation(std::string("NUL inside a parsed ") + what);
 }
 
@@ -91,7 +93,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (c->code == milter::cmd::kHelo || c->code == milter::cmd::kHeader || c->code == milter::cmd::kConnect)
             check_no_nul(c->text, "name");
         if (c->code == milter::cmd::kMacro) {
+            // A lookup with the packet still to come (the engine's ask
+            // ahead) must see what a lookup after defining it sees.
+            const milter::MacroStore::Later later = {{c->macro_for, c->macros}};
+            std::vector<std::optional<std::string>> ahead;
+            for (const auto& [n, v] : c->macros) ahead.push_back(macros.lookup(c->macro_for, n, later));
             macros.define(c->macro_for, c->macros);
+            for (std::size_t k = 0; k < c->macros.size(); ++k)
+                if (ahead[k] != macros.lookup(c->macro_for, c->macros[k].first))
+                    fuzz::violation("a lookup ahead of a macro packet differs from one after it");
             for (const auto& [n, v] : c->macros) {
                 (void)v;
                 if (!macros.lookup(c->macro_for, n) && std::string("CHMRTLNBE").find(c->macro_for) != std::string::npos &&
