@@ -30,7 +30,7 @@ struct MilterSettings {
     std::uint32_t workers = 32;
     std::uint32_t work_queue_limit = 1024;
     // Native engine (read at start only): event loops, each serving its
-    // share of the connections; 0: one per CPU.
+    // share of the connections; 0: one per CPU but one, at least one.
     std::uint32_t event_loops = 0;
     std::string socket = "inet:8894@127.0.0.1";
     std::optional<unsigned> socket_mode;   // unix sockets: e.g. 0660

@@ -164,9 +164,9 @@ struct Done {
 };
 
 // One event loop: its own epoll, connections, timers and completions. The
-// daemon runs one per CPU (run_native_engine), all accepting on the same
-// listener and sharing one worker pool; the first also handles signals and
-// the idle sweep.
+// daemon runs one per CPU but one by default (run_native_engine), all
+// accepting on the same listener and sharing one worker pool; the first
+// also handles signals and the idle sweep.
 //
 // A loop is run by one thread at a time, the one holding the loop (held_).
 // Stages run on the loop (runs_on_loop) with this engine as the thread's
@@ -858,9 +858,7 @@ void Engine::close_all() {
 }  // namespace
 
 std::size_t event_loop_count(std::size_t configured) {
-    // By default one loop per CPU (as many as the worker pool lets jobs run
-    // at once).
-    return configured > 0 ? configured : std::max(1U, std::thread::hardware_concurrency());
+    return configured > 0 ? configured : default_event_loops(std::thread::hardware_concurrency());
 }
 
 int run_native_engine(int listen_fd, const EngineOptions& hooks) {

@@ -424,6 +424,24 @@ TEST_F(NativeEngineTest, SeveralEventLoopsServeConcurrentSessions) {
     EXPECT_EQ(count_named(names, "loop standby"), 0u) << "a standby started though no stage waited";
 }
 
+// Without [milter] event_loops: one loop per CPU but one (the MTA runs on
+// the same CPUs), at least one.
+TEST_F(NativeEngineTest, TheDefaultEventLoopsLeaveOneCpuToTheMta) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(dns, "", "", "workers = 1\n"));
+    const unsigned cpus = std::thread::hardware_concurrency();
+    const unsigned loops = cpus > 1 ? cpus - 1 : 1;
+    EXPECT_TRUE(daemon_->log_shows("native engine: " + std::to_string(loops) + " event loop" + (loops == 1 ? "," : "s,"),
+                                   5s))
+        << cpus << " CPUs\n" << daemon_->log();
+    Mta mta(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(mta.connect().proceeds());
+    EXPECT_TRUE(mta.send(SimpleMessage{}).proceeds());
+    mta.quit();
+    EXPECT_EQ(count_named(thread_names(daemon_->pid()), "event loop"), loops - 1u)
+        << "the first loop runs on the main thread";
+}
+
 // With the default [spf] mail_wait (10 ms), a MAIL whose SPF record is not
 // in by then is answered at once; the verdict comes at end of message, in
 // the same wait as its DKIM and DMARC answers: here the record never comes,

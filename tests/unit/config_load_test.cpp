@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "milter/engine.hpp"
 #include "config_test_util.hpp"
 #include "policy/session_rights.hpp"
 
@@ -1117,7 +1118,12 @@ TEST(ConfigErrors, EventLoopsOutOfRangeIsAnErrorAtItsLine) {
     EXPECT_EQ(one.config->milter.event_loops, 1u);
     const auto per_cpu = load(kMinimalConnector);
     ASSERT_NE(per_cpu.config, nullptr) << join_errors(per_cpu);
-    EXPECT_EQ(per_cpu.config->milter.event_loops, 0u) << "one per CPU by default";
+    EXPECT_EQ(per_cpu.config->milter.event_loops, 0u) << "the engine's default";
+    // The default: one loop per CPU but one (the MTA's), at least one.
+    static_assert(milter::default_event_loops(0) == 1 && milter::default_event_loops(1) == 1);
+    EXPECT_EQ(milter::default_event_loops(2), 1u);
+    EXPECT_EQ(milter::default_event_loops(4), 3u);
+    EXPECT_EQ(milter::default_event_loops(16), 15u);
 }
 
 TEST(ConfigErrors, SpfMailWaitThatIsNotADurationIsAnErrorAtItsLine) {
