@@ -204,7 +204,8 @@ bool MilterConnection::waits_for_dns(const wire::Batch& batch, std::size_t count
     try {
         for (std::size_t i = 0; i < std::min(count, batch.size()); ++i) {
             switch (batch[i].command) {
-                case cmd::kBodyEob: return !session_->dns_answers_ready();
+                // A refusal held for it is its answer: nothing to wait for.
+                case cmd::kBodyEob: return !gate_.holding() && !session_->dns_answers_ready();
                 case cmd::kMail:
                     if (!mail_asked_ahead_) {
                         mail_asked_ahead_ = true;

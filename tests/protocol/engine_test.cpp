@@ -109,7 +109,8 @@ protected:
     // `sections`: more of the configuration, before the connectors.
     void start_with_one_worker(const SilentNameServer& dns, const std::string& more_zone,
                                const std::string& sections = "",
-                               const std::string& milter_lines = "workers = 1\nevent_loops = 1\n") {
+                               const std::string& milter_lines = "workers = 1\nevent_loops = 1\n",
+                               const std::string& connectors = kDomainAndFrontend) {
         ASSERT_GT(dns.port(), 0);
         const std::string zone = dir_.write("zone",
                                             "fabrikam.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
@@ -119,7 +120,7 @@ protected:
         start_native(milter_lines,
                      "static_zone = \"" + zone + "\"\nnameservers = [\"127.0.0.1@" + std::to_string(dns.port()) +
                          "\"]\ntimeout = \"1500ms\"\n",
-                     sections + kDomainAndFrontend);
+                     sections + connectors);
     }
 
     // A message from slow-dmarc.example (its DMARC record on the silent name
@@ -472,6 +473,36 @@ TEST_F(NativeEngineTest, MailWhoseSpfRecordIsNotInWithinMailWaitIsAnsweredAndDec
     EXPECT_EQ(eom->smtp_code(), 451) << describe(*eom);
     EXPECT_LT(elapsed, 2900ms) << "one DNS timeout (1500 ms), not two";
     slow.quit();
+}
+
+// A refusal reached at the end of headers and held for the end of message
+// (SMFIP_NR_EOH) is that stage's whole answer: the end of message does not
+// wait for the DNS answers still out (here the MAIL's SPF record, left for
+// later on the silent name server).
+TEST_F(NativeEngineTest, RefusalHeldForTheEndOfMessageDoesNotWaitForDnsAnswers) {
+    SilentNameServer dns;
+    ASSERT_NO_FATAL_FAILURE(start_with_one_worker(
+        dns, "", "", "workers = 1\nevent_loops = 1\n",
+        authoritative_domain("contoso.com") +
+            internet_connector("Default Frontend",
+                               "tarpit_interval = 0\n[connector.deny]\n"
+                               "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n")));
+    Mta mta(socket_spec(), SmtpClient{});
+    ASSERT_TRUE(mta.session().negotiated().has(SMFIP_NR_EOH));
+    ASSERT_TRUE(mta.connect().proceeds());
+    SimpleMessage m;
+    m.from = "<bob@slow-spf.example>";
+    m.headers[0].second = " \"The CEO\" <ceo@contoso.com>";  // refused at the end of headers
+    ASSERT_TRUE(mta.mail(m.from).proceeds());
+    ASSERT_TRUE(mta.rcpt(m.recipients[0]).proceeds());
+    const auto start = std::chrono::steady_clock::now();
+    Response early;
+    const auto eom = mta.content(m, &early);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(eom) << describe(early);
+    EXPECT_EQ(eom->smtp_code(), 550) << describe(*eom);
+    EXPECT_LT(elapsed, 1000ms) << "the held refusal waited for the SPF record (DNS timeout 1500 ms)";
+    mta.quit();
 }
 
 // A MAIL's own macros (SMTP AUTH) come in the same read as the MAIL:
