@@ -64,8 +64,8 @@ struct Command {
 // The command in `packet`, or nullopt (and `why`) when it is malformed or
 // unknown.
 std::optional<Command> parse_command(const wire::Packet& packet, std::string* why);
-// The same into `into`, reusing its vectors and argument buffers (the
-// event loop parses every packet); false when malformed or unknown.
+// The same into `into`, reusing the room of its vectors (the event loop
+// parses every packet); false when malformed or unknown.
 bool parse_command(const wire::Packet& packet, Command& into, std::string* why);
 
 }  // namespace milter

@@ -1,6 +1,7 @@
 #include "milter/packet.hpp"
 
 #include <cstring>
+#include <functional>
 
 namespace milter::wire {
 
@@ -34,11 +35,14 @@ void Batch::move_front_into(std::size_t count, Batch& to) {
     packets.erase(packets.begin(), packets.begin() + static_cast<std::ptrdiff_t>(count));
     // Packets are in the order of the stream, and so are the chunks: those
     // before the one the first packet left views are no longer needed here.
+    // (std::less: a total order of pointers into different allocations.)
     const char* first = packets.front().data.data();
+    const std::less<const char*> before;
+    const auto views = [&](const Chunk& c) {
+        return !before(first, c.bytes.get()) && !before(c.bytes.get() + c.size, first);
+    };
     std::size_t keep_from = 0;
-    while (keep_from + 1 < chunks.size() &&
-           !(first >= chunks[keep_from].bytes.get() && first <= chunks[keep_from].bytes.get() + chunks[keep_from].size))
-        ++keep_from;
+    while (keep_from + 1 < chunks.size() && !views(chunks[keep_from])) ++keep_from;
     chunks.erase(chunks.begin(), chunks.begin() + static_cast<std::ptrdiff_t>(keep_from));
 }
 
