@@ -559,8 +559,7 @@ const std::string DkimDaemonTest::kConfig = R"(
 [[accepted_domain]]
 domain = "shopping.example.net"
 type = "authoritative"
-)" + internet_connector("Default Frontend", "tarpit_interval = 0\n[connector.deny]\n"
-                                     "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n");
+)" + internet_connector("Default Frontend", std::string("tarpit_interval = 0\n") + kDenyAnonymousOwnDomainSenders);
 
 // ---- issue 4: DKIM and DMARC through the daemon ----
 

@@ -92,6 +92,12 @@ std::string authoritative_domain(const std::string& domain);
 // lines at the end of its table (keys first, then [connector.grant] or
 // [connector.deny]).
 std::string internet_connector(const std::string& name, const std::string& extra);
+// A receive connector's table denying anonymous clients the right to send
+// as senders in our own domains (for internet_connector's `extra`), and a
+// From: header value such a client is then refused at the end of headers.
+inline constexpr const char* kDenyAnonymousOwnDomainSenders =
+    "[connector.deny]\nAnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n";
+inline constexpr const char* kOwnDomainFrom = " \"The CEO\" <ceo@contoso.com>";
 // Exchange's "anonymous relay" connector: 10.0.0.50:25 for the devices at
 // `ranges` (a TOML array body), Accept-Any-Recipient granted to
 // AnonymousUsers; `extra` adds keys before the grant.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "metrics/scrape.hpp"
+#include "milter/engine.hpp"
 #include "protocol/daemon_fixture.hpp"
 
 namespace protocol_test {
@@ -431,7 +432,7 @@ TEST_F(NativeEngineTest, TheDefaultEventLoopsLeaveOneCpuToTheMta) {
     SilentNameServer dns;
     ASSERT_NO_FATAL_FAILURE(start_with_one_worker(dns, "", "", "workers = 1\n"));
     const unsigned cpus = std::thread::hardware_concurrency();
-    const unsigned loops = cpus > 1 ? cpus - 1 : 1;
+    const auto loops = static_cast<unsigned>(milter::default_event_loops(cpus));
     EXPECT_TRUE(daemon_->log_shows("native engine: " + std::to_string(loops) + " event loop" + (loops == 1 ? "," : "s,"),
                                    5s))
         << cpus << " CPUs\n" << daemon_->log();
@@ -484,15 +485,13 @@ TEST_F(NativeEngineTest, RefusalHeldForTheEndOfMessageDoesNotWaitForDnsAnswers) 
     ASSERT_NO_FATAL_FAILURE(start_with_one_worker(
         dns, "", "", "workers = 1\nevent_loops = 1\n",
         authoritative_domain("contoso.com") +
-            internet_connector("Default Frontend",
-                               "tarpit_interval = 0\n[connector.deny]\n"
-                               "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n")));
+            internet_connector("Default Frontend", std::string("tarpit_interval = 0\n") + kDenyAnonymousOwnDomainSenders)));
     Mta mta(socket_spec(), SmtpClient{});
     ASSERT_TRUE(mta.session().negotiated().has(SMFIP_NR_EOH));
     ASSERT_TRUE(mta.connect().proceeds());
     SimpleMessage m;
     m.from = "<bob@slow-spf.example>";
-    m.headers[0].second = " \"The CEO\" <ceo@contoso.com>";  // refused at the end of headers
+    m.headers[0].second = kOwnDomainFrom;  // refused at the end of headers
     ASSERT_TRUE(mta.mail(m.from).proceeds());
     ASSERT_TRUE(mta.rcpt(m.recipients[0]).proceeds());
     const auto start = std::chrono::steady_clock::now();

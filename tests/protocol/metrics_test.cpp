@@ -40,8 +40,8 @@ const std::string kDomains = authoritative_domain("contoso.com");
 // not as senders in our domains; "Relay": the devices at 10.1.1.1 on
 // 10.0.0.50:25 may relay.
 const std::string kConnectors =
-    internet_connector("Internet", "tarpit_interval = 0\nmax_message_size = 1000\n[connector.deny]\n"
-                                   "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n") +
+    internet_connector("Internet",
+                       std::string("tarpit_interval = 0\nmax_message_size = 1000\n") + kDenyAnonymousOwnDomainSenders) +
     anonymous_relay("\"10.1.1.1\"", "tarpit_interval = 0\n", "Relay");
 
 class MetricsTest : public DaemonTest {

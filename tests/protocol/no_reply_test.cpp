@@ -37,10 +37,7 @@ class NoReplyTest : public DaemonTest {};
 // From: header it refuses at the end of headers, and its reply.
 const std::string kOwnDomainDenied =
     authoritative_domain("contoso.com") +
-    internet_connector("Default Frontend",
-                       "tarpit_interval = 0\n[connector.deny]\n"
-                       "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n");
-constexpr const char* kOwnDomainFrom = " \"The CEO\" <ceo@contoso.com>";
+    internet_connector("Default Frontend", std::string("tarpit_interval = 0\n") + kDenyAnonymousOwnDomainSenders);
 constexpr const char* kAnonymousSenderDenied =
     "550 5.7.1 Anonymous client does not have permissions to send as this sender";
 

@@ -62,8 +62,7 @@ type = "authoritative"
 domain = "*.wild.example"
 type = "authoritative"
 
-)" + internet_connector("Internet Frontend", "tarpit_interval = 0\n[connector.deny]\n"
-                                      "AnonymousUsers = [\"Ms-Exch-SMTP-Accept-Authoritative-Domain-Sender\"]\n");
+)" + internet_connector("Internet Frontend", std::string("tarpit_interval = 0\n") + kDenyAnonymousOwnDomainSenders);
 
 struct RelayTrick {
     const char* name;
